@@ -1,0 +1,186 @@
+#!/usr/bin/env python3
+"""Fit carbonmeter's CPU power model P = TDP_W * f(u, c) against RAPL ground truth.
+
+f(u, c) = (1 - c) * f_spread(u) + c * f_concentrated(u): two monotone non-decreasing piecewise-linear
+curves on the same knots. u = machine-wide CPU utilisation in %; c = load concentration
+Var(u_i) / (u (1 - u)) over the per-CPU utilisations u_i (fractions, mean u): 1 when every CPU is
+either fully busy or idle, 0 when all are equally loaded. In CodeCarbon's stepped-load profiles the
+all_cores runs (every core duty-cycled) are c = 0 and the some_cores runs (k cores flat out) c = 1.
+
+Data: one row per 30 s step (cpu_load %, rapl_energy kWh, duration s, estimated_power W), TDPs from
+CodeCarbon's cpu_power.csv. Ground truth (default --truth energy): rapl_energy / duration. The
+rapl_power column lags one step behind (it matches the previous row's energy/duration to 0.6 %,
+median), so the first step of each run reads an impossible 0.2-1.4 W; --truth power uses it anyway.
+
+Fit: minimise the mean absolute percentage error (MAPE). As c is exactly 0 or 1 in the data, the
+objective splits into one fit per curve. Each fit is the exact optimum on a 0.0025-of-TDP grid, by
+dynamic programming over the knots. Rows whose truth is < 2 W (only with --truth power) get a
+weight of 1e-6. The one-curve model f(u) (the previous model) is fitted and reported alongside.
+
+Writes data/cpu_power_model.csv and data/cpu_power_model_error.csv; prints the figures.
+Usage: fit_cpu_power_model.py [PROFILE_DIR] [--knots 0,10,...] [--truth energy|power]
+                              [--exclude FOLDER ...] [--no-write]
+"""
+import argparse
+import csv
+import glob
+import os
+import sys
+from collections import defaultdict
+
+sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
+from build_cpu_tdp_table import normalise  # noqa: E402
+
+REPO = os.path.dirname(os.path.dirname(os.path.dirname(os.path.abspath(__file__))))
+SHARED = os.path.join(REPO, "..", "shared", "data", "codecarbon", "data", "hardware")
+DEFAULT_KNOTS = "0,10,20,30,40,50,60,70,80,90,100"
+NEAR_IDLE_W = 2.0
+IDLE_WEIGHT = 1e-6
+GRID = [i * 0.0025 for i in range(601)]  # fraction of TDP, 0 .. 1.5
+
+
+def load_rows(profile_dir, tdp_csv, exclude, truth):
+    tdps = {normalise(r["Name"]): r["TDP"] for r in csv.DictReader(open(tdp_csv, newline=""))}
+    rows = []
+    for path in sorted(glob.glob(os.path.join(profile_dir, "*", "*.csv"))):
+        folder = os.path.basename(os.path.dirname(path))
+        if folder in exclude:
+            continue
+        for r in csv.DictReader(open(path, newline="")):
+            cpu = normalise(r["cpu_name"])
+            if truth == "energy":  # mean RAPL power over the step: kWh -> J, / s
+                rapl = float(r["rapl_energy"]) * 3.6e6 / float(r["duration"])
+            else:  # the lagged rapl_power column
+                rapl = float(r["rapl_power"])
+            rows.append({"file": "%s/%s" % (folder, r["load_type"]), "folder": folder, "cpu": cpu,
+                         "tdp": float(tdps[cpu]), "u": float(r["cpu_load"]), "rapl": rapl,
+                         "c": 1.0 if r["load_type"] == "some_cores" else 0.0,
+                         "codecarbon": float(r["estimated_power"])})
+    return rows
+
+
+def segment(knots, u):
+    """Index k of the knot interval holding u, and the position t in [0, 1] inside it."""
+    u = min(max(u, knots[0]), knots[-1])
+    k = next(k for k in range(len(knots) - 1) if u <= knots[k + 1])
+    return k, (u - knots[k]) / (knots[k + 1] - knots[k])
+
+
+def f_at(knots, f, u):
+    k, t = segment(knots, u)
+    return f[k] + (f[k + 1] - f[k]) * t
+
+
+def fit_curve(knots, rows):
+    """Monotone knot values minimising sum of w*|TDP*f(u) - rapl|/rapl (global optimum on GRID)."""
+    terms = [[] for _ in knots[:-1]]  # per interval: (t, TDP/rapl, weight)
+    for r in rows:
+        k, t = segment(knots, r["u"])
+        terms[k].append((t, r["tdp"] / r["rapl"], IDLE_WEIGHT if r["rapl"] < NEAR_IDLE_W else 1.0))
+    n, inf = len(GRID), float("inf")
+    cost, back = [0.0] * n, []  # cost[j]: best total so far with the current knot at GRID[j]
+    for seg in terms:
+        new, arg = [inf] * n, [0] * n
+        for i, a in enumerate(GRID):
+            for j in range(i, n):  # monotone: next knot >= this one
+                b = GRID[j]
+                c = cost[i] + sum(w * abs(s * (a + (b - a) * t) - 1.0) for t, s, w in seg)
+                if c < new[j]:
+                    new[j], arg[j] = c, i
+        cost = new
+        back.append(arg)
+    j = min(range(n), key=cost.__getitem__)
+    idx = [j]
+    for arg in reversed(back):
+        idx.append(arg[idx[-1]])
+    return [GRID[i] for i in reversed(idx)]
+
+
+def fit(knots, rows, two):
+    """Model = (f_spread, f_concentrated); the one-curve model uses the same curve twice."""
+    if not two:
+        f = fit_curve(knots, rows)
+        return f, f
+    return fit_curve(knots, [r for r in rows if r["c"] == 0]), fit_curve(knots, [r for r in rows if r["c"] == 1])
+
+
+def predict(knots, model, r):
+    return r["tdp"] * ((1 - r["c"]) * f_at(knots, model[0], r["u"]) + r["c"] * f_at(knots, model[1], r["u"]))
+
+
+def ape(pred, r):
+    return abs(pred - r["rapl"]) / r["rapl"]
+
+
+def mean(xs):
+    xs = list(xs)
+    return sum(xs) / len(xs) if xs else float("nan")
+
+
+def main():
+    ap = argparse.ArgumentParser(description=__doc__.split("\n")[0])
+    ap.add_argument("profile_dir", nargs="?", default=os.path.join(SHARED, "cpu_load_profiling"))
+    ap.add_argument("--tdp-csv", default=os.path.join(SHARED, "cpu_power.csv"))
+    ap.add_argument("--knots", default=DEFAULT_KNOTS, help="utilisation knots in %%, first 0, last 100")
+    ap.add_argument("--exclude", nargs="*", default=[], help="profile folders to leave out (sensitivity)")
+    ap.add_argument("--truth", choices=["energy", "power"], default="energy",
+                    help="ground truth: rapl_energy/duration (default) or the lagged rapl_power column")
+    ap.add_argument("--no-write", action="store_true")
+    args = ap.parse_args()
+    knots = [float(k) for k in args.knots.split(",")]
+    rows = load_rows(args.profile_dir, args.tdp_csv, set(args.exclude), args.truth)
+
+    errs, models = {}, {}  # errs[(model, scheme)][id(row)] = absolute percentage error
+    for two, name in ((False, "one"), (True, "two")):
+        models[name] = fit(knots, rows, two)
+        errs[name, "in"] = {id(r): ape(predict(knots, models[name], r), r) for r in rows}
+        for scheme, key in (("loco", "cpu"), ("lofo", "folder")):  # leave one CPU / one folder out
+            errs[name, scheme] = {}
+            for held in sorted({r[key] for r in rows}):
+                g = fit(knots, [r for r in rows if r[key] != held], two)
+                errs[name, scheme].update({id(r): ape(predict(knots, g, r), r) for r in rows if r[key] == held})
+    errs["cc"] = {id(r): ape(r["codecarbon"], r) for r in rows}
+
+    m = lambda e, subset: mean(e[id(r)] for r in subset)  # noqa: E731
+    pct = lambda x: "%.1f %%" % (100 * x)  # noqa: E731
+    fmt = lambda f: " ".join("%g:%.4f" % kv for kv in zip(knots, f))  # noqa: E731
+    print("f_spread(u)       ", fmt(models["two"][0]))
+    print("f_concentrated(u) ", fmt(models["two"][1]))
+    print("one-curve f(u)    ", fmt(models["one"][0]))
+    cols = [("one", "in"), ("two", "in"), ("one", "loco"), ("two", "loco"), ("one", "lofo"), ("two", "lofo"), "cc"]
+    print("\n%d rows, truth = %s\n" % (len(rows), "rapl_energy/duration" if args.truth == "energy" else "rapl_power"))
+    print("| file | rows | TDP W | one curve | two curves | one, LOCO | two, LOCO | one, LOFO | two, LOFO | CodeCarbon |")
+    print("|---|---|---|---|---|---|---|---|---|---|")
+    by_file = defaultdict(list)
+    for r in rows:
+        by_file[r["file"]].append(r)
+    for name, rs in by_file.items():
+        print("| %s | %d | %g | %s |" % (name, len(rs), rs[0]["tdp"], " | ".join(pct(m(errs[k], rs)) for k in cols)))
+    print("| **all rows** | %d | | %s |" % (len(rows), " | ".join("**%s**" % pct(m(errs[k], rows)) for k in cols)))
+    print("| mean over files | %d | | %s |" % (len(by_file), " | ".join(
+        pct(mean(m(errs[k], rs) for rs in by_file.values())) for k in cols)))
+    cpus = sorted({r["cpu"] for r in rows})
+    print("\nCodeCarbon, mean of the per-CPU means: %s" % pct(mean(m(errs["cc"], [r for r in rows if r["cpu"] == c]) for c in cpus)))
+    energy = lambda pred: sum(abs(pred(r) - r["rapl"]) for r in rows) / sum(r["rapl"] for r in rows)  # noqa: E731
+    print("Energy-weighted in-sample error sum|P - truth| / sum(truth): two curves %s, one curve %s, CodeCarbon %s" % (
+        pct(energy(lambda r: predict(knots, models["two"], r))), pct(energy(lambda r: predict(knots, models["one"], r))),
+        pct(energy(lambda r: r["codecarbon"]))))
+
+    if args.no_write or args.exclude or args.truth != "energy" or args.knots != DEFAULT_KNOTS:
+        return  # only the default run writes the shipped files
+    with open(os.path.join(REPO, "data", "cpu_power_model.csv"), "w", newline="") as out:
+        w = csv.writer(out, lineterminator="\n")
+        w.writerow(["utilization_pct", "fraction_of_tdp_spread", "fraction_of_tdp_concentrated"])
+        w.writerows(["%g" % u, "%.4f" % a, "%.4f" % b] for u, a, b in zip(knots, *models["two"]))
+    with open(os.path.join(REPO, "data", "cpu_power_model_error.csv"), "w", newline="") as out:
+        w = csv.writer(out, lineterminator="\n")
+        w.writerow(["metric", "value"])
+        for metric, key in (("mape_all_rows", ("two", "in")), ("mape_leave_one_cpu_out", ("two", "loco")),
+                            ("mape_one_curve_all_rows", ("one", "in")),
+                            ("mape_one_curve_leave_one_cpu_out", ("one", "loco")), ("codecarbon_mape_all_rows", "cc")):
+            w.writerow([metric, "%.4f" % m(errs[key], rows)])
+    print("\nwrote data/cpu_power_model.csv and data/cpu_power_model_error.csv")
+
+
+if __name__ == "__main__":
+    main()

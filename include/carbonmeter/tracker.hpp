@@ -1,0 +1,66 @@
+// The C++ library API: a Tracker samples every sensor on a background thread and gives
+// measurements for the whole run and for named windows (nested and overlapping allowed).
+#pragma once
+
+#include <sys/types.h>
+
+#include <memory>
+#include <string>
+#include <vector>
+
+#include "carbonmeter/measurement.hpp"
+#include "carbonmeter/result.hpp"
+
+namespace carbonmeter {
+
+enum class Scope {
+  machine,  // everything the host's sensors see
+  process,  // the share of a process tree (root_pid and its descendants)
+};
+
+struct TrackerOptions {
+  double interval_s = 1.0;       // 0.01 .. 3600
+  Scope scope = Scope::process;  // the library's default: this process and its children
+  pid_t root_pid = 0;            // 0 = the calling process
+  std::string rapl_domains;      // "" = package,dram; or e.g. "psys"
+  std::string output_dir;        // "" = no journal; else a journal is appended every interval
+  std::string project_name = "carbonmeter";
+  std::vector<std::string> command;  // recorded in the report when a command is measured
+};
+
+class Tracker {
+ public:
+  explicit Tracker(TrackerOptions options = {});
+  ~Tracker();  // stops the tracker if it is running (RAII)
+  Tracker(const Tracker&) = delete;
+  Tracker& operator=(const Tracker&) = delete;
+
+  // Finds the sensors and starts sampling. Fails when the options are invalid or the journal
+  // cannot be written.
+  Status start();
+  // Takes a last sample, stops the thread and returns the whole run.
+  Measurement stop();
+  bool running() const;
+
+  // Named windows: each takes a sample at its ends. A name may be open only once at a time.
+  Status begin_window(const std::string& name);
+  Result<Measurement> end_window(const std::string& name);
+  Status cancel_window(const std::string& name);
+
+  // Energy so far (takes a sample now).
+  Measurement current();
+
+  // The full run report (JSON text, schema in docs/report.md); valid after stop().
+  std::string report_json() const;
+  // Sets the measured command's exit code for the report.
+  void set_exit_code(int exit_code);
+  // Notes about sensors and fallbacks, one line each (e.g. "energy_uj is root-only: ...").
+  std::vector<std::string> notes() const;
+
+  class Impl;
+
+ private:
+  std::unique_ptr<Impl> impl_;
+};
+
+}  // namespace carbonmeter

@@ -1,0 +1,32 @@
+#include <unistd.h>
+
+#include <cmath>
+#include <filesystem>
+
+#include <fmt/format.h>
+
+#include "cli/commands.hpp"
+
+namespace carbonmeter::cli {
+
+void check_interval(double interval_s) {
+  if (!std::isfinite(interval_s) || interval_s < 0.01 || interval_s > 3600)
+    throw UsageError(fmt::format("--interval {} is out of range: use 0.01 to 3600 seconds", interval_s));
+}
+
+void check_writable_file(const std::string& path, const std::string& option) {
+  if (path.empty()) return;
+  std::filesystem::path parent = std::filesystem::path(path).parent_path();
+  if (parent.empty()) parent = ".";
+  std::error_code ec;
+  if (!std::filesystem::is_directory(parent, ec))
+    throw FatalError(fmt::format("{} {}: folder {} does not exist: create it or choose another path", option, path,
+                                 parent.string()));
+  if (::access(parent.c_str(), W_OK) != 0)
+    throw FatalError(fmt::format("{} {}: folder {} is not writable: choose another path", option, path,
+                                 parent.string()));
+  if (std::filesystem::is_directory(path, ec))
+    throw FatalError(fmt::format("{} {}: is a folder; give a file name", option, path));
+}
+
+}  // namespace carbonmeter::cli

@@ -1,0 +1,45 @@
+// Starting the measured command and waiting for it: the child waits on a pipe until the tracker
+// has its baseline, exec failures come back through a close-on-exec pipe, and signals sent to
+// carbonmeter by another process are forwarded to the child.
+#pragma once
+
+#include <sys/types.h>
+
+#include <functional>
+#include <string>
+#include <vector>
+
+#include "carbonmeter/result.hpp"
+
+namespace carbonmeter {
+
+class ChildProcess {
+ public:
+  // Forks; the child is held before exec until release() is called.
+  static Result<ChildProcess> spawn(const std::vector<std::string>& command);
+  ChildProcess(ChildProcess&& other) noexcept;
+  ChildProcess(const ChildProcess&) = delete;
+  ~ChildProcess();
+
+  pid_t pid() const { return pid_; }
+  // Lets the child exec; returns an error (and the exit code to use, 126 or 127) if exec failed.
+  Status release(int& exit_code_on_failure);
+  // Waits for the child, reaping any other process re-parented to us on the way (on_reaped gets
+  // each reaped process's CPU time in seconds). Returns the shell-style exit code: the child's
+  // status, or 128 + N when signal N killed it.
+  int wait(const std::function<void(pid_t, double cpu_s)>& on_reaped);
+
+ private:
+  ChildProcess(pid_t pid, int go_fd, int error_fd) : pid_(pid), go_fd_(go_fd), error_fd_(error_fd) {}
+  pid_t pid_ = -1;
+  int go_fd_ = -1;
+  int error_fd_ = -1;
+};
+
+// Forward SIGINT, SIGTERM, SIGHUP, SIGQUIT, SIGUSR1 and SIGUSR2 to pid when another process sends
+// them to carbonmeter (a terminal's Ctrl-C already reaches the child: it is not sent twice).
+void forward_signals_to(pid_t pid);
+// Makes carbonmeter the reaper of orphaned descendants, so their CPU time is not lost.
+void become_subreaper();
+
+}  // namespace carbonmeter

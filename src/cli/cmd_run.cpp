@@ -1,0 +1,110 @@
+// carbonmeter run [options] -- CMD [ARGS...]: runs CMD, measures it, prints the summary, exits
+// with CMD's exit code.
+#include <signal.h>
+
+#include <fmt/format.h>
+
+#include "cli/child_process.hpp"
+#include "cli/commands.hpp"
+#include "cli/summary.hpp"
+#include "core/tracker_impl.hpp"
+
+namespace carbonmeter::cli {
+namespace {
+
+struct RunOptions {
+  double interval_s = 1.0;
+  std::string scope = "process";
+  std::string json_path;
+  std::string output_dir = ".";
+  std::string project_name = "carbonmeter";
+  std::string rapl_domains;
+  bool quiet = false;
+  std::vector<std::string> command;
+};
+
+int run_command(const RunOptions& options) {
+  if (options.command.empty())
+    throw UsageError("run: no command given; usage: carbonmeter run [options] -- CMD [ARGS...]");
+  check_interval(options.interval_s);
+  check_writable_file(options.json_path, "--json");
+
+  TrackerOptions tracker_options;
+  tracker_options.interval_s = options.interval_s;
+  tracker_options.scope = options.scope == "machine" ? Scope::machine : Scope::process;
+  tracker_options.rapl_domains = options.rapl_domains;
+  tracker_options.output_dir = options.output_dir;
+  tracker_options.project_name = options.project_name;
+  tracker_options.command = options.command;
+
+  become_subreaper();
+  auto child = ChildProcess::spawn(options.command);
+  if (!child) throw FatalError("run: cannot start the command: " + child.error().message);
+  tracker_options.root_pid = child.value().pid();
+  Tracker::Impl tracker(tracker_options);
+  if (auto started = tracker.start(); !started) {
+    ::kill(child.value().pid(), SIGKILL);
+    child.value().wait(nullptr);
+    throw FatalError("run: " + started.error().message);
+  }
+  int exit_code = 0;
+  if (auto released = child.value().release(exit_code); !released) {
+    child.value().wait(nullptr);
+    tracker.set_exit_code(exit_code);
+    tracker.stop();
+    std::fprintf(stderr, "carbonmeter: cannot run '%s': %s%s\n", options.command[0].c_str(),
+                 released.error().message.c_str(), exit_code == 127 ? " (is it installed and on PATH?)" : "");
+    return exit_code;
+  }
+  forward_signals_to(child.value().pid());
+  exit_code = child.value().wait([&](pid_t, double cpu_s) { tracker.add_reaped_cpu_s(cpu_s); });
+  tracker.set_exit_code(exit_code);
+  tracker.stop();
+
+  RunReport report = tracker.report();
+  if (!options.quiet) std::fputs(format_summary(report).c_str(), stderr);
+  if (!tracker.journal_path().empty() && !options.quiet)
+    std::fprintf(stderr, "  journal %s\n", tracker.journal_path().c_str());
+  if (!options.json_path.empty()) {
+    if (auto written = write_report_json(report, options.json_path); !written) {
+      std::fprintf(stderr, "carbonmeter: %s\n", written.error().message.c_str());
+      return exit_code == 0 ? 1 : exit_code;
+    }
+  }
+  return exit_code;
+}
+
+}  // namespace
+
+void add_run_command(CLI::App& app, const std::vector<std::string>& after_double_dash, int& exit_code) {
+  auto options = std::make_shared<RunOptions>();
+  CLI::App* run = app.add_subcommand("run", "Run a command and measure the energy of its process tree");
+  run->add_option("--interval", options->interval_s, "Sampling interval in seconds (0.01 to 3600)")
+      ->capture_default_str();
+  run->add_option("--scope", options->scope, "process: the command's process tree; machine: the whole host")
+      ->check(CLI::IsMember({"process", "machine"}))
+      ->capture_default_str();
+  run->add_option("--json", options->json_path, "Write the run report (JSON) to this file");
+  run->add_option("--output-dir", options->output_dir, "Folder for the run journal (kept so nothing is lost)")
+      ->capture_default_str();
+  run->add_option("--project-name", options->project_name, "Project name recorded in the report")
+      ->capture_default_str();
+  run->add_option("--rapl-domains", options->rapl_domains,
+                  "RAPL domains to count: package,dram (default), psys, or core,uncore");
+  run->add_flag("--quiet", options->quiet, "Print no summary");
+  // Everything from the first word that is not an option (or after --) is the command.
+  run->prefix_command();
+  run->allow_extras();
+  run->footer("Usage: carbonmeter run [options] -- CMD [ARGS...]");
+  run->callback([run, options, &after_double_dash, &exit_code] {
+    std::vector<std::string> before = run->remaining();
+    if (!before.empty() && before.front().rfind("-", 0) == 0)
+      throw UsageError("run: unknown option '" + before.front() + "'; see 'carbonmeter run --help'");
+    if (!before.empty() && !after_double_dash.empty())
+      throw UsageError("run: unexpected '" + before.front() + "' before --; usage: carbonmeter run [options] -- CMD [ARGS...]");
+    options->command = before.empty() ? after_double_dash : before;
+    exit_code = run_command(*options);
+  });
+}
+
+}  // namespace carbonmeter::cli

@@ -1,0 +1,32 @@
+// Each subcommand registers its options and its action on the top-level CLI11 app.
+#pragma once
+
+#include <stdexcept>
+#include <string>
+#include <vector>
+
+#include <CLI/CLI.hpp>
+
+namespace carbonmeter::cli {
+
+// Bad usage: one line on stderr, exit 2.
+struct UsageError : std::runtime_error {
+  using std::runtime_error::runtime_error;
+};
+// A fatal failure (missing file, unwritable folder): one line on stderr, exit 1.
+struct FatalError : std::runtime_error {
+  using std::runtime_error::runtime_error;
+};
+
+// Each sets exit_code when its action runs.
+// after_double_dash: the words after the first `--` on the command line (the command to run).
+void add_run_command(CLI::App& app, const std::vector<std::string>& after_double_dash, int& exit_code);
+void add_monitor_command(CLI::App& app, int& exit_code);
+void add_hardware_command(CLI::App& app, int& exit_code);
+void add_report_command(CLI::App& app, int& exit_code);
+
+// Shared option checks.
+void check_interval(double interval_s);
+void check_writable_file(const std::string& path, const std::string& option);
+
+}  // namespace carbonmeter::cli

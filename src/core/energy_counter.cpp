@@ -1,0 +1,37 @@
+#include "core/energy_counter.hpp"
+
+#include <limits>
+
+namespace carbonmeter {
+
+EnergyCounter::EnergyCounter(double joules_per_unit, std::uint64_t max_raw, double max_power_w)
+    : joules_per_unit_(joules_per_unit), max_raw_(max_raw), max_power_w_(max_power_w) {}
+
+double EnergyCounter::shortest_wrap_time_s() const {
+  if (max_raw_ == 0 || max_power_w_ <= 0) return std::numeric_limits<double>::infinity();
+  return static_cast<double>(max_raw_) * joules_per_unit_ / max_power_w_;
+}
+
+CounterDelta EnergyCounter::update(std::uint64_t raw, double elapsed_s) {
+  if (!previous_) {
+    previous_ = raw;
+    return {0.0, CounterEvent::first};
+  }
+  const std::uint64_t previous = *previous_;
+  previous_ = raw;
+  if (raw >= previous) return {static_cast<double>(raw - previous) * joules_per_unit_, CounterEvent::none};
+
+  // The counter went back: a wrap if the energy through the top of the range is plausible in the
+  // elapsed time (with 10 % slack and a floor for very short intervals), otherwise a reset.
+  const double plausible_j = max_power_w_ * (elapsed_s > 0 ? elapsed_s : 0.0) * 1.1 + 1.0;
+  if (max_raw_ >= previous) {
+    const double wrapped_j = static_cast<double>(max_raw_ - previous + raw) * joules_per_unit_;
+    if (wrapped_j <= plausible_j) return {wrapped_j, CounterEvent::wrap};
+  }
+  // After a reset the counter restarted from 0: what it holds now is energy since the reset,
+  // when that is plausible; otherwise nothing can be known about this interval.
+  const double since_reset_j = static_cast<double>(raw) * joules_per_unit_;
+  return {since_reset_j <= plausible_j ? since_reset_j : 0.0, CounterEvent::reset};
+}
+
+}  // namespace carbonmeter

@@ -1,0 +1,41 @@
+// The run journal: a JSON-lines file in the output folder, one line per interval, so that a run
+// that is killed keeps the energy measured up to its last sample. Line types:
+//   {"type":"header", ...RunHeader}            first line
+//   {"type":"sample","t":..,"dt":..,"e":[cpu,ram,gpu],"m":[cpu,ram,gpu],"s":[cpu_share,ram_share]}
+//   {"type":"end","duration_s":..,"exit_code":..}  last line of a run that ended normally
+#pragma once
+
+#include <optional>
+#include <string>
+
+#include "carbonmeter/result.hpp"
+#include "core/run_report.hpp"
+
+namespace carbonmeter {
+
+class JournalWriter {
+ public:
+  // Creates DIR (if needed) and DIR/carbonmeter-<run_id>.journal; fails with a clear message when
+  // the folder cannot be written.
+  static Result<std::unique_ptr<JournalWriter>> create(const std::string& dir, const RunHeader& header);
+  ~JournalWriter();
+  void append(const Sample& sample);
+  void finish(double duration_s, std::optional<int> exit_code);
+  const std::string& path() const { return path_; }
+
+ private:
+  JournalWriter(int fd, std::string path) : fd_(fd), path_(std::move(path)) {}
+  void write_line(const std::string& line);
+  int fd_;
+  std::string path_;
+  double last_sync_t_s_ = 0.0;
+  bool failed_ = false;
+};
+
+// Rebuilds the report from a journal: energy up to the last complete sample line. A torn last
+// line (the process died mid-write) is skipped; a file with no valid header is an error.
+Result<RunReport> recover_journal(const std::string& path);
+// The newest journal in DIR, or an error saying none is there.
+Result<std::string> newest_journal(const std::string& dir);
+
+}  // namespace carbonmeter

@@ -1,0 +1,164 @@
+#include "core/sampler.hpp"
+
+#include <algorithm>
+
+namespace carbonmeter {
+
+Sampler::Sampler(SensorSet sensors, Scope scope, pid_t root_pid, double interval_s, SampleCallback on_sample)
+    : sensors_(std::move(sensors)), scope_(scope), interval_s_(interval_s), on_sample_(std::move(on_sample)) {
+  if (scope_ == Scope::process) tree_.emplace(root_pid, std::max(interval_s_, 1.0));
+  need_cpu_time_ = scope_ == Scope::process;
+  need_memory_ = scope_ == Scope::process;
+  for (const ActiveSensor& active : sensors_.sensors) {
+    const std::string method = active.sensor->method();
+    need_cpu_time_ = need_cpu_time_ || method == "cpu-estimate";
+    need_memory_ = need_memory_ || method == "ram-estimate";
+    readings_.emplace_back(active.sensor->channels().size());
+    for (const Channel& channel : active.sensor->channels())
+      if (active.counted[channel.component])
+        devices_.push_back({method, channel.component, channel.device, channel.domain, 0.0});
+  }
+}
+
+Sampler::~Sampler() { stop(); }
+
+void Sampler::start() {
+  std::lock_guard lock(mutex_);
+  if (started_) return;
+  start_time_ = last_time_ = std::chrono::steady_clock::now();
+  // The baseline: counters, CPU times and the process tree as they are now.
+  if (need_cpu_time_)
+    if (auto cpu = machine_.cpu_time()) last_cpu_time_ = cpu.value();
+  if (tree_) last_tree_cpu_s_ = tree_->sample(0.0).cpu_s;
+  SampleContext context;
+  for (std::size_t i = 0; i < sensors_.sensors.size(); ++i) sensors_.sensors[i].sensor->read(context, readings_[i]);
+  started_ = true;
+  stopping_ = false;
+  thread_ = std::thread([this] { run_thread(); });
+}
+
+void Sampler::stop() {
+  {
+    std::lock_guard lock(mutex_);
+    if (!started_ || stopping_) return;
+    stopping_ = true;
+    sample_locked();
+  }
+  wake_.notify_all();
+  if (thread_.joinable()) thread_.join();
+}
+
+void Sampler::run_thread() {
+  std::unique_lock lock(mutex_);
+  auto next = start_time_;
+  const auto period = std::chrono::duration_cast<std::chrono::steady_clock::duration>(
+      std::chrono::duration<double>(interval_s_));
+  while (!stopping_) {
+    next += period;
+    if (wake_.wait_until(lock, next, [this] { return stopping_; })) break;
+    sample_locked();
+    // After a stall (suspend, a stopped process) restart the schedule instead of catching up.
+    if (std::chrono::steady_clock::now() > next + period) next = std::chrono::steady_clock::now();
+  }
+}
+
+Totals Sampler::sample_now() {
+  std::lock_guard lock(mutex_);
+  if (started_ && !stopping_) sample_locked();
+  return totals_;
+}
+
+void Sampler::sample_locked() {
+  const auto now = std::chrono::steady_clock::now();
+  const double elapsed_s = std::chrono::duration<double>(now - last_time_).count();
+  last_time_ = now;
+
+  SampleContext context;
+  context.elapsed_s = elapsed_s;
+  if (need_cpu_time_) {
+    if (auto cpu = machine_.cpu_time()) {
+      context.cpu_time_delta.busy_s = std::max(0.0, cpu.value().busy_s - last_cpu_time_.busy_s);
+      context.cpu_time_delta.idle_s = std::max(0.0, cpu.value().idle_s - last_cpu_time_.idle_s);
+      last_cpu_time_ = cpu.value();
+    }
+  }
+  if (need_memory_)
+    if (auto memory = machine_.memory()) context.memory = memory.value();
+
+  Sample sample;
+  sample.t_s = std::chrono::duration<double>(now - start_time_).count();
+  sample.dt_s = elapsed_s;
+  if (tree_) {
+    ProcessTreeUsage usage = tree_->sample(sample.t_s);
+    const double tree_cpu_delta_s = std::max(0.0, usage.cpu_s - last_tree_cpu_s_);
+    last_tree_cpu_s_ = usage.cpu_s;
+    // The tree's share of the CPU time spent on the machine in this interval: idle power is shared
+    // among the work that ran, in proportion to CPU time (docs/methodology.md).
+    const double busy_s = context.cpu_time_delta.busy_s;
+    sample.cpu_share = busy_s > 0 ? std::min(1.0, tree_cpu_delta_s / busy_s) : 0.0;
+    const double used = static_cast<double>(context.memory.used_bytes());
+    sample.ram_share = used > 0 ? std::min(1.0, static_cast<double>(usage.rss_bytes) / used) : 0.0;
+  }
+  const double share[kComponentCount] = {sample.cpu_share, sample.ram_share, 1.0};
+
+  std::size_t device_index = 0;
+  for (std::size_t i = 0; i < sensors_.sensors.size(); ++i) {
+    ActiveSensor& active = sensors_.sensors[i];
+    active.sensor->read(context, readings_[i]);
+    const auto& channels = active.sensor->channels();
+    for (std::size_t ch = 0; ch < channels.size(); ++ch) {
+      const Component component = channels[ch].component;
+      if (!active.counted[component]) continue;
+      const ChannelReading& reading = readings_[i][ch];
+      sample.machine_energy_j[component] += reading.energy_j;
+      const double channel_share =
+          scope_ == Scope::machine ? 1.0 : reading.process_share.value_or(share[static_cast<std::size_t>(component)]);
+      sample.energy_j[component] += reading.energy_j * channel_share;
+      devices_[device_index++].energy_j += reading.energy_j;
+    }
+    for (std::string& note : active.sensor->take_notes()) notes_.push_back(std::move(note));
+  }
+  totals_.elapsed_s = sample.t_s;
+  totals_.energy_j += sample.energy_j;
+  totals_.machine_energy_j += sample.machine_energy_j;
+  series_.add(sample);
+  ++sample_count_;
+  if (on_sample_) on_sample_(sample);
+}
+
+Totals Sampler::totals() const {
+  std::lock_guard lock(mutex_);
+  return totals_;
+}
+
+std::vector<Sample> Sampler::series() const {
+  std::lock_guard lock(mutex_);
+  return series_.points();
+}
+
+std::size_t Sampler::samples_per_point() const {
+  std::lock_guard lock(mutex_);
+  return series_.samples_per_point();
+}
+
+std::size_t Sampler::sample_count() const {
+  std::lock_guard lock(mutex_);
+  return sample_count_;
+}
+
+std::vector<DeviceEnergy> Sampler::devices() const {
+  std::lock_guard lock(mutex_);
+  return devices_;
+}
+
+std::vector<std::string> Sampler::notes() const {
+  std::lock_guard lock(mutex_);
+  return notes_;
+}
+
+void Sampler::add_reaped_cpu_s(double cpu_s) {
+  std::lock_guard lock(mutex_);
+  if (tree_) tree_->add_reaped_cpu_s(cpu_s);
+}
+
+}  // namespace carbonmeter

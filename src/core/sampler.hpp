@@ -1,0 +1,83 @@
+// The sampler: reads every sensor each interval (on its own thread, or on demand), applies the
+// process tree's share, and keeps cumulative joules per component. Thread-safe.
+#pragma once
+
+#include <sys/types.h>
+
+#include <chrono>
+#include <condition_variable>
+#include <functional>
+#include <memory>
+#include <mutex>
+#include <optional>
+#include <thread>
+
+#include "carbonmeter/tracker.hpp"
+#include "core/process_tree.hpp"
+#include "core/run_report.hpp"
+#include "core/sample.hpp"
+#include "sensors/registry.hpp"
+
+namespace carbonmeter {
+
+struct Totals {
+  double elapsed_s = 0.0;
+  EnergyJ energy_j;
+  EnergyJ machine_energy_j;
+};
+
+class Sampler {
+ public:
+  using SampleCallback = std::function<void(const Sample&)>;
+  // root_pid is used with Scope::process. on_sample is called (under the sampler's lock) after
+  // every sample, e.g. to append to the journal.
+  Sampler(SensorSet sensors, Scope scope, pid_t root_pid, double interval_s, SampleCallback on_sample);
+  ~Sampler();
+
+  // Takes the baseline sample and starts the thread.
+  void start();
+  // Takes a last sample and joins the thread.
+  void stop();
+  // Takes a sample now and returns the totals since start.
+  Totals sample_now();
+  Totals totals() const;
+  std::vector<Sample> series() const;
+  std::size_t samples_per_point() const;
+  std::size_t sample_count() const;
+  std::vector<DeviceEnergy> devices() const;
+  std::vector<std::string> notes() const;  // from sensors, during the run
+  void add_reaped_cpu_s(double cpu_s);
+  double interval_s() const { return interval_s_; }
+
+ private:
+  void sample_locked();
+  void run_thread();
+
+  SensorSet sensors_;
+  Scope scope_;
+  double interval_s_;
+  SampleCallback on_sample_;
+  std::optional<ProcessTree> tree_;
+  MachineStatReader machine_;
+  bool need_cpu_time_ = false;
+  bool need_memory_ = false;
+
+  mutable std::mutex mutex_;
+  std::condition_variable wake_;
+  bool stopping_ = false;
+  bool started_ = false;
+  std::thread thread_;
+
+  std::chrono::steady_clock::time_point start_time_;
+  std::chrono::steady_clock::time_point last_time_;
+  MachineCpuTime last_cpu_time_;
+  double last_tree_cpu_s_ = 0.0;
+  Totals totals_;
+  SampleSeries series_;
+  std::size_t sample_count_ = 0;
+  std::vector<std::vector<ChannelReading>> readings_;
+  std::vector<DeviceEnergy> devices_;
+  std::vector<std::string> notes_;
+};
+
+}  // namespace carbonmeter

@@ -1,0 +1,93 @@
+#include "core/text_file.hpp"
+
+#include <fcntl.h>
+#include <unistd.h>
+
+#include <cerrno>
+#include <charconv>
+#include <cstring>
+#include <fstream>
+#include <sstream>
+
+namespace carbonmeter {
+
+Result<std::string> read_text_file(const std::string& path) {
+  std::ifstream in(path, std::ios::binary);
+  if (!in) return Error{"cannot read " + path + ": " + std::strerror(errno)};
+  std::ostringstream content;
+  content << in.rdbuf();
+  if (in.bad()) return Error{"cannot read " + path + ": " + std::strerror(errno)};
+  return content.str();
+}
+
+RereadableFile::RereadableFile(std::string path) : path_(std::move(path)) {}
+
+RereadableFile::RereadableFile(RereadableFile&& other) noexcept
+    : path_(std::move(other.path_)), fd_(other.fd_), last_errno_(other.last_errno_) {
+  other.fd_ = -1;
+}
+
+RereadableFile& RereadableFile::operator=(RereadableFile&& other) noexcept {
+  if (this != &other) {
+    if (fd_ >= 0) ::close(fd_);
+    path_ = std::move(other.path_);
+    fd_ = other.fd_;
+    last_errno_ = other.last_errno_;
+    other.fd_ = -1;
+  }
+  return *this;
+}
+
+RereadableFile::~RereadableFile() {
+  if (fd_ >= 0) ::close(fd_);
+}
+
+Status RereadableFile::open() {
+  if (fd_ >= 0) return Ok{};
+  fd_ = ::open(path_.c_str(), O_RDONLY | O_CLOEXEC);
+  if (fd_ < 0) {
+    last_errno_ = errno;
+    return Error{path_ + ": " + std::strerror(last_errno_)};
+  }
+  return Ok{};
+}
+
+Result<std::string_view> RereadableFile::read() {
+  if (fd_ < 0) {
+    if (auto opened = open(); !opened) return opened.error();
+  }
+  ssize_t n = ::pread(fd_, buffer_, sizeof(buffer_), 0);
+  if (n < 0) {
+    last_errno_ = errno;
+    return Error{path_ + ": " + std::strerror(last_errno_)};
+  }
+  return std::string_view(buffer_, static_cast<std::size_t>(n));
+}
+
+Result<std::uint64_t> RereadableFile::read_u64() {
+  auto text = read();
+  if (!text) return text.error();
+  auto value = parse_u64(text.value());
+  if (!value) return Error{path_ + ": expected an unsigned integer, found '" +
+                           std::string(trim(text.value()).substr(0, 40)) + "'"};
+  return *value;
+}
+
+std::string_view trim(std::string_view text) {
+  const char* spaces = " \t\r\n";
+  auto first = text.find_first_not_of(spaces);
+  if (first == std::string_view::npos) return {};
+  auto last = text.find_last_not_of(spaces);
+  return text.substr(first, last - first + 1);
+}
+
+std::optional<std::uint64_t> parse_u64(std::string_view text) {
+  text = trim(text);
+  if (text.empty()) return std::nullopt;
+  std::uint64_t value = 0;
+  auto [end, ec] = std::from_chars(text.data(), text.data() + text.size(), value);
+  if (ec != std::errc() || end != text.data() + text.size()) return std::nullopt;
+  return value;
+}
+
+}  // namespace carbonmeter

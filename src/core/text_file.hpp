@@ -1,0 +1,48 @@
+// Small, allocation-light file reading for the sampler's hot path.
+#pragma once
+
+#include <cstdint>
+#include <optional>
+#include <string>
+#include <string_view>
+
+#include "carbonmeter/result.hpp"
+
+namespace carbonmeter {
+
+// Reads a whole (small) file. The error says which file and why.
+Result<std::string> read_text_file(const std::string& path);
+
+// Keeps a file open and re-reads it from offset 0 with pread: sysfs and procfs regenerate the
+// content on every read at offset 0, so one open per run is enough.
+class RereadableFile {
+ public:
+  RereadableFile() = default;
+  explicit RereadableFile(std::string path);
+  RereadableFile(RereadableFile&& other) noexcept;
+  RereadableFile& operator=(RereadableFile&& other) noexcept;
+  RereadableFile(const RereadableFile&) = delete;
+  RereadableFile& operator=(const RereadableFile&) = delete;
+  ~RereadableFile();
+
+  // Opens the file; the error names the errno ("Permission denied", ...).
+  Status open();
+  // Reads up to buffer_size bytes; returns the text (a view into an internal buffer valid until
+  // the next read), or an error.
+  Result<std::string_view> read();
+  // Reads a file that holds one unsigned decimal integer.
+  Result<std::uint64_t> read_u64();
+  const std::string& path() const { return path_; }
+  int last_errno() const { return last_errno_; }
+
+ private:
+  std::string path_;
+  int fd_ = -1;
+  int last_errno_ = 0;
+  char buffer_[4096];
+};
+
+std::optional<std::uint64_t> parse_u64(std::string_view text);
+std::string_view trim(std::string_view text);
+
+}  // namespace carbonmeter

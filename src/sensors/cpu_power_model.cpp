@@ -1,0 +1,119 @@
+#include "sensors/cpu_power_model.hpp"
+
+#include <algorithm>
+#include <cctype>
+#include <cstdlib>
+#include <regex>
+#include <sstream>
+
+#include "core/csv.hpp"
+
+namespace carbonmeter {
+namespace {
+
+std::vector<std::string> split_words(const std::string& text) {
+  std::vector<std::string> words;
+  std::istringstream stream(text);
+  for (std::string word; stream >> word;) words.push_back(word);
+  return words;
+}
+
+bool has_digit(const std::string& word) {
+  return std::any_of(word.begin(), word.end(), [](unsigned char c) { return std::isdigit(c); });
+}
+
+double parse_double_or(const std::string& text, double fallback) {
+  char* end = nullptr;
+  double value = std::strtod(text.c_str(), &end);
+  return end == text.c_str() ? fallback : value;
+}
+
+}  // namespace
+
+std::string normalize_cpu_name(const std::string& name) {
+  std::string text;
+  for (unsigned char c : name) text += static_cast<char>(std::tolower(c));
+  static const std::regex noise(
+      R"(\(r\)|\(tm\)|®|™|\bcpu\b|\bprocessor\b|@\s*[0-9.]+\s*ghz|\b\d+-core\b|\bwith radeon.*$|\bw/ radeon.*$)");
+  text = std::regex_replace(text, noise, " ");
+  std::string out;
+  for (const std::string& word : split_words(text)) out += (out.empty() ? "" : " ") + word;
+  return out;
+}
+
+Result<CpuTdpTable> CpuTdpTable::load(const std::string& path) {
+  auto table = read_csv_file(path);
+  if (!table) return table.error();
+  const CsvTable& csv = table.value();
+  int name = csv.column("name"), tdp = csv.column("tdp_w"), cores = csv.column("cores"),
+      threads = csv.column("threads"), source = csv.column("source");
+  if (name < 0 || tdp < 0)
+    return Error{path + ": expected columns name,tdp_w (and cores,threads,source)"};
+  CpuTdpTable out;
+  for (const auto& row : csv.rows) {
+    auto cell = [&](int index) { return index >= 0 && index < static_cast<int>(row.size()) ? row[index] : std::string(); };
+    CpuSpec spec;
+    spec.name = cell(name);
+    spec.tdp_w = parse_double_or(cell(tdp), 0.0);
+    spec.cores = static_cast<int>(parse_double_or(cell(cores), 0));
+    spec.threads = static_cast<int>(parse_double_or(cell(threads), 0));
+    spec.source = cell(source);
+    if (spec.name.empty() || spec.tdp_w <= 0) continue;
+    out.normalized_.push_back(normalize_cpu_name(spec.name));
+    out.words_.push_back(split_words(out.normalized_.back()));
+    out.specs_.push_back(std::move(spec));
+  }
+  return out;
+}
+
+std::optional<CpuSpec> CpuTdpTable::match(const std::string& model_name) const {
+  const std::string wanted = normalize_cpu_name(model_name);
+  if (wanted.empty()) return std::nullopt;
+  for (std::size_t i = 0; i < specs_.size(); ++i)
+    if (normalized_[i] == wanted) return specs_[i];
+  const std::vector<std::string> wanted_words = split_words(wanted);
+  std::optional<std::size_t> best;
+  for (std::size_t i = 0; i < specs_.size(); ++i) {
+    const auto& words = words_[i];
+    bool names_model = std::any_of(words.begin(), words.end(), has_digit);
+    bool all_present = std::all_of(words.begin(), words.end(), [&](const std::string& w) {
+      return std::find(wanted_words.begin(), wanted_words.end(), w) != wanted_words.end();
+    });
+    if (!names_model || !all_present) continue;
+    if (!best || words.size() > words_[*best].size() ||
+        (words.size() == words_[*best].size() && normalized_[i].size() > normalized_[*best].size()))
+      best = i;
+  }
+  if (best) return specs_[*best];
+  return std::nullopt;
+}
+
+Result<PowerCurve> PowerCurve::load(const std::string& path) {
+  auto table = read_csv_file(path);
+  if (!table) return table.error();
+  int u = table.value().column("utilization_pct"), f = table.value().column("fraction_of_tdp");
+  if (u < 0 || f < 0) return Error{path + ": expected columns utilization_pct,fraction_of_tdp"};
+  PowerCurve curve;
+  for (const auto& row : table.value().rows) {
+    if (static_cast<int>(row.size()) <= std::max(u, f)) continue;
+    curve.points_.emplace_back(parse_double_or(row[u], 0) / 100.0, parse_double_or(row[f], 0));
+  }
+  std::sort(curve.points_.begin(), curve.points_.end());
+  if (curve.points_.size() < 2) return Error{path + ": needs at least two points"};
+  return curve;
+}
+
+double PowerCurve::fraction_of_tdp(double utilization) const {
+  utilization = std::clamp(utilization, 0.0, 1.0);
+  if (utilization <= points_.front().first) return points_.front().second;
+  for (std::size_t i = 1; i < points_.size(); ++i) {
+    auto [u1, f1] = points_[i];
+    if (utilization <= u1) {
+      auto [u0, f0] = points_[i - 1];
+      return u1 > u0 ? f0 + (f1 - f0) * (utilization - u0) / (u1 - u0) : f1;
+    }
+  }
+  return points_.back().second;
+}
+
+}  // namespace carbonmeter

@@ -1,0 +1,55 @@
+// One interface for every source of energy figures: hardware counters (RAPL, NVML, ROCm SMI),
+// integrated power and estimates. Each sensor exposes channels (a socket's package, its dram, a
+// GPU); the sampler asks it for the energy of every channel since the previous read.
+#pragma once
+
+#include <limits>
+#include <optional>
+#include <span>
+#include <string>
+#include <vector>
+
+#include "carbonmeter/measurement.hpp"
+#include "core/proc_stat.hpp"
+
+namespace carbonmeter {
+
+struct Channel {
+  Component component = Component::cpu;
+  std::string device;  // "package-0", "gpu-1", "host"
+  std::string domain;  // "package", "dram", "psys", "estimate"
+};
+
+// What the sampler already read this interval, so that sensors need not read it again.
+struct SampleContext {
+  double elapsed_s = 0.0;  // since the previous read
+  MachineCpuTime cpu_time_delta;
+  MemoryInfo memory;
+};
+
+struct ChannelReading {
+  double energy_j = 0.0;  // since the previous read, never negative
+  // The measured process tree's share of this channel when the sensor knows it (a GPU's
+  // per-process utilisation); otherwise the sampler applies the component's share.
+  std::optional<double> process_share;
+};
+
+class EnergySensor {
+ public:
+  virtual ~EnergySensor() = default;
+  // "rapl-powercap", "rapl-msr", "cpu-estimate", "ram-estimate", ...
+  virtual std::string method() const = 0;
+  // "measured counter", "integrated power" or "estimate".
+  virtual std::string kind() const = 0;
+  virtual double relative_uncertainty(Component component) const = 0;
+  virtual const std::vector<Channel>& channels() const = 0;
+  // Fills out[i] for channels()[i]. The first call after construction establishes the baseline
+  // and reports 0.
+  virtual void read(const SampleContext& context, std::span<ChannelReading> out) = 0;
+  // The longest sampling period that cannot miss a counter wrap.
+  virtual double max_interval_s() const { return std::numeric_limits<double>::infinity(); }
+  // Things the user should know (a counter reset, a fallback), drained by the sampler.
+  virtual std::vector<std::string> take_notes() { return {}; }
+};
+
+}  // namespace carbonmeter

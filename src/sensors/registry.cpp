@@ -1,0 +1,76 @@
+#include "sensors/registry.hpp"
+
+#include <algorithm>
+
+#include "sensors/cpu_estimate.hpp"
+#include "sensors/ram_estimate.hpp"
+#include "sensors/rapl_msr.hpp"
+#include "sensors/rapl_powercap.hpp"
+
+namespace carbonmeter {
+namespace {
+
+bool covers(const EnergySensor& sensor, Component component) {
+  const auto& channels = sensor.channels();
+  return std::any_of(channels.begin(), channels.end(),
+                     [&](const Channel& c) { return c.component == component; });
+}
+
+// Adopts a probed sensor for the components it covers that nothing else covers yet.
+void adopt(SensorSet& set, ProbeOutcome outcome, const std::vector<Component>& wanted) {
+  set.statuses.push_back(outcome.status);
+  if (!outcome.sensor) return;
+  ActiveSensor active;
+  bool used = false;
+  for (Component component : wanted) {
+    if (set.methods[component].method != "none" || !covers(*outcome.sensor, component)) continue;
+    set.methods[component] = {outcome.sensor->method(), outcome.sensor->kind(),
+                              outcome.sensor->relative_uncertainty(component)};
+    active.counted[component] = true;
+    used = true;
+  }
+  if (used) {
+    active.sensor = std::move(outcome.sensor);
+    set.sensors.push_back(std::move(active));
+  }
+}
+
+}  // namespace
+
+Result<SensorSet> probe_sensors(const SensorOptions& options) {
+  auto domains = parse_rapl_domains(options.rapl_domains);
+  if (!domains) return domains.error();
+  SensorSet set;
+  auto cpuinfo = read_cpuinfo();
+  const CpuInfo cpu = cpuinfo ? cpuinfo.value() : CpuInfo{};
+
+  ProbeOutcome powercap = probe_rapl_powercap(domains.value());
+  const bool powercap_found = powercap.status.found;
+  const std::string powercap_problem = powercap.status.detail + (powercap.status.fix.empty() ? "" : " — " + powercap.status.fix);
+  adopt(set, std::move(powercap), {Component::cpu, Component::ram});
+
+  if (options.probe_all || !powercap_found || set.methods[Component::ram].method == "none") {
+    ProbeOutcome msr = probe_rapl_msr(domains.value(), cpu);
+    if (!powercap_found && msr.status.found)
+      set.notes.push_back("rapl-powercap unusable (" + powercap_problem + "); reading RAPL through MSRs instead");
+    adopt(set, std::move(msr), {Component::cpu, Component::ram});
+  }
+
+  if (set.methods[Component::cpu].method == "none") {
+    set.notes.push_back("no CPU energy counter readable (" + powercap_problem +
+                        "): CPU energy is an ESTIMATE from TDP and utilisation");
+    adopt(set, probe_cpu_estimate(cpu), {Component::cpu});
+  } else if (options.probe_all) {
+    adopt(set, probe_cpu_estimate(cpu), {});
+  }
+  if (domains.value().psys && set.methods[Component::cpu].method != "cpu-estimate") {
+    // psys covers the whole platform, memory included: RAM is inside the cpu figure.
+    set.methods[Component::ram] = {"included-in-psys", "none", 0.0};
+  }
+  if (set.methods[Component::ram].method == "none" || options.probe_all) {
+    adopt(set, probe_ram_estimate(), {Component::ram});
+  }
+  return set;
+}
+
+}  // namespace carbonmeter

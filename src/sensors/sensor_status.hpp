@@ -1,0 +1,24 @@
+// What probing one sensor found: shown by `carbonmeter hardware`, and in notes when it falls back.
+#pragma once
+
+#include <memory>
+#include <string>
+
+#include "sensors/energy_sensor.hpp"
+
+namespace carbonmeter {
+
+struct SensorStatus {
+  std::string method;      // "rapl-powercap"
+  std::string components;  // "cpu, ram"
+  bool found = false;      // usable on this machine
+  std::string detail;      // what was found, or why not
+  std::string fix;         // how to make it usable, when it is not
+};
+
+struct ProbeOutcome {
+  std::unique_ptr<EnergySensor> sensor;  // null when not usable
+  SensorStatus status;
+};
+
+}  // namespace carbonmeter
