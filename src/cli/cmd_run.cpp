@@ -57,7 +57,7 @@ int run_command(const RunOptions& options) {
     return exit_code;
   }
   forward_signals_to(child.value().pid());
-  exit_code = child.value().wait([&](pid_t, double cpu_s) { tracker.add_reaped_cpu_s(cpu_s); });
+  exit_code = child.value().wait([&](pid_t pid, double cpu_s) { tracker.add_reaped(pid, cpu_s); });
   tracker.set_exit_code(exit_code);
   tracker.stop();
 

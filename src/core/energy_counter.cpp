@@ -25,7 +25,8 @@ CounterDelta EnergyCounter::update(std::uint64_t raw, double elapsed_s) {
   // elapsed time (with 10 % slack and a floor for very short intervals), otherwise a reset.
   const double plausible_j = max_power_w_ * (elapsed_s > 0 ? elapsed_s : 0.0) * 1.1 + 1.0;
   if (max_raw_ >= previous) {
-    const double wrapped_j = static_cast<double>(max_raw_ - previous + raw) * joules_per_unit_;
+    // The counter takes max_raw_ + 1 values: after max_raw_ it reads 0.
+    const double wrapped_j = (static_cast<double>(max_raw_ - previous + raw) + 1.0) * joules_per_unit_;
     if (wrapped_j <= plausible_j) return {wrapped_j, CounterEvent::wrap};
   }
   // After a reset the counter restarted from 0: what it holds now is energy since the reset,

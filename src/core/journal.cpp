@@ -90,6 +90,7 @@ Result<RunReport> recover_journal(const std::string& path) {
     ++line_number;
     nlohmann::json json = nlohmann::json::parse(line, nullptr, false);
     if (json.is_discarded() || !json.is_object() || !json.contains("type")) {
+      if (!have_header) return Error{path + ": not a carbonmeter journal (line 1 is not its header)"};
       ++skipped;
       continue;
     }

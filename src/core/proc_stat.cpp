@@ -2,6 +2,7 @@
 
 #include <unistd.h>
 
+#include <algorithm>
 #include <charconv>
 #include <set>
 
@@ -39,10 +40,10 @@ double clock_ticks_per_second() {
   return ticks;
 }
 
-Result<MachineCpuTime> parse_proc_stat(std::string_view text) {
-  if (text.substr(0, 4) != "cpu ")
-    return Error{"/proc/stat does not start with the 'cpu' line: is CARBONMETER_PROCFS_ROOT right?"};
-  std::string_view line = text.substr(4, text.find('\n') - 4);
+namespace {
+
+// The fields after "cpu" or "cpuN": user nice system idle iowait irq softirq steal guest guest_nice.
+Result<CpuTime> parse_cpu_fields(std::string_view line) {
   std::uint64_t fields[10] = {};
   int count = 0;
   for (; count < 10; ++count) {
@@ -52,13 +53,53 @@ Result<MachineCpuTime> parse_proc_stat(std::string_view text) {
     if (!value) return Error{"/proc/stat: unreadable cpu time '" + std::string(field) + "'"};
     fields[count] = *value;
   }
-  if (count < 4) return Error{"/proc/stat: the cpu line has fewer than 4 fields"};
-  // user nice system idle iowait irq softirq steal guest guest_nice
+  if (count < 4) return Error{"/proc/stat: a cpu line has fewer than 4 fields"};
   const double ticks = clock_ticks_per_second();
-  MachineCpuTime out;
+  CpuTime out;
   out.busy_s = static_cast<double>(fields[0] + fields[1] + fields[2] + fields[5] + fields[6]) / ticks;
   out.idle_s = static_cast<double>(fields[3] + fields[4]) / ticks;
   return out;
+}
+
+}  // namespace
+
+Result<MachineCpuTime> parse_proc_stat(std::string_view text, bool per_cpu) {
+  if (text.substr(0, 4) != "cpu ")
+    return Error{"/proc/stat does not start with the 'cpu' line: is CARBONMETER_PROCFS_ROOT right?"};
+  auto end = text.find('\n');
+  auto total = parse_cpu_fields(text.substr(4, end == std::string_view::npos ? text.npos : end - 4));
+  if (!total) return total.error();
+  MachineCpuTime out;
+  static_cast<CpuTime&>(out) = total.value();
+  while (per_cpu && end != std::string_view::npos) {
+    text.remove_prefix(end + 1);
+    end = text.find('\n');
+    std::string_view line = text.substr(0, end);
+    if (line.substr(0, 3) != "cpu") break;
+    auto name_end = line.find(' ');
+    auto cpu = parse_cpu_fields(line.substr(name_end == std::string_view::npos ? line.size() : name_end));
+    if (!cpu) return cpu.error();
+    out.per_cpu.push_back(cpu.value());
+  }
+  return out;
+}
+
+double load_concentration(const std::vector<CpuTime>& per_cpu_delta) {
+  double sum = 0.0, sum_squares = 0.0;
+  int n = 0;
+  for (const CpuTime& cpu : per_cpu_delta) {
+    if (cpu.total_s() <= 0) continue;
+    const double u = cpu.busy_s / cpu.total_s();
+    sum += u;
+    sum_squares += u * u;
+    ++n;
+  }
+  if (n == 0) return 0.0;
+  const double mean = sum / n;
+  const double spread_limit = mean * (1.0 - mean);
+  if (spread_limit <= 1e-9) return 0.0;
+  const double variance = std::max(0.0, sum_squares / n - mean * mean);
+  return std::min(1.0, variance / spread_limit);
 }
 
 Result<MemoryInfo> parse_meminfo(std::string_view text) {
@@ -123,12 +164,12 @@ CpuInfo parse_cpuinfo(std::string_view text) {
 }
 
 MachineStatReader::MachineStatReader()
-    : stat_(procfs_root() + "/stat"), meminfo_(procfs_root() + "/meminfo") {}
+    : stat_(procfs_root() + "/stat", 1 << 16), meminfo_(procfs_root() + "/meminfo") {}
 
-Result<MachineCpuTime> MachineStatReader::cpu_time() {
+Result<MachineCpuTime> MachineStatReader::cpu_time(bool per_cpu) {
   auto text = stat_.read();
   if (!text) return text.error();
-  return parse_proc_stat(text.value());
+  return parse_proc_stat(text.value(), per_cpu);
 }
 
 Result<MemoryInfo> MachineStatReader::memory() {

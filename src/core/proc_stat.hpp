@@ -5,17 +5,26 @@
 #include <cstdint>
 #include <string>
 #include <string_view>
+#include <vector>
 
 #include "carbonmeter/result.hpp"
 #include "core/text_file.hpp"
 
 namespace carbonmeter {
 
-struct MachineCpuTime {
+struct CpuTime {
   double busy_s = 0.0;  // user + nice + system + irq + softirq (guest is inside user)
   double idle_s = 0.0;  // idle + iowait
   double total_s() const { return busy_s + idle_s; }
 };
+
+struct MachineCpuTime : CpuTime {
+  std::vector<CpuTime> per_cpu;  // filled only when asked for
+};
+
+// How unevenly the load is spread over the CPUs in an interval: Var(u_i) / (u (1 - u)) over the
+// per-CPU utilisations u_i with mean u. 1: each CPU either fully busy or idle; 0: all alike.
+double load_concentration(const std::vector<CpuTime>& per_cpu_delta);
 
 struct MemoryInfo {
   std::uint64_t total_bytes = 0;
@@ -34,7 +43,7 @@ struct CpuInfo {
   int sockets = 0;  // distinct "physical id" values, at least 1
 };
 
-Result<MachineCpuTime> parse_proc_stat(std::string_view text);
+Result<MachineCpuTime> parse_proc_stat(std::string_view text, bool per_cpu = false);
 Result<MemoryInfo> parse_meminfo(std::string_view text);
 CpuInfo parse_cpuinfo(std::string_view text);
 
@@ -42,7 +51,7 @@ CpuInfo parse_cpuinfo(std::string_view text);
 class MachineStatReader {
  public:
   MachineStatReader();
-  Result<MachineCpuTime> cpu_time();
+  Result<MachineCpuTime> cpu_time(bool per_cpu = false);
   Result<MemoryInfo> memory();
 
  private:

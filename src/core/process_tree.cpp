@@ -64,13 +64,21 @@ ProcessTree::ProcessTree(pid_t root, double discovery_period_s)
   children_files_work_ = ::access(pid_path(root, "/task").c_str(), R_OK) == 0;
 }
 
-void ProcessTree::add_reaped_cpu_s(double cpu_s) {
-  const double absorbed = std::min(cpu_s, reaper_credit_s_);
-  reaper_credit_s_ -= absorbed;
-  reaped_cpu_s_ += cpu_s - absorbed;
+void ProcessTree::add_reaped(pid_t pid, double cpu_s) {
+  // Its last reading, if depart() counted one, is replaced by the full rusage.
+  if (auto it = departed_counted_s_.find(pid); it != departed_counted_s_.end()) {
+    departed_cpu_s_ -= it->second;
+    departed_counted_s_.erase(it);
+  }
+  departed_cpu_s_ += cpu_s;
+  if (auto it = members_.find(pid); it != members_.end()) {
+    departed_cpu_s_ -= static_cast<double>(it->second.offset_ticks) / clock_ticks_per_second();
+    members_.erase(it);
+    order_.erase(std::remove(order_.begin(), order_.end(), pid), order_.end());
+  }
 }
 
-void ProcessTree::track(pid_t pid, bool count_past_time) {
+void ProcessTree::track(pid_t pid, int depth, bool count_past_time) {
   if (members_.count(pid)) return;
   Member member{RereadableFile(pid_path(pid, "/stat"))};
   auto text = member.stat.read();
@@ -78,25 +86,33 @@ void ProcessTree::track(pid_t pid, bool count_past_time) {
   auto fields = parse_pid_stat(text.value());
   if (!fields) return;
   member.ppid = fields.value().ppid;
+  member.depth = depth;
   member.start_ticks = fields.value().start_ticks;
-  member.rss_pages = fields.value().rss_pages;
+  member.cpu_ticks = fields.value().cpu_ticks;
   // Time a process had before the tracker started is not the run's; a process that appears
   // later was born during the run, so all of its time is.
-  member.last_cpu_ticks = count_past_time ? 0 : fields.value().cpu_ticks;
+  member.offset_ticks = count_past_time ? 0 : fields.value().cpu_ticks;
   members_.emplace(pid, std::move(member));
+  auto position = std::find_if(order_.begin(), order_.end(), [&](pid_t other) { return members_.at(other).depth > depth; });
+  order_.insert(position, pid);
 }
 
 void ProcessTree::depart(pid_t pid) {
   auto it = members_.find(pid);
   if (it == members_.end()) return;
-  const std::uint64_t counted = it->second.last_cpu_ticks;
-  const pid_t parent = it->second.ppid;
-  members_.erase(it);
-  if (auto parent_it = members_.find(parent); parent_it != members_.end()) {
-    parent_it->second.credit_ticks += counted;
-  } else if (parent == ::getpid()) {
-    reaper_credit_s_ += static_cast<double>(counted) / clock_ticks_per_second();
+  const Member& member = it->second;
+  const double counted_s = static_cast<double>(member.cpu_ticks - std::min(member.cpu_ticks, member.offset_ticks)) /
+                           clock_ticks_per_second();
+  // Reaped by a member: its time is in that parent's cutime now. Reaped by the tracker: add_reaped
+  // brings its rusage. Otherwise its last reading is all that can be known.
+  const bool parent_tracked = members_.count(member.ppid) > 0;
+  const bool tracker_reaps = member.ppid == ::getpid();
+  if (!parent_tracked && !tracker_reaps) {
+    departed_cpu_s_ += counted_s;
+    departed_counted_s_[pid] = counted_s;
   }
+  members_.erase(it);
+  order_.erase(std::remove(order_.begin(), order_.end(), pid), order_.end());
 }
 
 void ProcessTree::discover_children_of(pid_t pid, std::vector<pid_t>& out) {
@@ -117,10 +133,10 @@ void ProcessTree::discover_children_of(pid_t pid, std::vector<pid_t>& out) {
   }
 }
 
-void ProcessTree::full_scan(std::vector<pid_t>& out) {
+void ProcessTree::full_scan(std::vector<Found>& out) {
   DIR* dir = ::opendir(procfs_root().c_str());
   if (!dir) return;
-  std::vector<std::pair<pid_t, pid_t>> parent_of;
+  std::vector<Found> all;
   while (dirent* entry = ::readdir(dir)) {
     pid_t pid = 0;
     std::string_view name(entry->d_name);
@@ -129,19 +145,19 @@ void ProcessTree::full_scan(std::vector<pid_t>& out) {
     auto text = read_text_file(pid_path(pid, "/stat"));
     if (!text) continue;
     auto fields = parse_pid_stat(text.value());
-    if (fields) parent_of.emplace_back(pid, fields.value().ppid);
+    if (fields) all.push_back({pid, fields.value().ppid});
   }
   ::closedir(dir);
+  auto found = [&](pid_t pid) {
+    return members_.count(pid) ||
+           std::any_of(out.begin(), out.end(), [pid](const Found& f) { return f.pid == pid; });
+  };
   // Repeat until no new descendant appears (parents may be listed after their children).
   for (bool grew = true; grew;) {
     grew = false;
-    for (auto [pid, ppid] : parent_of) {
-      bool known = members_.count(pid) ||
-                   std::find(out.begin(), out.end(), pid) != out.end();
-      bool parent_in = members_.count(ppid) ||
-                       std::find(out.begin(), out.end(), ppid) != out.end();
-      if (!known && parent_in) {
-        out.push_back(pid);
+    for (const Found& candidate : all) {
+      if (!found(candidate.pid) && found(candidate.parent)) {
+        out.push_back(candidate);
         grew = true;
       }
     }
@@ -149,31 +165,35 @@ void ProcessTree::full_scan(std::vector<pid_t>& out) {
 }
 
 void ProcessTree::discover(bool full) {
-  std::vector<pid_t> found;
+  std::vector<Found> found;
   if (full || !children_files_work_) {
     full_scan(found);
   } else {
-    std::vector<pid_t> frontier;
-    for (auto& [pid, member] : members_) frontier.push_back(pid);
+    std::vector<pid_t> frontier(order_.begin(), order_.end());
     while (!frontier.empty()) {
-      pid_t pid = frontier.back();
+      pid_t parent = frontier.back();
       frontier.pop_back();
       std::vector<pid_t> children;
-      discover_children_of(pid, children);
+      discover_children_of(parent, children);
       for (pid_t child : children) {
-        if (!members_.count(child) && std::find(found.begin(), found.end(), child) == found.end()) {
-          found.push_back(child);
+        bool known = members_.count(child) ||
+                     std::any_of(found.begin(), found.end(), [child](const Found& f) { return f.pid == child; });
+        if (!known) {
+          found.push_back({child, parent});
           frontier.push_back(child);
         }
       }
     }
   }
-  for (pid_t pid : found) track(pid, started_);
+  for (const Found& process : found) {  // parents come before their children
+    auto parent = members_.find(process.parent);
+    track(process.pid, parent == members_.end() ? 1 : parent->second.depth + 1, started_);
+  }
 }
 
 ProcessTreeUsage ProcessTree::sample(double now_s) {
   if (!started_) {
-    track(root_, false);
+    track(root_, 0, false);
     discover(true);
     started_ = true;
     next_discovery_s_ = now_s + discovery_period_s_;
@@ -184,7 +204,9 @@ ProcessTreeUsage ProcessTree::sample(double now_s) {
 
   ProcessTreeUsage usage;
   std::vector<pid_t> gone;
-  for (auto& [pid, member] : members_) {
+  std::uint64_t live_ticks = 0;
+  for (pid_t pid : order_) {  // parents first
+    Member& member = members_.at(pid);
     auto text = member.stat.read();
     auto fields = text ? parse_pid_stat(text.value()) : Result<ProcStatFields>(Error{"gone"});
     if (!fields || fields.value().start_ticks != member.start_ticks) {
@@ -193,19 +215,15 @@ ProcessTreeUsage ProcessTree::sample(double now_s) {
     }
     const ProcStatFields& now = fields.value();
     member.ppid = now.ppid;
-    member.rss_pages = now.rss_pages;
-    if (now.cpu_ticks > member.last_cpu_ticks) {
-      std::uint64_t growth = now.cpu_ticks - member.last_cpu_ticks;
-      const std::uint64_t absorbed = std::min(growth, member.credit_ticks);
-      member.credit_ticks -= absorbed;
-      counted_ticks_ += growth - absorbed;
-      member.last_cpu_ticks = now.cpu_ticks;
-    }
+    member.cpu_ticks = std::max(member.cpu_ticks, now.cpu_ticks);
+    live_ticks += member.cpu_ticks - std::min(member.cpu_ticks, member.offset_ticks);
     usage.rss_bytes += now.rss_pages * static_cast<std::uint64_t>(page_size_);
     ++usage.processes;
   }
   for (pid_t pid : gone) depart(pid);
-  usage.cpu_s = static_cast<double>(counted_ticks_) / clock_ticks_per_second() + reaped_cpu_s_;
+  const double cpu_s = static_cast<double>(live_ticks) / clock_ticks_per_second() + departed_cpu_s_;
+  high_water_cpu_s_ = std::max(high_water_cpu_s_, cpu_s);
+  usage.cpu_s = high_water_cpu_s_;
   return usage;
 }
 

@@ -1,11 +1,12 @@
 // Follows a process tree (a root pid and its descendants) and reports its cumulative CPU time
 // and resident memory, read from procfs.
 //
-// CPU time is counted per member as growth of utime + stime + cutime + cstime, so that children
-// too short-lived to be seen still count once their parent reaps them. A member that goes away
-// leaves a credit with its parent (or with the tracker, which reaps the measured command and
-// orphans through add_reaped_cpu_s()): the time it had is already counted, so the same amount of
-// the parent's cutime growth is not counted again.
+// CPU time: each live member counts utime + stime + cutime + cstime (the last two hold the
+// children it has reaped, however short-lived). When a member is reaped by another member its
+// time moves into that parent's cutime, so the sum stays whole; a member reaped outside the tree
+// keeps its last reading, and one reaped by the tracker itself is counted from its rusage
+// (add_reaped). Members are read parents first, so a child reaped between two reads can only make
+// the sum dip for one sample, never count twice; the reported total never goes back.
 #pragma once
 
 #include <sys/types.h>
@@ -13,6 +14,7 @@
 #include <cstdint>
 #include <string_view>
 #include <unordered_map>
+#include <utility>
 #include <vector>
 
 #include "carbonmeter/result.hpp"
@@ -44,22 +46,26 @@ class ProcessTree {
 
   ProcessTreeUsage sample(double now_s);
   // A process of the tree reaped by the tracker: its rusage (own and waited-for children) in s.
-  void add_reaped_cpu_s(double cpu_s);
+  void add_reaped(pid_t pid, double cpu_s);
   pid_t root() const { return root_; }
 
  private:
   struct Member {
     RereadableFile stat;
     pid_t ppid = 0;
+    int depth = 0;
     std::uint64_t start_ticks = 0;
-    std::uint64_t last_cpu_ticks = 0;
-    std::uint64_t rss_pages = 0;
-    std::uint64_t credit_ticks = 0;  // departed children's counted time, not to count twice
+    std::uint64_t cpu_ticks = 0;     // at the last read
+    std::uint64_t offset_ticks = 0;  // what it had before the tracker started
+  };
+  struct Found {
+    pid_t pid;
+    pid_t parent;
   };
   void discover(bool full_scan);
   void discover_children_of(pid_t pid, std::vector<pid_t>& out);
-  void full_scan(std::vector<pid_t>& out);
-  void track(pid_t pid, bool count_past_time);
+  void full_scan(std::vector<Found>& out);
+  void track(pid_t pid, int depth, bool count_past_time);
   void depart(pid_t pid);
 
   pid_t root_;
@@ -68,10 +74,11 @@ class ProcessTree {
   int discoveries_ = 0;
   bool children_files_work_ = true;
   std::unordered_map<pid_t, Member> members_;
+  std::vector<pid_t> order_;  // members, parents before children
   bool started_ = false;
-  std::uint64_t counted_ticks_ = 0;
-  double reaped_cpu_s_ = 0.0;
-  double reaper_credit_s_ = 0.0;  // departed members the tracker reaps itself
+  double departed_cpu_s_ = 0.0;  // members gone from the tree, at their last reading or rusage
+  std::unordered_map<pid_t, double> departed_counted_s_;  // what depart() added, per pid
+  double high_water_cpu_s_ = 0.0;
   long page_size_;
 };
 

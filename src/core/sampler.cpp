@@ -4,15 +4,33 @@
 
 namespace carbonmeter {
 
+namespace {
+
+CpuTime cpu_delta(const CpuTime& before, const CpuTime& after) {
+  return {std::max(0.0, after.busy_s - before.busy_s), std::max(0.0, after.idle_s - before.idle_s)};
+}
+
+MachineCpuTime cpu_time_delta(const MachineCpuTime& before, const MachineCpuTime& after) {
+  MachineCpuTime delta;
+  static_cast<CpuTime&>(delta) = cpu_delta(before, after);
+  if (before.per_cpu.size() == after.per_cpu.size())  // CPUs hot-plugged: no per-CPU view this time
+    for (std::size_t i = 0; i < after.per_cpu.size(); ++i) delta.per_cpu.push_back(cpu_delta(before.per_cpu[i], after.per_cpu[i]));
+  return delta;
+}
+
+}  // namespace
+
 Sampler::Sampler(SensorSet sensors, Scope scope, pid_t root_pid, double interval_s, SampleCallback on_sample)
     : sensors_(std::move(sensors)), scope_(scope), interval_s_(interval_s), on_sample_(std::move(on_sample)) {
-  if (scope_ == Scope::process) tree_.emplace(root_pid, std::max(interval_s_, 1.0));
-  need_cpu_time_ = scope_ == Scope::process;
-  need_memory_ = scope_ == Scope::process;
+  if (scope_ == Scope::process) tree_.emplace(root_pid, std::clamp(interval_s_, 0.25, 1.0));
+  // Attribution needs the machine's CPU time and memory in use; sensors say what they need.
+  needs_.cpu_time = needs_.memory = scope_ == Scope::process;
   for (const ActiveSensor& active : sensors_.sensors) {
     const std::string method = active.sensor->method();
-    need_cpu_time_ = need_cpu_time_ || method == "cpu-estimate";
-    need_memory_ = need_memory_ || method == "ram-estimate";
+    const ContextNeeds sensor_needs = active.sensor->needs();
+    needs_.cpu_time = needs_.cpu_time || sensor_needs.cpu_time || sensor_needs.per_cpu_time;
+    needs_.per_cpu_time = needs_.per_cpu_time || sensor_needs.per_cpu_time;
+    needs_.memory = needs_.memory || sensor_needs.memory;
     readings_.emplace_back(active.sensor->channels().size());
     for (const Channel& channel : active.sensor->channels())
       if (active.counted[channel.component])
@@ -27,8 +45,8 @@ void Sampler::start() {
   if (started_) return;
   start_time_ = last_time_ = std::chrono::steady_clock::now();
   // The baseline: counters, CPU times and the process tree as they are now.
-  if (need_cpu_time_)
-    if (auto cpu = machine_.cpu_time()) last_cpu_time_ = cpu.value();
+  if (needs_.cpu_time)
+    if (auto cpu = machine_.cpu_time(needs_.per_cpu_time)) last_cpu_time_ = cpu.value();
   if (tree_) last_tree_cpu_s_ = tree_->sample(0.0).cpu_s;
   SampleContext context;
   for (std::size_t i = 0; i < sensors_.sensors.size(); ++i) sensors_.sensors[i].sensor->read(context, readings_[i]);
@@ -75,14 +93,13 @@ void Sampler::sample_locked() {
 
   SampleContext context;
   context.elapsed_s = elapsed_s;
-  if (need_cpu_time_) {
-    if (auto cpu = machine_.cpu_time()) {
-      context.cpu_time_delta.busy_s = std::max(0.0, cpu.value().busy_s - last_cpu_time_.busy_s);
-      context.cpu_time_delta.idle_s = std::max(0.0, cpu.value().idle_s - last_cpu_time_.idle_s);
-      last_cpu_time_ = cpu.value();
+  if (needs_.cpu_time) {
+    if (auto cpu = machine_.cpu_time(needs_.per_cpu_time)) {
+      context.cpu_time_delta = cpu_time_delta(last_cpu_time_, cpu.value());
+      last_cpu_time_ = std::move(cpu).value();
     }
   }
-  if (need_memory_)
+  if (needs_.memory)
     if (auto memory = machine_.memory()) context.memory = memory.value();
 
   Sample sample;
@@ -90,12 +107,16 @@ void Sampler::sample_locked() {
   sample.dt_s = elapsed_s;
   if (tree_) {
     ProcessTreeUsage usage = tree_->sample(sample.t_s);
-    const double tree_cpu_delta_s = std::max(0.0, usage.cpu_s - last_tree_cpu_s_);
+    // CPU time can arrive in a lump (a child found late, a reaped child's rusage): what exceeds the
+    // machine's busy time in this interval waits for the next ones instead of being lost.
+    tree_cpu_backlog_s_ += std::max(0.0, usage.cpu_s - last_tree_cpu_s_);
     last_tree_cpu_s_ = usage.cpu_s;
     // The tree's share of the CPU time spent on the machine in this interval: idle power is shared
     // among the work that ran, in proportion to CPU time (docs/methodology.md).
     const double busy_s = context.cpu_time_delta.busy_s;
-    sample.cpu_share = busy_s > 0 ? std::min(1.0, tree_cpu_delta_s / busy_s) : 0.0;
+    const double attributed_s = std::min(tree_cpu_backlog_s_, busy_s);
+    tree_cpu_backlog_s_ -= attributed_s;
+    sample.cpu_share = busy_s > 0 ? attributed_s / busy_s : 0.0;
     const double used = static_cast<double>(context.memory.used_bytes());
     sample.ram_share = used > 0 ? std::min(1.0, static_cast<double>(usage.rss_bytes) / used) : 0.0;
   }
@@ -156,9 +177,9 @@ std::vector<std::string> Sampler::notes() const {
   return notes_;
 }
 
-void Sampler::add_reaped_cpu_s(double cpu_s) {
+void Sampler::add_reaped(pid_t pid, double cpu_s) {
   std::lock_guard lock(mutex_);
-  if (tree_) tree_->add_reaped_cpu_s(cpu_s);
+  if (tree_) tree_->add_reaped(pid, cpu_s);
 }
 
 }  // namespace carbonmeter

@@ -46,7 +46,7 @@ class Sampler {
   std::size_t sample_count() const;
   std::vector<DeviceEnergy> devices() const;
   std::vector<std::string> notes() const;  // from sensors, during the run
-  void add_reaped_cpu_s(double cpu_s);
+  void add_reaped(pid_t pid, double cpu_s);
   double interval_s() const { return interval_s_; }
 
  private:
@@ -59,8 +59,7 @@ class Sampler {
   SampleCallback on_sample_;
   std::optional<ProcessTree> tree_;
   MachineStatReader machine_;
-  bool need_cpu_time_ = false;
-  bool need_memory_ = false;
+  ContextNeeds needs_;
 
   mutable std::mutex mutex_;
   std::condition_variable wake_;
@@ -72,6 +71,7 @@ class Sampler {
   std::chrono::steady_clock::time_point last_time_;
   MachineCpuTime last_cpu_time_;
   double last_tree_cpu_s_ = 0.0;
+  double tree_cpu_backlog_s_ = 0.0;
   Totals totals_;
   SampleSeries series_;
   std::size_t sample_count_ = 0;

@@ -20,10 +20,11 @@ Result<std::string> read_text_file(const std::string& path) {
   return content.str();
 }
 
-RereadableFile::RereadableFile(std::string path) : path_(std::move(path)) {}
+RereadableFile::RereadableFile(std::string path, std::size_t max_bytes)
+    : path_(std::move(path)), buffer_(max_bytes, '\0') {}
 
 RereadableFile::RereadableFile(RereadableFile&& other) noexcept
-    : path_(std::move(other.path_)), fd_(other.fd_), last_errno_(other.last_errno_) {
+    : path_(std::move(other.path_)), fd_(other.fd_), last_errno_(other.last_errno_), buffer_(std::move(other.buffer_)) {
   other.fd_ = -1;
 }
 
@@ -33,6 +34,7 @@ RereadableFile& RereadableFile::operator=(RereadableFile&& other) noexcept {
     path_ = std::move(other.path_);
     fd_ = other.fd_;
     last_errno_ = other.last_errno_;
+    buffer_ = std::move(other.buffer_);
     other.fd_ = -1;
   }
   return *this;
@@ -56,12 +58,18 @@ Result<std::string_view> RereadableFile::read() {
   if (fd_ < 0) {
     if (auto opened = open(); !opened) return opened.error();
   }
-  ssize_t n = ::pread(fd_, buffer_, sizeof(buffer_), 0);
-  if (n < 0) {
-    last_errno_ = errno;
-    return Error{path_ + ": " + std::strerror(last_errno_)};
+  std::size_t filled = 0;
+  while (filled < buffer_.size()) {
+    ssize_t n = ::pread(fd_, buffer_.data() + filled, buffer_.size() - filled, static_cast<off_t>(filled));
+    if (n < 0) {
+      if (errno == EINTR) continue;
+      last_errno_ = errno;
+      return Error{path_ + ": " + std::strerror(last_errno_)};
+    }
+    if (n == 0) break;
+    filled += static_cast<std::size_t>(n);
   }
-  return std::string_view(buffer_, static_cast<std::size_t>(n));
+  return std::string_view(buffer_.data(), filled);
 }
 
 Result<std::uint64_t> RereadableFile::read_u64() {

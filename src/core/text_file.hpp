@@ -5,6 +5,7 @@
 #include <optional>
 #include <string>
 #include <string_view>
+#include <vector>
 
 #include "carbonmeter/result.hpp"
 
@@ -18,7 +19,8 @@ Result<std::string> read_text_file(const std::string& path);
 class RereadableFile {
  public:
   RereadableFile() = default;
-  explicit RereadableFile(std::string path);
+  // max_bytes: how much of the file is read (the start of it, when it is longer).
+  explicit RereadableFile(std::string path, std::size_t max_bytes = 4096);
   RereadableFile(RereadableFile&& other) noexcept;
   RereadableFile& operator=(RereadableFile&& other) noexcept;
   RereadableFile(const RereadableFile&) = delete;
@@ -27,7 +29,7 @@ class RereadableFile {
 
   // Opens the file; the error names the errno ("Permission denied", ...).
   Status open();
-  // Reads up to buffer_size bytes; returns the text (a view into an internal buffer valid until
+  // Reads up to max_bytes; returns the text (a view into an internal buffer valid until
   // the next read), or an error.
   Result<std::string_view> read();
   // Reads a file that holds one unsigned decimal integer.
@@ -39,7 +41,7 @@ class RereadableFile {
   std::string path_;
   int fd_ = -1;
   int last_errno_ = 0;
-  char buffer_[4096];
+  std::string buffer_;
 };
 
 std::optional<std::uint64_t> parse_u64(std::string_view text);

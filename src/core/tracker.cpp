@@ -160,8 +160,8 @@ Measurement Tracker::Impl::current() {
   return measurement_since("current", header_.start_unix_s, 0.0, Totals{}, now);
 }
 
-void Tracker::Impl::add_reaped_cpu_s(double cpu_s) {
-  if (sampler_) sampler_->add_reaped_cpu_s(cpu_s);
+void Tracker::Impl::add_reaped(pid_t pid, double cpu_s) {
+  if (sampler_) sampler_->add_reaped(pid, cpu_s);
 }
 
 const std::string& Tracker::Impl::journal_path() const {

@@ -23,7 +23,7 @@ class Tracker::Impl {
   Status cancel_window(const std::string& name);
   Measurement current();
   void set_exit_code(int exit_code) { exit_code_ = exit_code; }
-  void add_reaped_cpu_s(double cpu_s);
+  void add_reaped(pid_t pid, double cpu_s);
   // Called after every sample (on the sampler's thread); set before start().
   void set_sample_listener(Sampler::SampleCallback listener) { listener_ = std::move(listener); }
   RunReport report() const;

@@ -20,11 +20,14 @@ class CpuEstimateSensor final : public EnergySensor {
   std::string kind() const override { return "estimate"; }
   double relative_uncertainty(Component) const override { return uncertainty_; }
   const std::vector<Channel>& channels() const override { return channels_; }
+  ContextNeeds needs() const override { return {true, true, false}; }
   void read(const SampleContext& context, std::span<ChannelReading> out) override {
     const MachineCpuTime& delta = context.cpu_time_delta;
     const double total = delta.total_s();
     const double utilization = total > 0 ? delta.busy_s / total : 0.0;
-    out[0] = {full_power_w_ * curve_.fraction_of_tdp(utilization) * context.elapsed_s, std::nullopt};
+    const double concentration = load_concentration(delta.per_cpu);
+    out[0] = {full_power_w_ * curve_.fraction_of_tdp(utilization, concentration) * context.elapsed_s,
+              std::nullopt};
   }
 
  private:
@@ -78,7 +81,7 @@ ProbeOutcome probe_cpu_estimate(const CpuInfo& cpu) {
                       cpu.model_name.empty() ? "unknown" : cpu.model_name, per_thread_w, threads);
   }
   outcome.status.found = true;
-  outcome.status.detail = fmt::format("{}; P = {:.1f} W × f(utilisation), ±{:.0f} %", how,
+  outcome.status.detail = fmt::format("{}; P = {:.1f} W × f(utilisation, load concentration), ±{:.0f} %", how,
                                       full_power_w, model_error * 100);
   outcome.sensor = std::make_unique<CpuEstimateSensor>(std::move(curve).value(), full_power_w, model_error);
   return outcome;

@@ -27,6 +27,13 @@ struct SampleContext {
   MemoryInfo memory;
 };
 
+// Which parts of the SampleContext a sensor uses; the sampler reads only what someone needs.
+struct ContextNeeds {
+  bool cpu_time = false;
+  bool per_cpu_time = false;
+  bool memory = false;
+};
+
 struct ChannelReading {
   double energy_j = 0.0;  // since the previous read, never negative
   // The measured process tree's share of this channel when the sensor knows it (a GPU's
@@ -46,6 +53,7 @@ class EnergySensor {
   // Fills out[i] for channels()[i]. The first call after construction establishes the baseline
   // and reports 0.
   virtual void read(const SampleContext& context, std::span<ChannelReading> out) = 0;
+  virtual ContextNeeds needs() const { return {}; }
   // The longest sampling period that cannot miss a counter wrap.
   virtual double max_interval_s() const { return std::numeric_limits<double>::infinity(); }
   // Things the user should know (a counter reset, a fallback), drained by the sampler.

@@ -9,6 +9,7 @@ class RamEstimateSensor final : public EnergySensor {
   std::string kind() const override { return "estimate"; }
   double relative_uncertainty(Component) const override { return kRamEstimateUncertainty; }
   const std::vector<Channel>& channels() const override { return channels_; }
+  ContextNeeds needs() const override { return {false, false, true}; }
   void read(const SampleContext& context, std::span<ChannelReading> out) override {
     const double used_gb = static_cast<double>(context.memory.used_bytes()) / 1e9;
     out[0] = {kRamWattsPerGb * used_gb * context.elapsed_s, std::nullopt};

@@ -1,0 +1,244 @@
+// The carbonmeter program itself, run as a user would run it.
+#include <signal.h>
+#include <sys/wait.h>
+#include <unistd.h>
+
+#include <chrono>
+#include <filesystem>
+#include <fstream>
+#include <thread>
+
+#include <gmock/gmock.h>
+#include <gtest/gtest.h>
+#include <nlohmann/json.hpp>
+
+#include "support/fake_root.hpp"
+
+namespace carbonmeter {
+namespace {
+
+using ::testing::HasSubstr;
+using testing::FakeRoot;
+
+struct Outcome {
+  int exit_code = -1;
+  std::string out;
+  std::string err;
+};
+
+std::string slurp(const std::string& path) {
+  std::ifstream in(path);
+  return std::string((std::istreambuf_iterator<char>(in)), {});
+}
+
+// Runs carbonmeter with these arguments; `setup` may act on the running process (e.g. signal it).
+Outcome carbonmeter(const std::vector<std::string>& args, const std::string& cwd = "/tmp",
+                    const std::function<void(pid_t)>& while_running = nullptr) {
+  char out_path[] = "/tmp/carbonmeter-cli-out-XXXXXX";
+  char err_path[] = "/tmp/carbonmeter-cli-err-XXXXXX";
+  int out_fd = ::mkstemp(out_path), err_fd = ::mkstemp(err_path);
+  pid_t pid = ::fork();
+  if (pid == 0) {
+    ::dup2(out_fd, 1);
+    ::dup2(err_fd, 2);
+    if (::chdir(cwd.c_str()) != 0) ::_exit(99);
+    std::vector<char*> argv{const_cast<char*>(CARBONMETER_CLI_PATH)};
+    for (const std::string& arg : args) argv.push_back(const_cast<char*>(arg.c_str()));
+    argv.push_back(nullptr);
+    ::execv(CARBONMETER_CLI_PATH, argv.data());
+    ::_exit(98);
+  }
+  if (while_running) while_running(pid);
+  int status = 0;
+  ::waitpid(pid, &status, 0);
+  Outcome outcome;
+  outcome.exit_code = WIFEXITED(status) ? WEXITSTATUS(status) : 128 + WTERMSIG(status);
+  outcome.out = slurp(out_path);
+  outcome.err = slurp(err_path);
+  ::close(out_fd);
+  ::close(err_fd);
+  ::unlink(out_path);
+  ::unlink(err_path);
+  return outcome;
+}
+
+TEST(Cli, RunPassesTheExitCodeThroughAndWritesTheReport) {
+  FakeRoot root("intel_server_1s", false);
+  Outcome outcome = carbonmeter({"run", "--interval", "0.05", "--output-dir", root.path(), "--json",
+                                 root.path() + "/report.json", "--", "sh", "-c", "sleep 0.3; exit 7"});
+  EXPECT_EQ(outcome.exit_code, 7) << outcome.err;
+  EXPECT_THAT(outcome.err, HasSubstr("exited 7"));
+  EXPECT_THAT(outcome.err, HasSubstr("rapl-powercap (measured counter"));
+  auto report = nlohmann::json::parse(slurp(root.path() + "/report.json"));
+  for (const char* key : {"duration_s", "energy_j", "power_w", "method", "uncertainty", "samples"})
+    EXPECT_TRUE(report.contains(key)) << key;
+  for (const char* component : {"cpu", "ram", "gpu", "total"}) EXPECT_TRUE(report["energy_j"].contains(component));
+  EXPECT_EQ(report["method"]["cpu"], "rapl-powercap");
+  EXPECT_EQ(report["method"]["gpu"], "none");
+  EXPECT_EQ(report["exit_code"], 7);
+  EXPECT_EQ(report["scope"], "process");
+  EXPECT_GE(report["duration_s"].get<double>(), 0.3);
+  EXPECT_GE(report["samples"].size(), 3u);
+  EXPECT_EQ(report["command"], nlohmann::json({"sh", "-c", "sleep 0.3; exit 7"}));
+}
+
+TEST(Cli, CommandNotFoundIs127AndNotExecutableIs126) {
+  FakeRoot root("intel_server_1s", false);
+  Outcome missing = carbonmeter({"run", "--output-dir", root.path(), "--", "no-such-command-xyz"});
+  EXPECT_EQ(missing.exit_code, 127);
+  EXPECT_THAT(missing.err, HasSubstr("cannot run 'no-such-command-xyz'"));
+  root.write("not-executable.sh", "echo hi\n");
+  Outcome denied = carbonmeter({"run", "--output-dir", root.path(), "--", root.path() + "/not-executable.sh"});
+  EXPECT_EQ(denied.exit_code, 126);
+}
+
+TEST(Cli, KilledBySignalIs128PlusN) {
+  FakeRoot root("intel_server_1s", false);
+  Outcome outcome = carbonmeter({"run", "--output-dir", root.path(), "--", "sh", "-c", "kill -KILL $$"});
+  EXPECT_EQ(outcome.exit_code, 128 + SIGKILL);
+}
+
+TEST(Cli, SigtermToCarbonmeterIsForwardedToTheCommand) {
+  FakeRoot root("intel_server_1s", false);
+  Outcome outcome = carbonmeter({"run", "--output-dir", root.path(), "--", "sleep", "30"}, "/tmp", [](pid_t pid) {
+    std::this_thread::sleep_for(std::chrono::milliseconds(300));
+    ::kill(pid, SIGTERM);
+  });
+  EXPECT_EQ(outcome.exit_code, 128 + SIGTERM) << outcome.err;
+  EXPECT_THAT(outcome.err, HasSubstr("exited 143"));
+}
+
+TEST(Cli, BadUsageIsOneClearLineAndExit2) {
+  Outcome unknown_flag = carbonmeter({"run", "--bogus", "--", "true"});
+  EXPECT_EQ(unknown_flag.exit_code, 2);
+  EXPECT_THAT(unknown_flag.err, HasSubstr("unknown option '--bogus'"));
+  Outcome no_command = carbonmeter({"run"});
+  EXPECT_EQ(no_command.exit_code, 2);
+  EXPECT_THAT(no_command.err, HasSubstr("no command given"));
+  Outcome bad_interval = carbonmeter({"run", "--interval", "0", "--", "true"});
+  EXPECT_EQ(bad_interval.exit_code, 2);
+  EXPECT_THAT(bad_interval.err, HasSubstr("--interval"));
+  Outcome bad_scope = carbonmeter({"run", "--scope", "galaxy", "--", "true"});
+  EXPECT_EQ(bad_scope.exit_code, 2);
+  Outcome no_subcommand = carbonmeter({"frobnicate"});
+  EXPECT_EQ(no_subcommand.exit_code, 2);
+  Outcome bad_domains = carbonmeter({"run", "--rapl-domains", "psys,package", "--", "true"});
+  EXPECT_EQ(bad_domains.exit_code, 1);
+  EXPECT_THAT(bad_domains.err, HasSubstr("psys already contains package"));
+}
+
+TEST(Cli, UnwritableOutputDirIsAFatalErrorBeforeTheCommandRuns) {
+  FakeRoot root("intel_server_1s", false);
+  root.write("a-file", "x");
+  Outcome outcome = carbonmeter({"run", "--output-dir", root.path() + "/a-file/out", "--", "touch",
+                                 root.path() + "/ran"});
+  EXPECT_EQ(outcome.exit_code, 1);
+  EXPECT_THAT(outcome.err, HasSubstr("--output-dir"));
+  EXPECT_FALSE(std::filesystem::exists(root.path() + "/ran"));
+  Outcome bad_json = carbonmeter({"run", "--json", root.path() + "/missing-dir/r.json", "--", "true"});
+  EXPECT_EQ(bad_json.exit_code, 1);
+  EXPECT_THAT(bad_json.err, HasSubstr("does not exist"));
+}
+
+// Nothing is lost: carbonmeter is killed mid-run; the journal gives the energy up to its last
+// sample, which matches the fake counter's progress at that moment.
+TEST(Cli, RecoverAfterCarbonmeterIsKilled) {
+  FakeRoot root("intel_server_1s", false);
+  const std::string out_dir = root.path() + "/out";
+  std::atomic<bool> driving{true};
+  std::thread driver([&] {  // 50 W on the package, whole machine
+    std::uint64_t energy_uj = 100'000'000;
+    while (driving) {
+      std::this_thread::sleep_for(std::chrono::milliseconds(10));
+      energy_uj += 500'000;
+      root.set_energy_uj("intel-rapl:0", energy_uj);
+    }
+  });
+  Outcome killed = carbonmeter({"run", "--scope", "machine", "--interval", "0.05", "--output-dir", out_dir, "--",
+                                "sleep", "30"},
+                               "/tmp", [](pid_t pid) {
+                                 std::this_thread::sleep_for(std::chrono::milliseconds(800));
+                                 ::kill(pid, SIGKILL);
+                               });
+  driving = false;
+  driver.join();
+  ::system("pkill -f '^sleep 30$' >/dev/null 2>&1");
+  EXPECT_EQ(killed.exit_code, 128 + SIGKILL);
+  Outcome recovered = carbonmeter({"report", "--recover", out_dir, "--json", root.path() + "/recovered.json"});
+  ASSERT_EQ(recovered.exit_code, 0) << recovered.err;
+  EXPECT_THAT(recovered.err, HasSubstr("did not end normally"));
+  auto report = nlohmann::json::parse(slurp(root.path() + "/recovered.json"));
+  EXPECT_FALSE(report["complete"].get<bool>());
+  const double duration = report["duration_s"].get<double>();
+  const double energy = report["energy_j"]["cpu"].get<double>();
+  EXPECT_GT(duration, 0.4);
+  EXPECT_NEAR(energy / duration, 50.0, 12.0);  // the counter's 50 W, within sampling jitter
+}
+
+TEST(Cli, ReportErrorsAreClear) {
+  FakeRoot root("");
+  Outcome nothing = carbonmeter({"report"});
+  EXPECT_EQ(nothing.exit_code, 2);
+  Outcome empty_dir = carbonmeter({"report", "--recover", root.path()});
+  EXPECT_EQ(empty_dir.exit_code, 1);
+  EXPECT_THAT(empty_dir.err, HasSubstr("no carbonmeter-*.journal"));
+  root.write("carbonmeter-x.journal", "\x01\x02 not json\n");
+  Outcome corrupt = carbonmeter({"report", "--recover", root.path()});
+  EXPECT_EQ(corrupt.exit_code, 1);
+  EXPECT_THAT(corrupt.err, HasSubstr("not a carbonmeter journal"));
+}
+
+TEST(Cli, MonitorPrintsALinePerIntervalThenTotals) {
+  FakeRoot root("intel_server_1s", false);
+  Outcome outcome = carbonmeter({"monitor", "--interval", "0.1", "--duration", "0.55", "--json-lines"});
+  ASSERT_EQ(outcome.exit_code, 0) << outcome.err;
+  std::istringstream lines(outcome.out);
+  int count = 0;
+  for (std::string line; std::getline(lines, line); ++count) {
+    auto json = nlohmann::json::parse(line);
+    EXPECT_TRUE(json["power_w"].contains("cpu"));
+  }
+  EXPECT_GE(count, 4);
+  EXPECT_THAT(outcome.err, HasSubstr("whole machine"));
+}
+
+TEST(Cli, MonitorStopsOnSigint) {
+  FakeRoot root("intel_server_1s", false);
+  Outcome outcome = carbonmeter({"monitor", "--interval", "0.1"}, "/tmp", [](pid_t pid) {
+    std::this_thread::sleep_for(std::chrono::milliseconds(400));
+    ::kill(pid, SIGINT);
+  });
+  EXPECT_EQ(outcome.exit_code, 0) << outcome.err;
+  EXPECT_THAT(outcome.out, HasSubstr("cpu"));
+  EXPECT_THAT(outcome.err, HasSubstr("total"));
+}
+
+TEST(Cli, HardwareListsEverySensorWithFixes) {
+  FakeRoot root("vm_no_rapl", true);
+  Outcome text = carbonmeter({"hardware"});
+  ASSERT_EQ(text.exit_code, 0) << text.err;
+  EXPECT_THAT(text.out, HasSubstr("rapl-powercap  not found"));
+  EXPECT_THAT(text.out, HasSubstr("fix:"));
+  EXPECT_THAT(text.out, HasSubstr("cpu-estimate   found"));
+  Outcome json = carbonmeter({"hardware", "--json"});
+  ASSERT_EQ(json.exit_code, 0);
+  auto parsed = nlohmann::json::parse(json.out);
+  EXPECT_EQ(parsed["selected"]["cpu"]["method"], "cpu-estimate");
+  EXPECT_EQ(parsed["sensors"].size(), 4u);
+}
+
+TEST(Cli, DemoWorkloadIsMeasuredWithEstimatesOnAMachineWithoutRapl) {
+  FakeRoot root("vm_no_rapl", false);
+  Outcome outcome = carbonmeter({"run", "--output-dir", root.path(), "--json", root.path() + "/demo.json", "--",
+                                 CARBONMETER_DEMO_WORKLOAD_PATH, "1"});
+  ASSERT_EQ(outcome.exit_code, 0) << outcome.err;
+  auto report = nlohmann::json::parse(slurp(root.path() + "/demo.json"));
+  EXPECT_EQ(report["method"]["cpu"], "cpu-estimate");
+  EXPECT_GT(report["energy_j"]["cpu"].get<double>(), 0.0);
+  EXPECT_GT(report["energy_j"]["ram"].get<double>(), 0.0);
+  EXPECT_GT(report["uncertainty"]["cpu"]["relative"].get<double>(), 0.0);
+  EXPECT_THAT(outcome.err, HasSubstr("ESTIMATE"));
+}
+
+}  // namespace
+}  // namespace carbonmeter

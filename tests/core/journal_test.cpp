@@ -1,0 +1,101 @@
+#include "core/journal.hpp"
+
+#include <filesystem>
+#include <fstream>
+
+#include <gmock/gmock.h>
+#include <gtest/gtest.h>
+
+#include "carbonmeter/tracker.hpp"
+#include "support/fake_root.hpp"
+
+namespace carbonmeter {
+namespace {
+
+using ::testing::HasSubstr;
+using testing::FakeRoot;
+
+std::string run_with_journal(FakeRoot& root, int samples, double joules_per_sample) {
+  TrackerOptions options;
+  options.scope = Scope::machine;
+  options.interval_s = 3600;
+  options.output_dir = root.path() + "/out";
+  Tracker tracker(options);
+  EXPECT_TRUE(tracker.start().ok());
+  std::uint64_t package_uj = 100'000'000;
+  for (int i = 0; i < samples; ++i) {
+    package_uj += static_cast<std::uint64_t>(joules_per_sample * 1e6);
+    root.set_energy_uj("intel-rapl:0", package_uj);
+    (void)tracker.current();  // takes a sample, appended to the journal
+  }
+  tracker.set_exit_code(0);
+  tracker.stop();
+  auto journal = newest_journal(options.output_dir);
+  EXPECT_TRUE(journal.ok());
+  return journal.value();
+}
+
+TEST(Journal, RecoversTheSameTotalsAsTheRun) {
+  FakeRoot root("intel_server_1s");
+  std::string path = run_with_journal(root, 5, 12.5);
+  auto report = recover_journal(path);
+  ASSERT_TRUE(report.ok()) << report.error().message;
+  EXPECT_TRUE(report.value().complete);
+  EXPECT_TRUE(report.value().recovered);
+  EXPECT_DOUBLE_EQ(report.value().energy_j[Component::cpu], 62.5);
+  EXPECT_EQ(report.value().exit_code, 0);
+  EXPECT_EQ(report.value().header.methods[Component::cpu].method, "rapl-powercap");
+}
+
+TEST(Journal, TornLastLineAndMissingEndKeepEverySampleBefore) {
+  FakeRoot root("intel_server_1s");
+  std::string path = run_with_journal(root, 4, 10.0);
+  // Simulate a crash: drop the end record and tear the last sample line in half.
+  std::ifstream in(path);
+  std::vector<std::string> lines;
+  for (std::string line; std::getline(in, line);) lines.push_back(line);
+  in.close();
+  ASSERT_GE(lines.size(), 6u);  // header, baseline-less samples (4 + final), end
+  lines.pop_back();             // end
+  std::string torn = lines.back().substr(0, lines.back().size() / 2);
+  lines.pop_back();
+  std::ofstream out(path, std::ios::trunc);
+  for (const std::string& line : lines) out << line << "\n";
+  out << torn;
+  out.close();
+  auto report = recover_journal(path);
+  ASSERT_TRUE(report.ok()) << report.error().message;
+  EXPECT_FALSE(report.value().complete);
+  EXPECT_DOUBLE_EQ(report.value().energy_j[Component::cpu], 40.0);  // all four samples survive
+  EXPECT_THAT(report.value().header.notes.back(), HasSubstr("did not end normally"));
+  EXPECT_THAT(report.value().header.notes.back(), HasSubstr("1 unreadable lines skipped"));
+}
+
+TEST(Journal, CorruptOrForeignFilesAreClearErrors) {
+  FakeRoot root("");
+  root.write("garbage.journal", "this is not json\n");
+  auto garbage = recover_journal(root.path() + "/garbage.journal");
+  ASSERT_FALSE(garbage.ok());
+  EXPECT_THAT(garbage.error().message, HasSubstr("not a carbonmeter journal"));
+  root.write("empty.journal", "");
+  EXPECT_THAT(recover_journal(root.path() + "/empty.journal").error().message, HasSubstr("empty journal"));
+  root.write("partial.journal", "{\"type\":\"header\",\"run_id\":\"x\"}\n");
+  EXPECT_THAT(recover_journal(root.path() + "/partial.journal").error().message, HasSubstr("incomplete"));
+  EXPECT_FALSE(recover_journal(root.path() + "/missing.journal").ok());
+  EXPECT_THAT(newest_journal(root.path()).error().message, HasSubstr("no carbonmeter-*.journal"));
+}
+
+TEST(Journal, UnwritableOutputFolderIsAnError) {
+  FakeRoot root("intel_server_1s");
+  root.write("a-file", "x");
+  TrackerOptions options;
+  options.scope = Scope::machine;
+  options.output_dir = root.path() + "/a-file/sub";  // a file where a folder should be
+  Tracker tracker(options);
+  auto started = tracker.start();
+  ASSERT_FALSE(started.ok());
+  EXPECT_THAT(started.error().message, HasSubstr("--output-dir"));
+}
+
+}  // namespace
+}  // namespace carbonmeter
