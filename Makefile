@@ -1,5 +1,6 @@
 # The two commands of the README's Quick start: `make demo` and `make test`.
 JOBS ?= $(shell nproc)
+MAKEFLAGS += --no-print-directory
 RELEASE_DIR := build/release
 TEST_DIR := build/test
 
@@ -14,6 +15,7 @@ build: bootstrap
 
 # Builds in Release and measures the bundled demo workload (CPU + memory, about 10 s).
 demo: build
+	@mkdir -p $(RELEASE_DIR)/demo
 	@$(RELEASE_DIR)/carbonmeter run --output-dir $(RELEASE_DIR)/demo --json $(RELEASE_DIR)/demo/report.json -- $(RELEASE_DIR)/carbonmeter-demo-workload 10
 	@echo "report: $(RELEASE_DIR)/demo/report.json"
 

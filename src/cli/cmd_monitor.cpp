@@ -69,8 +69,9 @@ int monitor(const MonitorOptions& options) {
   });
   if (auto started = tracker.start(); !started) throw FatalError("monitor: " + started.error().message);
   if (!options.json_lines) {
+    const RunReport report = tracker.report();
     for (Component c : kComponents) {
-      const MethodInfo& m = tracker.report().header.methods[c];
+      const MethodInfo& m = report.header.methods[c];
       std::fprintf(stderr, "carbonmeter monitor: %s from %s (%s)\n", std::string(component_name(c)).c_str(),
                    m.method.c_str(), m.kind.c_str());
     }

@@ -48,12 +48,12 @@ std::string format_summary(const RunReport& report) {
                          method.method == "none" ? "not measured (no sensor)" : "included in the cpu figure (psys)");
       continue;
     }
-    out += fmt::format("  {:<6}  {:>12}  {:>12.6f} kWh  {:>8.2f} W avg  {} ({}, ±{:.0f} %)\n", component_name(c),
+    out += fmt::format("  {:<6}  {:>12}  {:>12.6g} kWh  {:>8.2f} W avg  {} ({}, ±{:.0f} %)\n", component_name(c),
                        format_energy_j(energy), energy / kJoulesPerKwh, m.average_power_w(c), method.method,
                        method.kind, method.relative_uncertainty * 100);
   }
   const double total = report.energy_j.total();
-  out += fmt::format("  {:<6}  {:>12}  {:>12.6f} kWh  {:>8.2f} W avg  ±{}\n", "total", format_energy_j(total),
+  out += fmt::format("  {:<6}  {:>12}  {:>12.6g} kWh  {:>8.2f} W avg  ±{}\n", "total", format_energy_j(total),
                      total / kJoulesPerKwh, m.average_power_w(), format_energy_j(m.total_uncertainty_j()));
   if (report.header.scope == "process")
     out += fmt::format("  machine {:>12} in all over the same time\n", format_energy_j(report.machine_energy_j.total()));

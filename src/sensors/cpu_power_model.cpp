@@ -3,7 +3,7 @@
 #include <algorithm>
 #include <cctype>
 #include <cstdlib>
-#include <regex>
+#include <string_view>
 #include <sstream>
 
 #include "core/csv.hpp"
@@ -31,13 +31,37 @@ double parse_double_or(const std::string& text, double fallback) {
 }  // namespace
 
 std::string normalize_cpu_name(const std::string& name) {
+  std::string lower;
+  for (unsigned char c : name) lower += static_cast<char>(std::tolower(c));
+  // Trademark marks become spaces: "(r)", "(tm)", ®, ™ and zero-width spaces.
   std::string text;
-  for (unsigned char c : name) text += static_cast<char>(std::tolower(c));
-  static const std::regex noise(
-      R"(\(r\)|\(tm\)|®|™|\bcpu\b|\bprocessor\b|@\s*[0-9.]+\s*ghz|\b\d+-core\b|\bwith radeon.*$|\bw/ radeon.*$)");
-  text = std::regex_replace(text, noise, " ");
+  for (std::size_t i = 0; i < lower.size();) {
+    std::size_t skip = 0;
+    for (std::string_view mark : {"(r)", "(tm)", "\xC2\xAE", "\xE2\x84\xA2", "\xE2\x80\x8B"})
+      if (std::string_view(lower).substr(i, mark.size()) == mark) skip = mark.size();
+    if (skip) {
+      text += ' ';
+      i += skip;
+    } else {
+      text += lower[i++];
+    }
+  }
   std::string out;
-  for (const std::string& word : split_words(text)) out += (out.empty() ? "" : " ") + word;
+  const std::vector<std::string> words = split_words(text);
+  for (std::size_t i = 0; i < words.size(); ++i) {
+    const std::string& word = words[i];
+    if (word == "cpu" || word == "processor") continue;
+    if (word == "with" || word == "w/") break;  // "with Radeon Graphics"
+    if (word[0] == '@') {                        // "@ 2.30GHz" or "@2.30GHz"
+      if (word == "@") ++i;
+      continue;
+    }
+    const auto dash = word.find("-core");
+    if (dash != std::string::npos && dash > 0 && dash + 5 == word.size() &&
+        std::all_of(word.begin(), word.begin() + static_cast<long>(dash), ::isdigit))
+      continue;
+    out += (out.empty() ? "" : " ") + word;
+  }
   return out;
 }
 
@@ -50,6 +74,10 @@ Result<CpuTdpTable> CpuTdpTable::load(const std::string& path) {
   if (name < 0 || tdp < 0)
     return Error{path + ": expected columns name,tdp_w (and cores,threads,source)"};
   CpuTdpTable out;
+  bool normalized_names = true;
+  for (std::size_t i = 0; i < csv.rows.size() && i < 50 && normalized_names; ++i)
+    normalized_names = csv.rows[i].size() > static_cast<std::size_t>(name) &&
+                       csv.rows[i][static_cast<std::size_t>(name)] == normalize_cpu_name(csv.rows[i][static_cast<std::size_t>(name)]);
   for (const auto& row : csv.rows) {
     auto cell = [&](int index) { return index >= 0 && index < static_cast<int>(row.size()) ? row[index] : std::string(); };
     CpuSpec spec;
@@ -59,8 +87,8 @@ Result<CpuTdpTable> CpuTdpTable::load(const std::string& path) {
     spec.threads = static_cast<int>(parse_double_or(cell(threads), 0));
     spec.source = cell(source);
     if (spec.name.empty() || spec.tdp_w <= 0) continue;
-    out.normalized_.push_back(normalize_cpu_name(spec.name));
-    out.words_.push_back(split_words(out.normalized_.back()));
+    // The shipped table holds normalised names already (data/SOURCES.md); other tables may not.
+    out.normalized_.push_back(normalized_names ? spec.name : normalize_cpu_name(spec.name));
     out.specs_.push_back(std::move(spec));
   }
   return out;
@@ -73,16 +101,19 @@ std::optional<CpuSpec> CpuTdpTable::match(const std::string& model_name) const {
     if (normalized_[i] == wanted) return specs_[i];
   const std::vector<std::string> wanted_words = split_words(wanted);
   std::optional<std::size_t> best;
+  std::size_t best_words = 0;
   for (std::size_t i = 0; i < specs_.size(); ++i) {
-    const auto& words = words_[i];
+    const std::vector<std::string> words = split_words(normalized_[i]);
     bool names_model = std::any_of(words.begin(), words.end(), has_digit);
     bool all_present = std::all_of(words.begin(), words.end(), [&](const std::string& w) {
       return std::find(wanted_words.begin(), wanted_words.end(), w) != wanted_words.end();
     });
     if (!names_model || !all_present) continue;
-    if (!best || words.size() > words_[*best].size() ||
-        (words.size() == words_[*best].size() && normalized_[i].size() > normalized_[*best].size()))
+    if (!best || words.size() > best_words ||
+        (words.size() == best_words && normalized_[i].size() > normalized_[*best].size())) {
       best = i;
+      best_words = words.size();
+    }
   }
   if (best) return specs_[*best];
   return std::nullopt;

@@ -32,7 +32,6 @@ class CpuTdpTable {
  private:
   std::vector<CpuSpec> specs_;
   std::vector<std::string> normalized_;
-  std::vector<std::vector<std::string>> words_;
 };
 
 // f(u, c): fraction of TDP drawn at machine-wide utilisation u (0..1) with load concentration c
