@@ -160,7 +160,8 @@ def main():
     print("| mean over files | %d | | %s |" % (len(by_file), " | ".join(
         pct(mean(m(errs[k], rs) for rs in by_file.values())) for k in cols)))
     cpus = sorted({r["cpu"] for r in rows})
-    print("\nCodeCarbon, mean of the per-CPU means: %s" % pct(mean(m(errs["cc"], [r for r in rows if r["cpu"] == c]) for c in cpus)))
+    per_cpu = mean(m(errs["cc"], [r for r in rows if r["cpu"] == c]) for c in cpus)
+    print("\nCodeCarbon, mean of the per-CPU means: %s" % pct(per_cpu))
     energy = lambda pred: sum(abs(pred(r) - r["rapl"]) for r in rows) / sum(r["rapl"] for r in rows)  # noqa: E731
     print("Energy-weighted in-sample error sum|P - truth| / sum(truth): two curves %s, one curve %s, CodeCarbon %s" % (
         pct(energy(lambda r: predict(knots, models["two"], r))), pct(energy(lambda r: predict(knots, models["one"], r))),

@@ -31,7 +31,8 @@ std::string format_energy_j(double energy_j) {
 std::string format_summary(const RunReport& report) {
   const Measurement m = report_measurement(report);
   std::string out;
-  std::string what = report.header.command.empty() ? "measurement" : "`" + quote_command(report.header.command) + "`";
+  std::string what = report.header.command.empty() ? std::string("measurement")
+                                                    : fmt::format("`{}`", quote_command(report.header.command));
   std::string ending = report.exit_code ? fmt::format("exited {}", *report.exit_code)
                                         : (report.complete ? "ended" : "did not end normally");
   out += fmt::format("carbonmeter: {} {} after {:.2f} s\n", what, ending, report.duration_s);

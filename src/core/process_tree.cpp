@@ -198,7 +198,8 @@ ProcessTreeUsage ProcessTree::sample(double now_s) {
     started_ = true;
     next_discovery_s_ = now_s + discovery_period_s_;
   } else if (now_s >= next_discovery_s_) {
-    discover(++discoveries_ % 10 == 0);
+    // Children forked by threads other than the main one are found by a full scan, every 30 discoveries.
+    discover(++discoveries_ % 30 == 0);
     next_discovery_s_ = now_s + discovery_period_s_;
   }
 

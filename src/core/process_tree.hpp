@@ -41,7 +41,7 @@ struct ProcessTreeUsage {
 class ProcessTree {
  public:
   // discovery_period_s: how often new descendants are looked for (children files every period,
-  // a full scan of procfs every ten periods or when children files are missing).
+  // a full scan of procfs every thirty periods or when children files are missing).
   explicit ProcessTree(pid_t root, double discovery_period_s = 1.0);
 
   ProcessTreeUsage sample(double now_s);

@@ -47,7 +47,12 @@ void Sampler::start() {
   // The baseline: counters, CPU times and the process tree as they are now.
   if (needs_.cpu_time)
     if (auto cpu = machine_.cpu_time(needs_.per_cpu_time)) last_cpu_time_ = cpu.value();
-  if (tree_) last_tree_cpu_s_ = tree_->sample(0.0).cpu_s;
+  if (needs_.memory)
+    if (auto memory = machine_.memory()) memory_ = memory.value();
+  if (tree_) {
+    tree_usage_ = tree_->sample(0.0);
+    last_tree_cpu_s_ = tree_usage_.cpu_s;
+  }
   SampleContext context;
   for (std::size_t i = 0; i < sensors_.sensors.size(); ++i) sensors_.sensors[i].sensor->read(context, readings_[i]);
   started_ = true;
@@ -60,7 +65,7 @@ void Sampler::stop() {
     std::lock_guard lock(mutex_);
     if (!started_ || stopping_) return;
     stopping_ = true;
-    sample_locked();
+    sample_locked(true);
   }
   wake_.notify_all();
   if (thread_.joinable()) thread_.join();
@@ -74,7 +79,7 @@ void Sampler::run_thread() {
   while (!stopping_) {
     next += period;
     if (wake_.wait_until(lock, next, [this] { return stopping_; })) break;
-    sample_locked();
+    sample_locked(false);
     // After a stall (suspend, a stopped process) restart the schedule instead of catching up.
     if (std::chrono::steady_clock::now() > next + period) next = std::chrono::steady_clock::now();
   }
@@ -82,14 +87,22 @@ void Sampler::run_thread() {
 
 Totals Sampler::sample_now() {
   std::lock_guard lock(mutex_);
-  if (started_ && !stopping_) sample_locked();
+  if (started_ && !stopping_) sample_locked(false);
   return totals_;
 }
 
-void Sampler::sample_locked() {
+void Sampler::sample_locked(bool refresh_all) {
   const auto now = std::chrono::steady_clock::now();
   const double elapsed_s = std::chrono::duration<double>(now - last_time_).count();
   last_time_ = now;
+
+  Sample sample;
+  sample.t_s = std::chrono::duration<double>(now - start_time_).count();
+  sample.dt_s = elapsed_s;
+  // The process tree (one procfs read per process) and memory change slowly: they are read at most
+  // every kSlowRefreshS, so that short intervals stay cheap whatever the size of the tree.
+  const bool refresh_slow = refresh_all || sample.t_s - last_slow_refresh_t_s_ >= kSlowRefreshS;
+  if (refresh_slow) last_slow_refresh_t_s_ = sample.t_s;
 
   SampleContext context;
   context.elapsed_s = elapsed_s;
@@ -99,18 +112,18 @@ void Sampler::sample_locked() {
       last_cpu_time_ = std::move(cpu).value();
     }
   }
-  if (needs_.memory)
-    if (auto memory = machine_.memory()) context.memory = memory.value();
+  if (needs_.memory && refresh_slow)
+    if (auto memory = machine_.memory()) memory_ = memory.value();
+  context.memory = memory_;
 
-  Sample sample;
-  sample.t_s = std::chrono::duration<double>(now - start_time_).count();
-  sample.dt_s = elapsed_s;
   if (tree_) {
-    ProcessTreeUsage usage = tree_->sample(sample.t_s);
-    // CPU time can arrive in a lump (a child found late, a reaped child's rusage): what exceeds the
-    // machine's busy time in this interval waits for the next ones instead of being lost.
-    tree_cpu_backlog_s_ += std::max(0.0, usage.cpu_s - last_tree_cpu_s_);
-    last_tree_cpu_s_ = usage.cpu_s;
+    if (refresh_slow) {
+      tree_usage_ = tree_->sample(sample.t_s);
+      // CPU time arrives in lumps (at each refresh, a child found late, a reaped child's rusage):
+      // what exceeds the machine's busy time in this interval waits for the next ones.
+      tree_cpu_backlog_s_ += std::max(0.0, tree_usage_.cpu_s - last_tree_cpu_s_);
+      last_tree_cpu_s_ = tree_usage_.cpu_s;
+    }
     // The tree's share of the CPU time spent on the machine in this interval: idle power is shared
     // among the work that ran, in proportion to CPU time (docs/methodology.md).
     const double busy_s = context.cpu_time_delta.busy_s;
@@ -118,7 +131,7 @@ void Sampler::sample_locked() {
     tree_cpu_backlog_s_ -= attributed_s;
     sample.cpu_share = busy_s > 0 ? attributed_s / busy_s : 0.0;
     const double used = static_cast<double>(context.memory.used_bytes());
-    sample.ram_share = used > 0 ? std::min(1.0, static_cast<double>(usage.rss_bytes) / used) : 0.0;
+    sample.ram_share = used > 0 ? std::min(1.0, static_cast<double>(tree_usage_.rss_bytes) / used) : 0.0;
   }
   const double share[kComponentCount] = {sample.cpu_share, sample.ram_share, 1.0};
 

@@ -50,7 +50,10 @@ class Sampler {
   double interval_s() const { return interval_s_; }
 
  private:
-  void sample_locked();
+  static constexpr double kSlowRefreshS = 0.1;
+  // refresh_all: read the process tree and memory even if they were read less than
+  // kSlowRefreshS ago (the last sample of a run).
+  void sample_locked(bool refresh_all);
   void run_thread();
 
   SensorSet sensors_;
@@ -70,6 +73,9 @@ class Sampler {
   std::chrono::steady_clock::time_point start_time_;
   std::chrono::steady_clock::time_point last_time_;
   MachineCpuTime last_cpu_time_;
+  double last_slow_refresh_t_s_ = 0.0;
+  MemoryInfo memory_;
+  ProcessTreeUsage tree_usage_;
   double last_tree_cpu_s_ = 0.0;
   double tree_cpu_backlog_s_ = 0.0;
   Totals totals_;

@@ -4,17 +4,21 @@
 #include <cctype>
 #include <cstdlib>
 #include <string_view>
-#include <sstream>
 
 #include "core/csv.hpp"
 
 namespace carbonmeter {
 namespace {
 
-std::vector<std::string> split_words(const std::string& text) {
+std::vector<std::string> split_words(std::string_view text) {
   std::vector<std::string> words;
-  std::istringstream stream(text);
-  for (std::string word; stream >> word;) words.push_back(word);
+  std::size_t i = 0;
+  while (i < text.size()) {
+    while (i < text.size() && std::isspace(static_cast<unsigned char>(text[i]))) ++i;
+    std::size_t start = i;
+    while (i < text.size() && !std::isspace(static_cast<unsigned char>(text[i]))) ++i;
+    if (i > start) words.emplace_back(text.substr(start, i - start));
+  }
   return words;
 }
 
@@ -74,20 +78,28 @@ Result<CpuTdpTable> CpuTdpTable::load(const std::string& path) {
   if (name < 0 || tdp < 0)
     return Error{path + ": expected columns name,tdp_w (and cores,threads,source)"};
   CpuTdpTable out;
+  // The shipped table holds normalised names already (data/SOURCES.md): normalising 5000 names
+  // again would dominate start-up. Other tables are normalised here.
   bool normalized_names = true;
-  for (std::size_t i = 0; i < csv.rows.size() && i < 50 && normalized_names; ++i)
-    normalized_names = csv.rows[i].size() > static_cast<std::size_t>(name) &&
-                       csv.rows[i][static_cast<std::size_t>(name)] == normalize_cpu_name(csv.rows[i][static_cast<std::size_t>(name)]);
+  for (std::size_t i = 0; i < csv.rows.size() && i < 50 && normalized_names; ++i) {
+    const auto& row = csv.rows[i];
+    normalized_names = static_cast<int>(row.size()) > name &&
+                       row[static_cast<std::size_t>(name)] == normalize_cpu_name(row[static_cast<std::size_t>(name)]);
+  }
+  out.specs_.reserve(csv.rows.size());
+  out.normalized_.reserve(csv.rows.size());
   for (const auto& row : csv.rows) {
-    auto cell = [&](int index) { return index >= 0 && index < static_cast<int>(row.size()) ? row[index] : std::string(); };
+    auto cell = [&](int index) -> const std::string& {
+      static const std::string empty;
+      return index >= 0 && index < static_cast<int>(row.size()) ? row[static_cast<std::size_t>(index)] : empty;
+    };
     CpuSpec spec;
-    spec.name = cell(name);
     spec.tdp_w = parse_double_or(cell(tdp), 0.0);
+    if (cell(name).empty() || spec.tdp_w <= 0) continue;
+    spec.name = cell(name);
     spec.cores = static_cast<int>(parse_double_or(cell(cores), 0));
     spec.threads = static_cast<int>(parse_double_or(cell(threads), 0));
     spec.source = cell(source);
-    if (spec.name.empty() || spec.tdp_w <= 0) continue;
-    // The shipped table holds normalised names already (data/SOURCES.md); other tables may not.
     out.normalized_.push_back(normalized_names ? spec.name : normalize_cpu_name(spec.name));
     out.specs_.push_back(std::move(spec));
   }
