@@ -15,10 +15,19 @@ void check_interval(double interval_s) {
 }
 
 void check_writable_file(const std::string& path, const std::string& option) {
-  if (path.empty()) return;
+  if (path.empty()) return;  // not asked for
+  std::error_code ec;
+  auto status = std::filesystem::status(path, ec);
+  if (!ec && std::filesystem::exists(status) &&
+      (std::filesystem::is_symlink(std::filesystem::symlink_status(path, ec)) ||
+       (!std::filesystem::is_regular_file(status) && !std::filesystem::is_directory(status)))) {
+    // /dev/stdout, a pipe, a link: written in place.
+    if (::access(path.c_str(), W_OK) != 0)
+      throw FatalError(fmt::format("{} {}: not writable", option, path));
+    return;
+  }
   std::filesystem::path parent = std::filesystem::path(path).parent_path();
   if (parent.empty()) parent = ".";
-  std::error_code ec;
   if (!std::filesystem::is_directory(parent, ec))
     throw FatalError(fmt::format("{} {}: folder {} does not exist: create it or choose another path", option, path,
                                  parent.string()));

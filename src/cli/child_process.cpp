@@ -17,7 +17,8 @@ volatile sig_atomic_t g_forward_pid = 0;
 
 void forward_handler(int signal_number, siginfo_t* info, void*) {
   // Signals from the kernel (a terminal's Ctrl-C hits the whole foreground group) already reached
-  // the child; those sent by a process (kill, Slurm, a supervisor) are passed on.
+  // the child; so did those sent to our process group. Those sent to carbonmeter alone (kill PID,
+  // Slurm, a supervisor) are passed on.
   if (info && info->si_code == SI_KERNEL) return;
   if (g_forward_pid > 0) ::kill(static_cast<pid_t>(g_forward_pid), signal_number);
 }
@@ -29,19 +30,27 @@ double rusage_cpu_s(const rusage& usage) {
 
 }  // namespace
 
+constexpr int kForwarded[] = {SIGINT, SIGTERM, SIGHUP, SIGQUIT, SIGUSR1, SIGUSR2};
+
+sigset_t forwarded_signals() {
+  sigset_t set;
+  sigemptyset(&set);
+  for (int signal_number : kForwarded) sigaddset(&set, signal_number);
+  return set;
+}
+
 void forward_signals_to(pid_t pid) {
   g_forward_pid = pid;
   struct sigaction action {};
   action.sa_sigaction = forward_handler;
   action.sa_flags = SA_SIGINFO | SA_RESTART;
   sigemptyset(&action.sa_mask);
-  for (int signal_number : {SIGINT, SIGTERM, SIGHUP, SIGQUIT, SIGUSR1, SIGUSR2})
-    ::sigaction(signal_number, &action, nullptr);
+  for (int signal_number : kForwarded) ::sigaction(signal_number, &action, nullptr);
 }
 
 void become_subreaper() { ::prctl(PR_SET_CHILD_SUBREAPER, 1); }
 
-Result<ChildProcess> ChildProcess::spawn(const std::vector<std::string>& command) {
+Result<ChildProcess> ChildProcess::spawn(const std::vector<std::string>& command, const sigset_t& signal_mask) {
   if (command.empty()) return Error{"no command given"};
   int go[2], error[2];
   if (::pipe2(go, O_CLOEXEC) != 0) return Error{std::string("pipe: ") + std::strerror(errno)};
@@ -59,9 +68,12 @@ Result<ChildProcess> ChildProcess::spawn(const std::vector<std::string>& command
   if (pid == 0) {
     ::close(go[1]);
     ::close(error[0]);
-    char byte;
-    while (::read(go[0], &byte, 1) < 0 && errno == EINTR) {
+    char byte = 0;
+    ssize_t n;
+    while ((n = ::read(go[0], &byte, 1)) < 0 && errno == EINTR) {
     }
+    if (n != 1) ::_exit(125);  // carbonmeter failed before the baseline: never run unmeasured
+    ::sigprocmask(SIG_SETMASK, &signal_mask, nullptr);
     ::execvp(argv[0], argv.data());
     int saved = errno;
     (void)!::write(error[1], &saved, sizeof saved);

@@ -3,6 +3,7 @@
 // carbonmeter by another process are forwarded to the child.
 #pragma once
 
+#include <signal.h>
 #include <sys/types.h>
 
 #include <functional>
@@ -15,8 +16,9 @@ namespace carbonmeter {
 
 class ChildProcess {
  public:
-  // Forks; the child is held before exec until release() is called.
-  static Result<ChildProcess> spawn(const std::vector<std::string>& command);
+  // Forks; the child is held before exec until release() is called, and exits 125 without running
+  // the command if carbonmeter goes away before that. The child restores signal_mask before exec.
+  static Result<ChildProcess> spawn(const std::vector<std::string>& command, const sigset_t& signal_mask);
   ChildProcess(ChildProcess&& other) noexcept;
   ChildProcess(const ChildProcess&) = delete;
   ~ChildProcess();
@@ -36,8 +38,11 @@ class ChildProcess {
   int error_fd_ = -1;
 };
 
-// Forward SIGINT, SIGTERM, SIGHUP, SIGQUIT, SIGUSR1 and SIGUSR2 to pid when another process sends
-// them to carbonmeter (a terminal's Ctrl-C already reaches the child: it is not sent twice).
+// The signals carbonmeter forwards: SIGINT, SIGTERM, SIGHUP, SIGQUIT, SIGUSR1, SIGUSR2.
+sigset_t forwarded_signals();
+// Forward those signals to pid when another process sends them to carbonmeter (a terminal's
+// Ctrl-C already reaches the child: it is not sent twice). Signals aimed at the whole process
+// group (kill -PGID) reach the child directly and are not forwarded either.
 void forward_signals_to(pid_t pid);
 // Makes carbonmeter the reaper of orphaned descendants, so their CPU time is not lost.
 void become_subreaper();

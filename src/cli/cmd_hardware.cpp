@@ -6,6 +6,7 @@
 
 #include "cli/commands.hpp"
 #include "core/proc_stat.hpp"
+#include "core/run_report.hpp"
 #include "sensors/registry.hpp"
 
 namespace carbonmeter::cli {
@@ -31,7 +32,7 @@ int hardware(bool json_output, const std::string& rapl_domains) {
                                                          {"kind", set.methods[c].kind},
                                                          {"relative_uncertainty", set.methods[c].relative_uncertainty}};
     out["notes"] = set.notes;
-    std::puts(out.dump(2).c_str());
+    std::puts(dump_json(out, 2).c_str());
     return 0;
   }
   if (cpu)

@@ -2,6 +2,8 @@
 // --duration), then totals.
 #include <signal.h>
 
+#include <cerrno>
+#include <cmath>
 #include <cstdio>
 
 #include <fmt/format.h>
@@ -33,7 +35,7 @@ std::string format_line(const Sample& sample, const EnergyJ& cumulative, bool js
     }
     power["total"] = sample.machine_energy_j.total() / dt;
     energy["total"] = cumulative.total();
-    return nlohmann::json{{"t_s", sample.t_s}, {"dt_s", sample.dt_s}, {"power_w", power}, {"energy_j", energy}}.dump();
+    return dump_json(nlohmann::json{{"t_s", sample.t_s}, {"dt_s", sample.dt_s}, {"power_w", power}, {"energy_j", energy}});
   }
   return fmt::format("{:9.2f} s  cpu {:8.2f} W  ram {:7.2f} W  gpu {:8.2f} W  total {:8.2f} W  energy {}",
                      sample.t_s, sample.machine_energy_j[Component::cpu] / dt,
@@ -44,7 +46,8 @@ std::string format_line(const Sample& sample, const EnergyJ& cumulative, bool js
 int monitor(const MonitorOptions& options) {
   check_interval(options.interval_s);
   check_writable_file(options.json_path, "--json");
-  if (options.duration_s < 0) throw UsageError("--duration must be positive (seconds)");
+  if (!std::isfinite(options.duration_s) || options.duration_s < 0 || options.duration_s > 1e9)
+    throw UsageError("--duration must be a number of seconds between 0 (no limit) and 1e9");
 
   // Block the stop signals in every thread; the main thread waits for them with sigtimedwait.
   sigset_t stop_signals;

@@ -2,12 +2,15 @@
 // with CMD's exit code.
 #include <signal.h>
 
+#include <csignal>
+
 #include <fmt/format.h>
 
 #include "cli/child_process.hpp"
 #include "cli/commands.hpp"
 #include "cli/summary.hpp"
 #include "core/tracker_impl.hpp"
+#include "sensors/rapl_domains.hpp"
 
 namespace carbonmeter::cli {
 namespace {
@@ -28,6 +31,8 @@ int run_command(const RunOptions& options) {
     throw UsageError("run: no command given; usage: carbonmeter run [options] -- CMD [ARGS...]");
   check_interval(options.interval_s);
   check_writable_file(options.json_path, "--json");
+  if (options.output_dir.empty()) throw UsageError("--output-dir is empty: name a folder for the run journal");
+  if (auto domains = parse_rapl_domains(options.rapl_domains); !domains) throw UsageError(domains.error().message);
 
   TrackerOptions tracker_options;
   tracker_options.interval_s = options.interval_s;
@@ -38,15 +43,32 @@ int run_command(const RunOptions& options) {
   tracker_options.command = options.command;
 
   become_subreaper();
-  auto child = ChildProcess::spawn(options.command);
+  std::signal(SIGPIPE, SIG_IGN);
+  // Signals that arrive before the command runs wait (blocked) and are forwarded once it does.
+  const sigset_t forwarded = forwarded_signals();
+  sigset_t original_mask;
+  ::sigprocmask(SIG_BLOCK, &forwarded, &original_mask);
+  auto child = ChildProcess::spawn(options.command, original_mask);
   if (!child) throw FatalError("run: cannot start the command: " + child.error().message);
   tracker_options.root_pid = child.value().pid();
   Tracker::Impl tracker(tracker_options);
-  if (auto started = tracker.start(); !started) {
+  tracker.set_tracker_reaps(true);  // the child's rusage comes through add_reaped()
+  auto abandon_child = [&] {
     ::kill(child.value().pid(), SIGKILL);
     child.value().wait(nullptr);
-    throw FatalError("run: " + started.error().message);
+  };
+  try {
+    if (auto started = tracker.start(); !started) {
+      abandon_child();
+      throw FatalError("run: " + started.error().message);
+    }
+  } catch (const FatalError&) {
+    throw;
+  } catch (...) {
+    abandon_child();
+    throw;
   }
+  forward_signals_to(child.value().pid());
   int exit_code = 0;
   if (auto released = child.value().release(exit_code); !released) {
     child.value().wait(nullptr);
@@ -56,7 +78,7 @@ int run_command(const RunOptions& options) {
                  released.error().message.c_str(), exit_code == 127 ? " (is it installed and on PATH?)" : "");
     return exit_code;
   }
-  forward_signals_to(child.value().pid());
+  ::sigprocmask(SIG_SETMASK, &original_mask, nullptr);
   exit_code = child.value().wait([&](pid_t pid, double cpu_s) { tracker.add_reaped(pid, cpu_s); });
   tracker.set_exit_code(exit_code);
   tracker.stop();

@@ -4,6 +4,7 @@
 
 #include <cerrno>
 #include <cstring>
+#include <filesystem>
 #include <fstream>
 
 #include <fmt/format.h>
@@ -63,11 +64,20 @@ std::string format_summary(const RunReport& report) {
 }
 
 Status write_report_json(const RunReport& report, const std::string& path) {
+  std::error_code ec;
+  auto status = std::filesystem::symlink_status(path, ec);
+  if (!ec && std::filesystem::exists(status) && !std::filesystem::is_regular_file(status)) {
+    // A symlink (/dev/stdout), a pipe, a device: written in place, never replaced by a rename.
+    std::ofstream out(path);
+    out << dump_json(report_to_json(report), 2) << "\n";
+    if (!out.flush()) return Error{"cannot write " + path + ": " + std::strerror(errno)};
+    return Ok{};
+  }
   const std::string temporary = path + ".tmp-" + std::to_string(::getpid());
   {
     std::ofstream out(temporary, std::ios::trunc);
     if (!out) return Error{"cannot write " + path + ": " + std::strerror(errno) + " (choose another --json path)"};
-    out << report_to_json(report).dump(2) << "\n";
+    out << dump_json(report_to_json(report), 2) << "\n";
     if (!out.flush()) {
       ::unlink(temporary.c_str());
       return Error{"cannot write " + path + ": " + std::strerror(errno)};

@@ -8,7 +8,9 @@
 
 namespace carbonmeter {
 
-enum class CounterEvent { none, first, wrap, reset };
+// glitch: a reading no real counter can give (beyond the range, or more energy than max_power_w
+// allows in the time elapsed): nothing is counted for that interval.
+enum class CounterEvent { none, first, wrap, reset, glitch };
 
 struct CounterDelta {
   double energy_j = 0.0;
@@ -23,8 +25,11 @@ class EnergyCounter {
   // this after a wrap is treated as a reset.
   EnergyCounter(double joules_per_unit, std::uint64_t max_raw, double max_power_w);
 
-  // The energy since the previous reading; the first reading gives 0 (event first).
+  // The energy since the previous reading; the first reading gives 0 (event first). elapsed_s is
+  // the time since the previous call (of update or missed).
   CounterDelta update(std::uint64_t raw, double elapsed_s);
+  // A read that failed: its time counts towards the next update's plausibility check.
+  void missed(double elapsed_s) { unread_s_ += elapsed_s; }
 
   // How long the counter takes to wrap at max_power_w, i.e. the longest safe sampling period is
   // half of this.
@@ -35,6 +40,7 @@ class EnergyCounter {
   std::uint64_t max_raw_;
   double max_power_w_;
   std::optional<std::uint64_t> previous_;
+  double unread_s_ = 0.0;
 };
 
 }  // namespace carbonmeter

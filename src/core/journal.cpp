@@ -6,6 +6,8 @@
 #include <cerrno>
 #include <cstring>
 #include <filesystem>
+#include <cmath>
+#include <cstdio>
 #include <fstream>
 
 #include <fmt/format.h>
@@ -25,7 +27,7 @@ Result<std::unique_ptr<JournalWriter>> JournalWriter::create(const std::string& 
   nlohmann::json line = header_to_json(header);
   line["type"] = "header";
   line["journal_version"] = 1;
-  writer->write_line(line.dump());
+  writer->write_line(dump_json(line));
   ::fdatasync(fd);
   if (writer->failed_) return Error{"cannot write the run journal " + path + ": " + std::strerror(errno)};
   return writer;
@@ -41,6 +43,7 @@ JournalWriter::~JournalWriter() {
 void JournalWriter::write_line(const std::string& line) {
   // One write per line: with O_APPEND a line is never interleaved, and a crash tears at most the
   // last one, which recovery skips.
+  if (failed_) return;  // a partial line is never followed by more
   std::string buffer = line + "\n";
   const char* data = buffer.data();
   std::size_t left = buffer.size();
@@ -48,6 +51,11 @@ void JournalWriter::write_line(const std::string& line) {
     ssize_t n = ::write(fd_, data, left);
     if (n < 0 && errno == EINTR) continue;
     if (n <= 0) {
+      if (!failed_) {
+        failure_ = n < 0 ? std::strerror(errno) : "short write";
+        std::fprintf(stderr, "carbonmeter: cannot append to the journal %s: %s (the measurement goes on)\n",
+                     path_.c_str(), failure_.c_str());
+      }
       failed_ = true;
       return;
     }
@@ -68,12 +76,35 @@ void JournalWriter::append(const Sample& s) {
   }
 }
 
+void JournalWriter::note(const std::string& text) {
+  write_line(dump_json(nlohmann::json{{"type", "note"}, {"text", text}}));
+}
+
 void JournalWriter::finish(double duration_s, std::optional<int> exit_code) {
   nlohmann::json line = {{"type", "end"}, {"duration_s", duration_s}};
   line["exit_code"] = exit_code ? nlohmann::json(*exit_code) : nlohmann::json(nullptr);
-  write_line(line.dump());
+  write_line(dump_json(line));
   ::fdatasync(fd_);
 }
+
+namespace {
+
+// A sample line from a journal we did not write must not poison the totals: every figure finite
+// and non-negative, time moving forward, shares within [0, 1], no more than a megawatt.
+bool plausible(const Sample& s, double previous_t_s) {
+  constexpr double kMaxPowerW = 1e6;
+  auto ok = [](double x) { return std::isfinite(x) && x >= 0; };
+  if (!ok(s.t_s) || !ok(s.dt_s) || s.t_s < previous_t_s || s.t_s > 1e9) return false;
+  if (!ok(s.cpu_share) || !ok(s.ram_share) || s.cpu_share > 1 || s.ram_share > 1) return false;
+  for (std::size_t i = 0; i < kComponentCount; ++i) {
+    if (!ok(s.energy_j.values[i]) || !ok(s.machine_energy_j.values[i])) return false;
+    if (s.machine_energy_j.values[i] > kMaxPowerW * std::max(s.dt_s, 1.0)) return false;
+    if (s.energy_j.values[i] > s.machine_energy_j.values[i] * (1 + 1e-9) + 1e-9) return false;
+  }
+  return true;
+}
+
+}  // namespace
 
 Result<RunReport> recover_journal(const std::string& path) {
   std::ifstream in(path);
@@ -86,6 +117,7 @@ Result<RunReport> recover_journal(const std::string& path) {
   int line_number = 0;
   int skipped = 0;
   bool have_header = false;
+  std::vector<std::string> recovered_notes;
   while (std::getline(in, line)) {
     ++line_number;
     nlohmann::json json = nlohmann::json::parse(line, nullptr, false);
@@ -114,7 +146,7 @@ Result<RunReport> recover_journal(const std::string& path) {
         }
         s.cpu_share = json.at("s").at(0).get<double>();
         s.ram_share = json.at("s").at(1).get<double>();
-        if (s.dt_s < 0 || s.energy_j.total() < 0 || s.machine_energy_j.total() < 0) {
+        if (!plausible(s, report.duration_s)) {
           ++skipped;
           continue;
         }
@@ -123,9 +155,12 @@ Result<RunReport> recover_journal(const std::string& path) {
         report.duration_s = s.t_s;
         ++report.sample_count;
         series.add(s);
+      } else if (type == "note") {
+        if (json.contains("text") && json["text"].is_string()) recovered_notes.push_back(json["text"].get<std::string>());
       } else if (type == "end") {
         report.complete = true;
-        report.duration_s = json.at("duration_s").get<double>();
+        const double duration_s = json.at("duration_s").get<double>();
+        if (std::isfinite(duration_s) && duration_s >= report.duration_s && duration_s < 1e9) report.duration_s = duration_s;
         if (json.contains("exit_code") && json["exit_code"].is_number_integer())
           report.exit_code = json["exit_code"].get<int>();
       } else {
@@ -136,6 +171,7 @@ Result<RunReport> recover_journal(const std::string& path) {
     }
   }
   if (!have_header) return Error{path + ": empty journal, nothing to recover"};
+  for (std::string& note : recovered_notes) report.header.notes.push_back(std::move(note));
   report.samples = series.points();
   report.samples_per_point = series.samples_per_point();
   report.header.notes.push_back(

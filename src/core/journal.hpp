@@ -22,6 +22,10 @@ class JournalWriter {
   void append(const Sample& sample);
   void finish(double duration_s, std::optional<int> exit_code);
   const std::string& path() const { return path_; }
+  bool failed() const { return failed_; }
+  const std::string& failure() const { return failure_; }
+  // Records a note (a counter reset, a fallback) so that a recovered report keeps it.
+  void note(const std::string& text);
 
  private:
   JournalWriter(int fd, std::string path) : fd_(fd), path_(std::move(path)) {}
@@ -30,6 +34,7 @@ class JournalWriter {
   std::string path_;
   double last_sync_t_s_ = 0.0;
   bool failed_ = false;
+  std::string failure_;
 };
 
 // Rebuilds the report from a journal: energy up to the last complete sample line. A torn last

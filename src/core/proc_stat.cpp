@@ -115,7 +115,7 @@ Result<MemoryInfo> parse_meminfo(std::string_view text) {
       std::string_view rest = line_value(line);
       rest = rest.substr(0, rest.find(' '));
       auto value = parse_u64(rest);
-      if (!value) return false;
+      if (!value || *value > (std::uint64_t{1} << 40)) return false;  // over 1 PiB: not a real machine
       out_kb = *value;
       return true;
     };
@@ -155,6 +155,11 @@ CpuInfo parse_cpuinfo(std::string_view text) {
       std::from_chars(value.data(), value.data() + value.size(), out.family);
     } else if (key == "model" && out.model == 0) {
       std::from_chars(value.data(), value.data() + value.size(), out.model);
+    } else if (key == "flags" && !out.hypervisor) {
+      std::string_view flags = value;
+      while (!flags.empty() && !out.hypervisor) {
+        out.hypervisor = next_field(flags) == "hypervisor";
+      }
     } else if (key == "physical id") {
       physical_ids.insert(std::string(value));
     }

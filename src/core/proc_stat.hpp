@@ -41,6 +41,7 @@ struct CpuInfo {
   int model = 0;
   int logical_cpus = 0;
   int sockets = 0;  // distinct "physical id" values, at least 1
+  bool hypervisor = false;  // the "hypervisor" flag: a virtual machine
 };
 
 Result<MachineCpuTime> parse_proc_stat(std::string_view text, bool per_cpu = false);

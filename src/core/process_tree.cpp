@@ -59,32 +59,64 @@ Result<ProcStatFields> parse_pid_stat(std::string_view text) {
   return out;
 }
 
-ProcessTree::ProcessTree(pid_t root, double discovery_period_s)
-    : root_(root), discovery_period_s_(discovery_period_s), page_size_(::sysconf(_SC_PAGESIZE)) {
+ProcessTree::ProcessTree(pid_t root, double discovery_period_s, bool tracker_reaps)
+    : root_(root),
+      discovery_period_s_(discovery_period_s),
+      tracker_reaps_(tracker_reaps),
+      page_size_(::sysconf(_SC_PAGESIZE)) {
   children_files_work_ = ::access(pid_path(root, "/task").c_str(), R_OK) == 0;
 }
 
+double ProcessTree::ticks_to_s(std::uint64_t ticks) const {
+  return static_cast<double>(ticks) / clock_ticks_per_second();
+}
+
+Status ProcessTree::start() {
+  if (!track(root_, 0, false))
+    return Error{"process " + std::to_string(root_) + " cannot be read in " + procfs_root() +
+                 " (has it exited? is procfs mounted?)"};
+  discover(true, false);  // descendants that exist now: their past is not the run's
+  return Ok{};
+}
+
+Result<ProcStatFields> ProcessTree::read_member(Member& member) {
+  if (member.keep_open) {
+    auto text = member.stat.read();
+    if (!text) return text.error();
+    return parse_pid_stat(text.value());
+  }
+  auto text = read_text_file(member.stat.path());
+  if (!text) return text.error();
+  return parse_pid_stat(text.value());
+}
+
 void ProcessTree::add_reaped(pid_t pid, double cpu_s) {
-  // Its last reading, if depart() counted one, is replaced by the full rusage.
+  // What depart() counted from its last reading is replaced by the full rusage, less the time it
+  // had before the run.
   if (auto it = departed_counted_s_.find(pid); it != departed_counted_s_.end()) {
     departed_cpu_s_ -= it->second;
     departed_counted_s_.erase(it);
   }
-  departed_cpu_s_ += cpu_s;
-  if (auto it = members_.find(pid); it != members_.end()) {
-    departed_cpu_s_ -= static_cast<double>(it->second.offset_ticks) / clock_ticks_per_second();
-    members_.erase(it);
+  double offset_s = 0.0;
+  if (auto it = awaiting_rusage_offset_s_.find(pid); it != awaiting_rusage_offset_s_.end()) {
+    offset_s = it->second;
+    awaiting_rusage_offset_s_.erase(it);
+  } else if (auto member = members_.find(pid); member != members_.end()) {
+    offset_s = ticks_to_s(member->second.offset_ticks);
+    if (member->second.keep_open) --open_files_;
+    members_.erase(member);
     order_.erase(std::remove(order_.begin(), order_.end(), pid), order_.end());
   }
+  departed_cpu_s_ += std::max(0.0, cpu_s - offset_s);
 }
 
-void ProcessTree::track(pid_t pid, int depth, bool count_past_time) {
-  if (members_.count(pid)) return;
-  Member member{RereadableFile(pid_path(pid, "/stat"))};
-  auto text = member.stat.read();
-  if (!text) return;  // already gone
-  auto fields = parse_pid_stat(text.value());
-  if (!fields) return;
+bool ProcessTree::track(pid_t pid, int depth, bool count_past_time) {
+  if (members_.count(pid)) return true;
+  Member member{RereadableFile(pid_path(pid, "/stat"), 1024)};
+  member.keep_open = open_files_ < kMaxOpenFiles;
+  auto fields = read_member(member);
+  if (!fields) return false;  // already gone
+  if (member.keep_open) ++open_files_;
   member.ppid = fields.value().ppid;
   member.depth = depth;
   member.start_ticks = fields.value().start_ticks;
@@ -93,24 +125,28 @@ void ProcessTree::track(pid_t pid, int depth, bool count_past_time) {
   // later was born during the run, so all of its time is.
   member.offset_ticks = count_past_time ? 0 : fields.value().cpu_ticks;
   members_.emplace(pid, std::move(member));
-  auto position = std::find_if(order_.begin(), order_.end(), [&](pid_t other) { return members_.at(other).depth > depth; });
+  auto position = std::find_if(order_.begin(), order_.end(),
+                               [&](pid_t other) { return members_.at(other).depth > depth; });
   order_.insert(position, pid);
+  return true;
 }
 
 void ProcessTree::depart(pid_t pid) {
   auto it = members_.find(pid);
   if (it == members_.end()) return;
-  const Member& member = it->second;
-  const double counted_s = static_cast<double>(member.cpu_ticks - std::min(member.cpu_ticks, member.offset_ticks)) /
-                           clock_ticks_per_second();
-  // Reaped by a member: its time is in that parent's cutime now. Reaped by the tracker: add_reaped
-  // brings its rusage. Otherwise its last reading is all that can be known.
-  const bool parent_tracked = members_.count(member.ppid) > 0;
-  const bool tracker_reaps = member.ppid == ::getpid();
-  if (!parent_tracked && !tracker_reaps) {
-    departed_cpu_s_ += counted_s;
+  Member& member = it->second;
+  const double counted_s = ticks_to_s(member.cpu_ticks - std::min(member.cpu_ticks, member.offset_ticks));
+  if (auto parent = members_.find(member.ppid); parent != members_.end()) {
+    // Reaped by a member: its whole time moves into that parent's cutime, pre-run time included,
+    // which the parent must not count.
+    parent->second.offset_ticks += member.offset_ticks;
+  } else if (tracker_reaps_ && member.ppid == ::getpid()) {
+    awaiting_rusage_offset_s_[pid] = ticks_to_s(member.offset_ticks);  // add_reaped follows
+  } else {
+    departed_cpu_s_ += counted_s;  // reaped elsewhere: its last reading is all we can know
     departed_counted_s_[pid] = counted_s;
   }
+  if (member.keep_open) --open_files_;
   members_.erase(it);
   order_.erase(std::remove(order_.begin(), order_.end(), pid), order_.end());
 }
@@ -148,8 +184,10 @@ void ProcessTree::full_scan(std::vector<Found>& out) {
     if (fields) all.push_back({pid, fields.value().ppid});
   }
   ::closedir(dir);
+  // Orphans re-parented to the tracker (a subreaper) can only come from the tree.
+  const pid_t self = tracker_reaps_ ? ::getpid() : -1;
   auto found = [&](pid_t pid) {
-    return members_.count(pid) ||
+    return pid == self || members_.count(pid) ||
            std::any_of(out.begin(), out.end(), [pid](const Found& f) { return f.pid == pid; });
   };
   // Repeat until no new descendant appears (parents may be listed after their children).
@@ -164,12 +202,13 @@ void ProcessTree::full_scan(std::vector<Found>& out) {
   }
 }
 
-void ProcessTree::discover(bool full) {
+void ProcessTree::discover(bool full, bool born_during_run) {
   std::vector<Found> found;
   if (full || !children_files_work_) {
     full_scan(found);
   } else {
     std::vector<pid_t> frontier(order_.begin(), order_.end());
+    if (tracker_reaps_) frontier.push_back(::getpid());  // orphans re-parented to the subreaper
     while (!frontier.empty()) {
       pid_t parent = frontier.back();
       frontier.pop_back();
@@ -187,19 +226,14 @@ void ProcessTree::discover(bool full) {
   }
   for (const Found& process : found) {  // parents come before their children
     auto parent = members_.find(process.parent);
-    track(process.pid, parent == members_.end() ? 1 : parent->second.depth + 1, started_);
+    track(process.pid, parent == members_.end() ? 1 : parent->second.depth + 1, born_during_run);
   }
 }
 
-ProcessTreeUsage ProcessTree::sample(double now_s) {
-  if (!started_) {
-    track(root_, 0, false);
-    discover(true);
-    started_ = true;
-    next_discovery_s_ = now_s + discovery_period_s_;
-  } else if (now_s >= next_discovery_s_) {
+ProcessTreeUsage ProcessTree::sample(double now_s, bool force_discovery) {
+  if (force_discovery || now_s >= next_discovery_s_) {
     // Children forked by threads other than the main one are found by a full scan, every 30 discoveries.
-    discover(++discoveries_ % 30 == 0);
+    discover(force_discovery || ++discoveries_ % 30 == 0, true);
     next_discovery_s_ = now_s + discovery_period_s_;
   }
 
@@ -208,8 +242,7 @@ ProcessTreeUsage ProcessTree::sample(double now_s) {
   std::uint64_t live_ticks = 0;
   for (pid_t pid : order_) {  // parents first
     Member& member = members_.at(pid);
-    auto text = member.stat.read();
-    auto fields = text ? parse_pid_stat(text.value()) : Result<ProcStatFields>(Error{"gone"});
+    auto fields = read_member(member);
     if (!fields || fields.value().start_ticks != member.start_ticks) {
       gone.push_back(pid);
       continue;
@@ -222,7 +255,7 @@ ProcessTreeUsage ProcessTree::sample(double now_s) {
     ++usage.processes;
   }
   for (pid_t pid : gone) depart(pid);
-  const double cpu_s = static_cast<double>(live_ticks) / clock_ticks_per_second() + departed_cpu_s_;
+  const double cpu_s = ticks_to_s(live_ticks) + departed_cpu_s_;
   high_water_cpu_s_ = std::max(high_water_cpu_s_, cpu_s);
   usage.cpu_s = high_water_cpu_s_;
   return usage;

@@ -4,9 +4,11 @@
 // CPU time: each live member counts utime + stime + cutime + cstime (the last two hold the
 // children it has reaped, however short-lived). When a member is reaped by another member its
 // time moves into that parent's cutime, so the sum stays whole; a member reaped outside the tree
-// keeps its last reading, and one reaped by the tracker itself is counted from its rusage
-// (add_reaped). Members are read parents first, so a child reaped between two reads can only make
-// the sum dip for one sample, never count twice; the reported total never goes back.
+// keeps its last reading, and one reaped by the tracker itself (the measured command, orphans of a
+// subreaper) is counted from its rusage (add_reaped). Time a process had before the tracker
+// started is not counted, wherever it moves. Members are read parents first, so a child reaped
+// between two reads can only make the sum dip for one sample, never count twice; the reported
+// total never goes back.
 #pragma once
 
 #include <sys/types.h>
@@ -42,42 +44,53 @@ class ProcessTree {
  public:
   // discovery_period_s: how often new descendants are looked for (children files every period,
   // a full scan of procfs every thirty periods or when children files are missing).
-  explicit ProcessTree(pid_t root, double discovery_period_s = 1.0);
+  // tracker_reaps: the caller reaps the root (and orphans) and reports them through add_reaped().
+  ProcessTree(pid_t root, double discovery_period_s = 1.0, bool tracker_reaps = false);
 
-  ProcessTreeUsage sample(double now_s);
+  // Fails when the root cannot be read (no such process, or procfs unreadable).
+  Status start();
+  // force_discovery: look for new descendants now (a full scan), e.g. for the last sample.
+  ProcessTreeUsage sample(double now_s, bool force_discovery = false);
   // A process of the tree reaped by the tracker: its rusage (own and waited-for children) in s.
   void add_reaped(pid_t pid, double cpu_s);
   pid_t root() const { return root_; }
 
  private:
   struct Member {
-    RereadableFile stat;
+    RereadableFile stat;  // kept open for the first kMaxOpenFiles members only
+    bool keep_open = false;
     pid_t ppid = 0;
     int depth = 0;
     std::uint64_t start_ticks = 0;
     std::uint64_t cpu_ticks = 0;     // at the last read
-    std::uint64_t offset_ticks = 0;  // what it had before the tracker started
+    std::uint64_t offset_ticks = 0;  // time before the tracker started, here or in reaped children
   };
   struct Found {
     pid_t pid;
     pid_t parent;
   };
-  void discover(bool full_scan);
+  static constexpr std::size_t kMaxOpenFiles = 64;
+
+  Result<ProcStatFields> read_member(Member& member);
+  void discover(bool full_scan, bool born_during_run);
   void discover_children_of(pid_t pid, std::vector<pid_t>& out);
   void full_scan(std::vector<Found>& out);
-  void track(pid_t pid, int depth, bool count_past_time);
+  bool track(pid_t pid, int depth, bool count_past_time);
   void depart(pid_t pid);
+  double ticks_to_s(std::uint64_t ticks) const;
 
   pid_t root_;
   double discovery_period_s_;
+  bool tracker_reaps_;
   double next_discovery_s_ = 0.0;
   int discoveries_ = 0;
   bool children_files_work_ = true;
   std::unordered_map<pid_t, Member> members_;
   std::vector<pid_t> order_;  // members, parents before children
-  bool started_ = false;
+  std::size_t open_files_ = 0;
   double departed_cpu_s_ = 0.0;  // members gone from the tree, at their last reading or rusage
-  std::unordered_map<pid_t, double> departed_counted_s_;  // what depart() added, per pid
+  std::unordered_map<pid_t, double> departed_counted_s_;   // what depart() added, per pid
+  std::unordered_map<pid_t, double> awaiting_rusage_offset_s_;  // tracker-reaped: offset to remove
   double high_water_cpu_s_ = 0.0;
   long page_size_;
 };

@@ -45,6 +45,7 @@ std::string_view component_name(Component component) {
 }
 
 std::string format_iso8601_utc(double unix_s) {
+  if (!std::isfinite(unix_s) || unix_s < 0 || unix_s > 253402300799.0) return "invalid-time";
   std::time_t seconds = static_cast<std::time_t>(std::floor(unix_s));
   int millis = static_cast<int>(std::lround((unix_s - static_cast<double>(seconds)) * 1000));
   if (millis == 1000) {
@@ -55,6 +56,10 @@ std::string format_iso8601_utc(double unix_s) {
   gmtime_r(&seconds, &utc);
   return fmt::format("{:04}-{:02}-{:02}T{:02}:{:02}:{:02}.{:03}Z", utc.tm_year + 1900, utc.tm_mon + 1,
                      utc.tm_mday, utc.tm_hour, utc.tm_min, utc.tm_sec, millis);
+}
+
+std::string dump_json(const json& value, int indent) {
+  return value.dump(indent, ' ', false, json::error_handler_t::replace);
 }
 
 json header_to_json(const RunHeader& header) {
@@ -80,8 +85,13 @@ Result<RunHeader> header_from_json(const json& in) {
     header.command = in.at("command").get<std::vector<std::string>>();
     header.start_unix_s = in.at("start_unix_s").get<double>();
     header.scope = in.at("scope").get<std::string>();
-    header.root_pid = in.at("root_pid").get<pid_t>();
+    const auto root_pid = in.at("root_pid").get<std::int64_t>();
     header.interval_s = in.at("interval_s").get<double>();
+    if (!std::isfinite(header.start_unix_s) || header.start_unix_s < 0 || header.start_unix_s > 1e11 ||
+        root_pid < 0 || root_pid > 0x7fffffff || !std::isfinite(header.interval_s) || header.interval_s <= 0 ||
+        header.interval_s > 3600)
+      return Error{"journal header has out-of-range values (start time, pid or interval)"};
+    header.root_pid = static_cast<pid_t>(root_pid);
     header.hostname = in.value("hostname", "");
     header.cpu_model = in.value("cpu_model", "");
     for (Component c : kComponents) {

@@ -60,5 +60,8 @@ nlohmann::json report_to_json(const RunReport& report);
 Measurement report_measurement(const RunReport& report);
 
 std::string format_iso8601_utc(double unix_s);
+// JSON text that never throws on text that is not UTF-8 (command arguments, CPU names): invalid
+// bytes become U+FFFD.
+std::string dump_json(const nlohmann::json& json, int indent = -1);
 
 }  // namespace carbonmeter

@@ -3,7 +3,6 @@
 #include <algorithm>
 
 namespace carbonmeter {
-
 namespace {
 
 CpuTime cpu_delta(const CpuTime& before, const CpuTime& after) {
@@ -14,19 +13,20 @@ MachineCpuTime cpu_time_delta(const MachineCpuTime& before, const MachineCpuTime
   MachineCpuTime delta;
   static_cast<CpuTime&>(delta) = cpu_delta(before, after);
   if (before.per_cpu.size() == after.per_cpu.size())  // CPUs hot-plugged: no per-CPU view this time
-    for (std::size_t i = 0; i < after.per_cpu.size(); ++i) delta.per_cpu.push_back(cpu_delta(before.per_cpu[i], after.per_cpu[i]));
+    for (std::size_t i = 0; i < after.per_cpu.size(); ++i)
+      delta.per_cpu.push_back(cpu_delta(before.per_cpu[i], after.per_cpu[i]));
   return delta;
 }
 
 }  // namespace
 
-Sampler::Sampler(SensorSet sensors, Scope scope, pid_t root_pid, double interval_s, SampleCallback on_sample)
+Sampler::Sampler(SensorSet sensors, Scope scope, pid_t root_pid, bool tracker_reaps, double interval_s,
+                 SampleCallback on_sample)
     : sensors_(std::move(sensors)), scope_(scope), interval_s_(interval_s), on_sample_(std::move(on_sample)) {
-  if (scope_ == Scope::process) tree_.emplace(root_pid, std::clamp(interval_s_, 0.25, 1.0));
+  if (scope_ == Scope::process) tree_.emplace(root_pid, std::clamp(interval_s_, 0.25, 1.0), tracker_reaps);
   // Attribution needs the machine's CPU time and memory in use; sensors say what they need.
   needs_.cpu_time = needs_.memory = scope_ == Scope::process;
   for (const ActiveSensor& active : sensors_.sensors) {
-    const std::string method = active.sensor->method();
     const ContextNeeds sensor_needs = active.sensor->needs();
     needs_.cpu_time = needs_.cpu_time || sensor_needs.cpu_time || sensor_needs.per_cpu_time;
     needs_.per_cpu_time = needs_.per_cpu_time || sensor_needs.per_cpu_time;
@@ -34,30 +34,56 @@ Sampler::Sampler(SensorSet sensors, Scope scope, pid_t root_pid, double interval
     readings_.emplace_back(active.sensor->channels().size());
     for (const Channel& channel : active.sensor->channels())
       if (active.counted[channel.component])
-        devices_.push_back({method, channel.component, channel.device, channel.domain, 0.0});
+        devices_.push_back({active.sensor->method(), channel.component, channel.device, channel.domain, 0.0});
   }
 }
 
 Sampler::~Sampler() { stop(); }
 
-void Sampler::start() {
+void Sampler::note_once(bool& said, const std::string& note) {
+  if (said) return;
+  said = true;
+  notes_.push_back(note);
+  if (on_note_) on_note_(note);
+}
+
+void Sampler::read_machine(SampleContext& context, bool refresh_memory) {
+  if (needs_.cpu_time) {
+    auto cpu = machine_.cpu_time(needs_.per_cpu_time);
+    if (cpu) {
+      context.cpu_time_delta = cpu_time_delta(last_cpu_time_, cpu.value());
+      last_cpu_time_ = std::move(cpu).value();
+    } else {
+      note_once(cpu_time_failed_, cpu.error().message +
+                                      ": CPU utilisation unknown from then on (CPU estimate at idle, process share 0)");
+    }
+  }
+  if (needs_.memory && refresh_memory) {
+    auto memory = machine_.memory();
+    if (memory) memory_ = memory.value();
+    else note_once(memory_failed_, memory.error().message + ": memory in use unknown from then on");
+  }
+  context.memory = memory_;
+}
+
+Status Sampler::start() {
   std::lock_guard lock(mutex_);
-  if (started_) return;
+  if (started_) return Ok{};
   start_time_ = last_time_ = std::chrono::steady_clock::now();
   // The baseline: counters, CPU times and the process tree as they are now.
-  if (needs_.cpu_time)
-    if (auto cpu = machine_.cpu_time(needs_.per_cpu_time)) last_cpu_time_ = cpu.value();
-  if (needs_.memory)
-    if (auto memory = machine_.memory()) memory_ = memory.value();
+  SampleContext context;
+  read_machine(context, true);
   if (tree_) {
+    if (auto started = tree_->start(); !started) return started.error();
     tree_usage_ = tree_->sample(0.0);
     last_tree_cpu_s_ = tree_usage_.cpu_s;
   }
-  SampleContext context;
+  context = SampleContext{};
   for (std::size_t i = 0; i < sensors_.sensors.size(); ++i) sensors_.sensors[i].sensor->read(context, readings_[i]);
   started_ = true;
   stopping_ = false;
   thread_ = std::thread([this] { run_thread(); });
+  return Ok{};
 }
 
 void Sampler::stop() {
@@ -85,9 +111,9 @@ void Sampler::run_thread() {
   }
 }
 
-Totals Sampler::sample_now() {
+Totals Sampler::sample_now(bool refresh_all) {
   std::lock_guard lock(mutex_);
-  if (started_ && !stopping_) sample_locked(false);
+  if (started_ && !stopping_) sample_locked(refresh_all);
   return totals_;
 }
 
@@ -106,35 +132,12 @@ void Sampler::sample_locked(bool refresh_all) {
 
   SampleContext context;
   context.elapsed_s = elapsed_s;
-  if (needs_.cpu_time) {
-    if (auto cpu = machine_.cpu_time(needs_.per_cpu_time)) {
-      context.cpu_time_delta = cpu_time_delta(last_cpu_time_, cpu.value());
-      last_cpu_time_ = std::move(cpu).value();
-    }
-  }
-  if (needs_.memory && refresh_slow)
-    if (auto memory = machine_.memory()) memory_ = memory.value();
-  context.memory = memory_;
+  read_machine(context, refresh_slow);
 
-  if (tree_) {
-    if (refresh_slow) {
-      tree_usage_ = tree_->sample(sample.t_s);
-      // CPU time arrives in lumps (at each refresh, a child found late, a reaped child's rusage):
-      // what exceeds the machine's busy time in this interval waits for the next ones.
-      tree_cpu_backlog_s_ += std::max(0.0, tree_usage_.cpu_s - last_tree_cpu_s_);
-      last_tree_cpu_s_ = tree_usage_.cpu_s;
-    }
-    // The tree's share of the CPU time spent on the machine in this interval: idle power is shared
-    // among the work that ran, in proportion to CPU time (docs/methodology.md).
-    const double busy_s = context.cpu_time_delta.busy_s;
-    const double attributed_s = std::min(tree_cpu_backlog_s_, busy_s);
-    tree_cpu_backlog_s_ -= attributed_s;
-    sample.cpu_share = busy_s > 0 ? attributed_s / busy_s : 0.0;
-    const double used = static_cast<double>(context.memory.used_bytes());
-    sample.ram_share = used > 0 ? std::min(1.0, static_cast<double>(tree_usage_.rss_bytes) / used) : 0.0;
-  }
-  const double share[kComponentCount] = {sample.cpu_share, sample.ram_share, 1.0};
-
+  // Energy of channels without a share of their own waits in a pool until the next tree refresh,
+  // then gets the tree's share of the CPU time and memory over the whole pooled period: shares
+  // taken over 0.1 s or more are not swamped by the 10 ms tick of CPU accounting.
+  EnergyJ shareless_j;
   std::size_t device_index = 0;
   for (std::size_t i = 0; i < sensors_.sensors.size(); ++i) {
     ActiveSensor& active = sensors_.sensors[i];
@@ -145,13 +148,42 @@ void Sampler::sample_locked(bool refresh_all) {
       if (!active.counted[component]) continue;
       const ChannelReading& reading = readings_[i][ch];
       sample.machine_energy_j[component] += reading.energy_j;
-      const double channel_share =
-          scope_ == Scope::machine ? 1.0 : reading.process_share.value_or(share[static_cast<std::size_t>(component)]);
-      sample.energy_j[component] += reading.energy_j * channel_share;
       devices_[device_index++].energy_j += reading.energy_j;
+      if (scope_ == Scope::machine) sample.energy_j[component] += reading.energy_j;
+      else if (reading.process_share) sample.energy_j[component] += reading.energy_j * *reading.process_share;
+      else shareless_j[component] += reading.energy_j;
     }
-    for (std::string& note : active.sensor->take_notes()) notes_.push_back(std::move(note));
+    for (std::string& note : active.sensor->take_notes()) {
+      if (on_note_) on_note_(note);
+      notes_.push_back(std::move(note));
+    }
   }
+
+  if (tree_) {
+    pending_machine_j_ += shareless_j;
+    pending_busy_s_ += context.cpu_time_delta.busy_s;
+    if (refresh_slow) {
+      tree_usage_ = tree_->sample(sample.t_s, stopping_);
+      // CPU time arrives in lumps (a child found late, a reaped child's rusage): what exceeds the
+      // machine's busy time in this period waits for the next ones instead of being lost.
+      tree_cpu_backlog_s_ += std::max(0.0, tree_usage_.cpu_s - last_tree_cpu_s_);
+      last_tree_cpu_s_ = tree_usage_.cpu_s;
+      // The tree's share of the CPU time spent on the machine: idle power is shared among the work
+      // that ran, in proportion to CPU time (docs/methodology.md).
+      const double attributed_s = std::min(tree_cpu_backlog_s_, pending_busy_s_);
+      tree_cpu_backlog_s_ -= attributed_s;
+      cpu_share_ = pending_busy_s_ > 0 ? attributed_s / pending_busy_s_ : 0.0;
+      const double used = static_cast<double>(context.memory.used_bytes());
+      ram_share_ = used > 0 ? std::min(1.0, static_cast<double>(tree_usage_.rss_bytes) / used) : 0.0;
+      const double share[kComponentCount] = {cpu_share_, ram_share_, 1.0};
+      for (std::size_t c = 0; c < kComponentCount; ++c) sample.energy_j.values[c] += pending_machine_j_.values[c] * share[c];
+      pending_machine_j_ = EnergyJ{};
+      pending_busy_s_ = 0.0;
+    }
+    sample.cpu_share = cpu_share_;
+    sample.ram_share = ram_share_;
+  }
+
   totals_.elapsed_s = sample.t_s;
   totals_.energy_j += sample.energy_j;
   totals_.machine_energy_j += sample.machine_energy_j;
@@ -193,6 +225,11 @@ std::vector<std::string> Sampler::notes() const {
 void Sampler::add_reaped(pid_t pid, double cpu_s) {
   std::lock_guard lock(mutex_);
   if (tree_) tree_->add_reaped(pid, cpu_s);
+}
+
+int Sampler::processes_alive() const {
+  std::lock_guard lock(mutex_);
+  return tree_usage_.processes;
 }
 
 }  // namespace carbonmeter

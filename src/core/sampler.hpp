@@ -29,17 +29,21 @@ struct Totals {
 class Sampler {
  public:
   using SampleCallback = std::function<void(const Sample&)>;
-  // root_pid is used with Scope::process. on_sample is called (under the sampler's lock) after
-  // every sample, e.g. to append to the journal.
-  Sampler(SensorSet sensors, Scope scope, pid_t root_pid, double interval_s, SampleCallback on_sample);
+  // root_pid is used with Scope::process; tracker_reaps: the caller reaps it and calls
+  // add_reaped(). on_sample is called (under the sampler's lock) after every sample, e.g. to
+  // append to the journal.
+  Sampler(SensorSet sensors, Scope scope, pid_t root_pid, bool tracker_reaps, double interval_s,
+          SampleCallback on_sample);
   ~Sampler();
 
-  // Takes the baseline sample and starts the thread.
-  void start();
+  // Takes the baseline sample and starts the thread; fails when the process tree's root cannot
+  // be read.
+  Status start();
   // Takes a last sample and joins the thread.
   void stop();
-  // Takes a sample now and returns the totals since start.
-  Totals sample_now();
+  // Takes a sample now and returns the totals since start. refresh_all: read the process tree and
+  // attribute everything measured so far (window boundaries); otherwise as the periodic sample.
+  Totals sample_now(bool refresh_all = true);
   Totals totals() const;
   std::vector<Sample> series() const;
   std::size_t samples_per_point() const;
@@ -47,6 +51,10 @@ class Sampler {
   std::vector<DeviceEnergy> devices() const;
   std::vector<std::string> notes() const;  // from sensors, during the run
   void add_reaped(pid_t pid, double cpu_s);
+  // Called (under the sampler's lock) for each note raised during the run; set before start().
+  void set_note_listener(std::function<void(const std::string&)> listener) { on_note_ = std::move(listener); }
+  // Processes of the tree still alive at the last sample (besides the root, when it was reaped).
+  int processes_alive() const;
   double interval_s() const { return interval_s_; }
 
  private:
@@ -55,11 +63,14 @@ class Sampler {
   // kSlowRefreshS ago (the last sample of a run).
   void sample_locked(bool refresh_all);
   void run_thread();
+  void read_machine(SampleContext& context, bool refresh_memory);
+  void note_once(bool& said, const std::string& note);
 
   SensorSet sensors_;
   Scope scope_;
   double interval_s_;
   SampleCallback on_sample_;
+  std::function<void(const std::string&)> on_note_;
   std::optional<ProcessTree> tree_;
   MachineStatReader machine_;
   ContextNeeds needs_;
@@ -74,10 +85,17 @@ class Sampler {
   std::chrono::steady_clock::time_point last_time_;
   MachineCpuTime last_cpu_time_;
   double last_slow_refresh_t_s_ = 0.0;
+  double cpu_share_ = 0.0;
+  double ram_share_ = 0.0;
+  bool cpu_time_failed_ = false;
+  bool memory_failed_ = false;
   MemoryInfo memory_;
   ProcessTreeUsage tree_usage_;
   double last_tree_cpu_s_ = 0.0;
   double tree_cpu_backlog_s_ = 0.0;
+  // Machine energy and busy CPU time since the last tree refresh, attributed at the next one.
+  EnergyJ pending_machine_j_;
+  double pending_busy_s_ = 0.0;
   Totals totals_;
   SampleSeries series_;
   std::size_t sample_count_ = 0;

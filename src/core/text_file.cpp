@@ -1,17 +1,23 @@
 #include "core/text_file.hpp"
 
 #include <fcntl.h>
+#include <sys/stat.h>
 #include <unistd.h>
 
 #include <cerrno>
 #include <charconv>
 #include <cstring>
+#include <filesystem>
 #include <fstream>
 #include <sstream>
 
 namespace carbonmeter {
 
 Result<std::string> read_text_file(const std::string& path) {
+  std::error_code ec;
+  const auto status = std::filesystem::status(path, ec);
+  if (!ec && std::filesystem::exists(status) && !std::filesystem::is_regular_file(status))
+    return Error{"cannot read " + path + ": not a regular file"};
   std::ifstream in(path, std::ios::binary);
   if (!in) return Error{"cannot read " + path + ": " + std::strerror(errno)};
   std::ostringstream content;
@@ -46,10 +52,18 @@ RereadableFile::~RereadableFile() {
 
 Status RereadableFile::open() {
   if (fd_ >= 0) return Ok{};
-  fd_ = ::open(path_.c_str(), O_RDONLY | O_CLOEXEC);
+  // Non-blocking, and only regular files: a FIFO or socket planted in a fake tree must not hang us.
+  fd_ = ::open(path_.c_str(), O_RDONLY | O_CLOEXEC | O_NONBLOCK);
   if (fd_ < 0) {
     last_errno_ = errno;
     return Error{path_ + ": " + std::strerror(last_errno_)};
+  }
+  struct stat info {};
+  if (::fstat(fd_, &info) != 0 || !S_ISREG(info.st_mode)) {
+    ::close(fd_);
+    fd_ = -1;
+    last_errno_ = EINVAL;
+    return Error{path_ + ": not a regular file"};
   }
   return Ok{};
 }

@@ -1,5 +1,6 @@
 #include <unistd.h>
 
+#include <atomic>
 #include <chrono>
 #include <cmath>
 
@@ -12,13 +13,20 @@ namespace {
 
 constexpr double kMinIntervalS = 0.01;
 constexpr double kMaxIntervalS = 3600.0;
+// Process scope: CPU-time shares carry tick quantisation and lag; resident memory counts shared
+// pages once per process.
+constexpr double kCpuAttributionUncertainty = 0.05;
+constexpr double kRamAttributionUncertainty = 0.25;
 
+// 20261123T184740.123-PID-N: unique per process, and per start() within it.
 std::string make_run_id(double start_unix_s) {
+  static std::atomic<int> starts{0};
   std::string iso = format_iso8601_utc(start_unix_s);  // 2026-11-23T18:47:40.123Z
   std::string compact;
-  for (char c : iso.substr(0, 19))
+  for (char c : iso.substr(0, 23))
     if (c != '-' && c != ':') compact += c;
-  return fmt::format("{}-{}", compact, ::getpid());
+  const int n = starts.fetch_add(1);
+  return n == 0 ? fmt::format("{}-{}", compact, ::getpid()) : fmt::format("{}-{}-{}", compact, ::getpid(), n);
 }
 
 }  // namespace
@@ -60,6 +68,16 @@ Status Tracker::Impl::start() {
   if (auto cpu = read_cpuinfo()) header_.cpu_model = cpu.value().model_name;
   header_.methods = sensors.value().methods;
   header_.notes = sensors.value().notes;
+  if (options_.scope == Scope::process) {
+    // Sharing a machine's energy out by CPU time and resident memory adds its own error
+    // (docs/methodology.md): it is combined with the sensor's.
+    for (auto [component, attribution] : {std::pair{Component::cpu, kCpuAttributionUncertainty},
+                                          std::pair{Component::ram, kRamAttributionUncertainty}}) {
+      MethodInfo& method = header_.methods[component];
+      if (method.method != "none" && method.method != "included-in-psys")
+        method.relative_uncertainty = std::hypot(method.relative_uncertainty, attribution);
+    }
+  }
 
   journal_.reset();
   if (!options_.output_dir.empty()) {
@@ -68,12 +86,22 @@ Status Tracker::Impl::start() {
     journal_ = std::move(journal).value();
   }
   JournalWriter* journal = journal_.get();
-  sampler_ = std::make_unique<Sampler>(std::move(sensors).value(), options_.scope, header_.root_pid, interval_s,
+  sampler_ = std::make_unique<Sampler>(std::move(sensors).value(), options_.scope, header_.root_pid, tracker_reaps_,
+                                       interval_s,
                                        [journal, listener = listener_](const Sample& sample) {
                                          if (journal) journal->append(sample);
                                          if (listener) listener(sample);
                                        });
-  sampler_->start();
+  if (journal) sampler_->set_note_listener([journal](const std::string& note) { journal->note(note); });
+  if (auto started = sampler_->start(); !started) {
+    sampler_.reset();
+    journal_.reset();
+    return Error{"cannot measure the process tree: " + started.error().message};
+  }
+  {
+    std::lock_guard lock(windows_mutex_);
+    windows_.clear();  // windows of an earlier run belong to its sampler
+  }
   final_report_.reset();
   running_ = true;
   return Ok{};
@@ -95,6 +123,19 @@ Measurement Tracker::Impl::stop() {
   if (!running_) return final_report_ ? report_measurement(*final_report_) : Measurement{};
   sampler_->stop();
   running_ = false;
+  if (tracker_reaps_) {
+    // The command has exited; descendants it left running are not its run any more.
+    if (const int left = sampler_->processes_alive(); left > 0)
+      header_.notes.push_back(fmt::format("{} process{} started by the command still ran when it exited; "
+                                          "their energy after that is not counted", left, left == 1 ? "" : "es"));
+  }
+  if (journal_ && journal_->failed())
+    header_.notes.push_back("the journal " + journal_->path() + " could not be written completely (" +
+                            journal_->failure() + "): recovery from it would miss the end of the run");
+  {
+    std::lock_guard lock(windows_mutex_);
+    windows_.clear();
+  }
   RunReport report = this->report();
   if (journal_) journal_->finish(report.duration_s, exit_code_);
   final_report_ = report;
@@ -183,7 +224,7 @@ Status Tracker::begin_window(const std::string& name) { return impl_->begin_wind
 Result<Measurement> Tracker::end_window(const std::string& name) { return impl_->end_window(name); }
 Status Tracker::cancel_window(const std::string& name) { return impl_->cancel_window(name); }
 Measurement Tracker::current() { return impl_->current(); }
-std::string Tracker::report_json() const { return report_to_json(impl_->report()).dump(2); }
+std::string Tracker::report_json() const { return dump_json(report_to_json(impl_->report()), 2); }
 void Tracker::set_exit_code(int exit_code) { impl_->set_exit_code(exit_code); }
 std::vector<std::string> Tracker::notes() const { return impl_->notes(); }
 

@@ -23,6 +23,9 @@ class Tracker::Impl {
   Status cancel_window(const std::string& name);
   Measurement current();
   void set_exit_code(int exit_code) { exit_code_ = exit_code; }
+  // The caller reaps the root (and orphans, as subreaper) and reports each one's rusage through
+  // add_reaped(); set before start().
+  void set_tracker_reaps(bool reaps) { tracker_reaps_ = reaps; }
   void add_reaped(pid_t pid, double cpu_s);
   // Called after every sample (on the sampler's thread); set before start().
   void set_sample_listener(Sampler::SampleCallback listener) { listener_ = std::move(listener); }
@@ -47,6 +50,7 @@ class Tracker::Impl {
   std::optional<int> exit_code_;
   std::optional<RunReport> final_report_;
   Sampler::SampleCallback listener_;
+  bool tracker_reaps_ = false;
   bool running_ = false;
   std::mutex windows_mutex_;
 };

@@ -66,7 +66,7 @@ ProbeOutcome probe_cpu_estimate(const CpuInfo& cpu) {
     how = fmt::format("'{}' matched '{}' ({} W TDP, {})", cpu.model_name, spec->name, spec->tdp_w, spec->source);
     // A virtual machine sees only some of the host's threads: count only its share of the chip.
     const int chip_threads = spec->threads * sockets;
-    if (spec->threads > 0 && threads < chip_threads) {
+    if (cpu.hypervisor && spec->threads > 0 && threads < chip_threads) {
       full_power_w *= static_cast<double>(threads) / chip_threads;
       how += fmt::format(", scaled to the {} of its {} threads visible here", threads, chip_threads);
     } else if (sockets > 1) {

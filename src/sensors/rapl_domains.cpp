@@ -28,9 +28,9 @@ Result<RaplDomains> parse_rapl_domains(const std::string& list) {
       return Error{"unknown RAPL domain '" + item +
                    "' in --rapl-domains: use a comma-separated list of package, dram, psys, core, uncore"};
   }
-  if (out.psys && (out.package || out.core || out.uncore))
-    return Error{"--rapl-domains: psys already contains package (and its core/uncore): use either "
-                 "'psys' or 'package,dram', not both"};
+  if (out.psys && (out.package || out.core || out.uncore || out.dram))
+    return Error{"--rapl-domains: psys already contains package (and its core/uncore) and, on the client "
+                 "chips that have psys, memory: use either 'psys' or 'package,dram', not both"};
   if (out.package && (out.core || out.uncore))
     return Error{"--rapl-domains: core and uncore are inside package: use either 'package' or "
                  "'core,uncore', not both"};

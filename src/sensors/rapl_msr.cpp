@@ -4,6 +4,7 @@
 #include <unistd.h>
 
 #include <algorithm>
+#include <charconv>
 #include <cerrno>
 #include <cmath>
 #include <cstring>
@@ -74,6 +75,7 @@ class RaplMsrSensor final : public EnergySensor {
       auto raw = files_[channel.socket_file].read(channel.reg);
       if (!raw) {
         out[i] = {};
+        channel.counter.missed(context.elapsed_s);
         continue;
       }
       out[i] = {channel.counter.update(raw.value() & kCounterMax32, context.elapsed_s).energy_j,
@@ -103,7 +105,9 @@ std::map<int, int> first_cpu_per_socket() {
     if (name.size() < 4 || name.rfind("cpu", 0) != 0 ||
         !std::all_of(name.begin() + 3, name.end(), ::isdigit))
       continue;
-    int cpu = std::stoi(name.substr(3));
+    int cpu = 0;
+    auto [end, error] = std::from_chars(name.data() + 3, name.data() + name.size(), cpu);
+    if (error != std::errc() || end != name.data() + name.size()) continue;
     auto package = read_text_file(entry.path().string() + "/topology/physical_package_id");
     if (!package) continue;
     auto id = parse_u64(package.value());
@@ -193,6 +197,7 @@ ProbeOutcome probe_rapl_msr(const RaplDomains& domains, const CpuInfo& cpu) {
   for (const Channel& channel : channels) detail += " " + channel.device + "/" + channel.domain;
   outcome.status.found = true;
   outcome.status.detail = detail;
+  outcome.status.missing = problems;
   outcome.sensor = std::make_unique<RaplMsrSensor>(std::move(files), std::move(channels), std::move(registers));
   return outcome;
 }

@@ -16,6 +16,7 @@ namespace {
 // No RAPL domain draws more than this; it bounds the wrap time and tells wraps from resets.
 constexpr double kMaxZonePowerW = 1000.0;
 constexpr double kPackageUncertainty = 0.05;
+constexpr std::uint64_t kDefaultRangeUj = 262'143'328'850;
 constexpr double kDramUncertainty = 0.10;
 
 struct Zone {
@@ -56,8 +57,9 @@ class RaplPowercapSensor final : public EnergySensor {
       auto raw = files_[i].read_u64();
       if (!raw) {
         out[i] = {};
+        counters_[i].missed(context.elapsed_s);
         if (!read_failed_) notes_.push_back("rapl-powercap: " + raw.error().message +
-                                            "; energy of that zone is missing from then on");
+                                            "; that zone's energy is missing while it cannot be read");
         read_failed_ = true;
         continue;
       }
@@ -66,6 +68,9 @@ class RaplPowercapSensor final : public EnergySensor {
         notes_.push_back("rapl-powercap: counter of " + paths_[i] +
                          " went back (reset, not a wrap): that interval counts only what it "
                          "holds since the reset");
+      if (delta.event == CounterEvent::glitch)
+        notes_.push_back("rapl-powercap: counter of " + paths_[i] + " jumped by more than any CPU can draw (" +
+                         std::to_string(raw.value()) + " uJ): that interval counts nothing for it");
       out[i] = {delta.energy_j, std::nullopt};
     }
   }
@@ -104,6 +109,9 @@ std::vector<Zone> list_zones(const std::string& powercap_dir) {
     zone.domain = domain_of(zone.name);
     if (auto range = read_text_file(zone.dir + "/max_energy_range_uj"))
       zone.max_range_uj = parse_u64(range.value()).value_or(0);
+    // Real ranges are tens to hundreds of kJ; a missing one or one under 100 J is not believed (it
+    // would force absurd sampling rates): the 32-bit counter's range at the usual 61 µJ unit is used.
+    if (zone.max_range_uj < 100'000'000) zone.max_range_uj = kDefaultRangeUj;
     zone.device = zone.name;
     if (match[3].matched) {  // a subzone: its device is the parent package
       std::string parent_dir = powercap_dir + "/" + (zone.mmio ? "intel-rapl-mmio:" : "intel-rapl:") +
@@ -174,7 +182,10 @@ ProbeOutcome probe_rapl_powercap(const RaplDomains& domains) {
               (zone.domain == "package" || zone.domain == "psys" ? "" : "/" + zone.domain);
   outcome.status.found = true;
   outcome.status.detail = "reading " + detail;
-  if (!unreadable.empty()) outcome.status.detail += " (unreadable: " + unreadable + ")";
+  if (!unreadable.empty()) {
+    outcome.status.missing = unreadable;
+    if (denied) outcome.status.fix = rapl_permission_fix();
+  }
   outcome.sensor = std::make_unique<RaplPowercapSensor>(std::move(chosen));
   return outcome;
 }

@@ -20,6 +20,9 @@ bool covers(const EnergySensor& sensor, Component component) {
 void adopt(SensorSet& set, ProbeOutcome outcome, const std::vector<Component>& wanted) {
   set.statuses.push_back(outcome.status);
   if (!outcome.sensor) return;
+  if (!outcome.status.missing.empty() && !wanted.empty())
+    set.notes.push_back(outcome.status.method + " cannot read everything, so its figures leave out: " +
+                        outcome.status.missing + (outcome.status.fix.empty() ? "" : " — " + outcome.status.fix));
   ActiveSensor active;
   bool used = false;
   for (Component component : wanted) {
@@ -57,9 +60,14 @@ Result<SensorSet> probe_sensors(const SensorOptions& options) {
   }
 
   if (set.methods[Component::cpu].method == "none") {
-    set.notes.push_back("no CPU energy counter readable (" + powercap_problem +
-                        "): CPU energy is an ESTIMATE from TDP and utilisation");
     adopt(set, probe_cpu_estimate(cpu), {Component::cpu});
+    const SensorStatus& estimate = set.statuses.back();
+    if (set.methods[Component::cpu].method == "cpu-estimate")
+      set.notes.push_back("no CPU energy counter readable (" + powercap_problem +
+                          "): CPU energy is an ESTIMATE from TDP and utilisation");
+    else
+      set.notes.push_back("CPU energy is NOT measured: no counter is readable (" + powercap_problem +
+                          ") and the estimate cannot run (" + estimate.detail + " — " + estimate.fix + ")");
   } else if (options.probe_all) {
     adopt(set, probe_cpu_estimate(cpu), {});
   }

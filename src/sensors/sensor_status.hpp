@@ -14,6 +14,7 @@ struct SensorStatus {
   bool found = false;      // usable on this machine
   std::string detail;      // what was found, or why not
   std::string fix;         // how to make it usable, when it is not
+  std::string missing;     // found, but some of its channels cannot be read (and why)
 };
 
 struct ProbeOutcome {

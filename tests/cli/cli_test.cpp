@@ -123,7 +123,7 @@ TEST(Cli, BadUsageIsOneClearLineAndExit2) {
   Outcome no_subcommand = carbonmeter({"frobnicate"});
   EXPECT_EQ(no_subcommand.exit_code, 2);
   Outcome bad_domains = carbonmeter({"run", "--rapl-domains", "psys,package", "--", "true"});
-  EXPECT_EQ(bad_domains.exit_code, 1);
+  EXPECT_EQ(bad_domains.exit_code, 2);
   EXPECT_THAT(bad_domains.err, HasSubstr("psys already contains package"));
 }
 
@@ -225,6 +225,56 @@ TEST(Cli, HardwareListsEverySensorWithFixes) {
   auto parsed = nlohmann::json::parse(json.out);
   EXPECT_EQ(parsed["selected"]["cpu"]["method"], "cpu-estimate");
   EXPECT_EQ(parsed["sensors"].size(), 4u);
+}
+
+TEST(Cli, TextThatIsNotUtf8IsReportedNotACrash) {
+  FakeRoot root("intel_server_1s", false);
+  Outcome outcome = carbonmeter({"run", "--output-dir", root.path(), "--project-name", "caf\xc3", "--json",
+                                 root.path() + "/r.json", "--", "true", "\xff\xfe"});
+  ASSERT_EQ(outcome.exit_code, 0) << outcome.err;
+  auto report = nlohmann::json::parse(slurp(root.path() + "/r.json"));
+  EXPECT_EQ(report["command"][1], "\xEF\xBF\xBD\xEF\xBF\xBD");  // U+FFFD twice
+  Outcome recovered = carbonmeter({"report", "--recover", root.path()});
+  EXPECT_EQ(recovered.exit_code, 0) << recovered.err;
+}
+
+TEST(Cli, DescendantsLeftRunningAreNamedInANote) {
+  FakeRoot root("intel_server_1s", false);
+  Outcome outcome = carbonmeter({"run", "--output-dir", root.path(), "--", "sh", "-c", "(sleep 2 &) ; exit 0"});
+  EXPECT_EQ(outcome.exit_code, 0) << outcome.err;
+  EXPECT_THAT(outcome.err, HasSubstr("still ran when it exited"));
+}
+
+TEST(Cli, JournalThatCannotBeWrittenIsReportedAndTheRunGoesOn) {
+  FakeRoot root("intel_server_1s", false);
+  // A file-size limit of 2 KiB (SIGXFSZ ignored so that writes fail with EFBIG).
+  const std::string script = std::string("trap '' XFSZ; ulimit -f 4; exec ") + CARBONMETER_CLI_PATH +
+                             " run --interval 0.01 --output-dir " + root.path() + " -- sleep 0.5";
+  Outcome outcome = [&] {
+    Outcome o;
+    std::string command = "sh -c \"" + script + "\" 2>" + root.path() + "/err.txt";
+    o.exit_code = WEXITSTATUS(::system(command.c_str()));
+    o.err = slurp(root.path() + "/err.txt");
+    return o;
+  }();
+  EXPECT_EQ(outcome.exit_code, 0) << outcome.err;
+  EXPECT_THAT(outcome.err, HasSubstr("cannot append to the journal"));
+  EXPECT_THAT(outcome.err, HasSubstr("could not be written completely"));
+}
+
+TEST(Cli, MonitorRejectsAbsurdDurations) {
+  for (const char* duration : {"nan", "inf", "-1", "1e30"}) {
+    Outcome outcome = carbonmeter({"monitor", "--duration", duration});
+    EXPECT_EQ(outcome.exit_code, 2) << duration << ": " << outcome.err;
+  }
+}
+
+TEST(Cli, JsonToStdoutIsWrittenInPlace) {
+  FakeRoot root("intel_server_1s", false);
+  Outcome outcome = carbonmeter({"run", "--quiet", "--output-dir", root.path(), "--json", "/dev/stdout", "--", "true"});
+  ASSERT_EQ(outcome.exit_code, 0) << outcome.err;
+  auto report = nlohmann::json::parse(outcome.out);
+  EXPECT_EQ(report["exit_code"], 0);
 }
 
 TEST(Cli, DemoWorkloadIsMeasuredWithEstimatesOnAMachineWithoutRapl) {

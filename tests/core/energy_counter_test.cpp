@@ -46,6 +46,24 @@ TEST(EnergyCounter, ResetToALargeValueCountsNothing) {
   EXPECT_DOUBLE_EQ(delta.energy_j, 0.0);
 }
 
+TEST(EnergyCounter, ImpossibleJumpsCountNothing) {
+  EnergyCounter counter(1e-6, 262'143'328'850, 1000);
+  (void)counter.update(100'000'000, 0.0);
+  CounterDelta jump = counter.update(99'999'999'999, 1.0);  // 100 kJ in 1 s: 100 kW
+  EXPECT_EQ(jump.event, CounterEvent::glitch);
+  EXPECT_DOUBLE_EQ(jump.energy_j, 0.0);
+  EXPECT_EQ(counter.update(300'000'000'000, 1.0).event, CounterEvent::glitch);  // beyond the range
+}
+
+TEST(EnergyCounter, MissedReadsWidenThePlausibleWindow) {
+  EnergyCounter counter(1e-6, 262'143'328'850, 1000);
+  (void)counter.update(0, 0.0);
+  for (int i = 0; i < 9; ++i) counter.missed(1.0);
+  CounterDelta delta = counter.update(5'000'000'000, 1.0);  // 5 kJ over 10 s: 500 W, fine
+  EXPECT_EQ(delta.event, CounterEvent::none);
+  EXPECT_DOUBLE_EQ(delta.energy_j, 5000.0);
+}
+
 TEST(EnergyCounter, ShortestWrapTimeFollowsRangeAndPower) {
   EnergyCounter msr32(1.0 / 65536, 0xFFFFFFFF, 1000);
   EXPECT_NEAR(msr32.shortest_wrap_time_s(), 65.536, 0.01);

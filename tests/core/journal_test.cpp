@@ -1,6 +1,7 @@
 #include "core/journal.hpp"
 
 #include <filesystem>
+#include <cmath>
 #include <fstream>
 
 #include <gmock/gmock.h>
@@ -83,6 +84,31 @@ TEST(Journal, CorruptOrForeignFilesAreClearErrors) {
   EXPECT_THAT(recover_journal(root.path() + "/partial.journal").error().message, HasSubstr("incomplete"));
   EXPECT_FALSE(recover_journal(root.path() + "/missing.journal").ok());
   EXPECT_THAT(newest_journal(root.path()).error().message, HasSubstr("no carbonmeter-*.journal"));
+}
+
+TEST(Journal, HostileValuesAreSkippedNotSummed) {
+  FakeRoot root("intel_server_1s");
+  std::string path = run_with_journal(root, 2, 10.0);
+  std::ofstream out(path, std::ios::app);
+  out << R"({"type":"sample","t":1e308,"dt":1,"e":[1,0,0],"m":[1,0,0],"s":[1,1]})" "\n"
+      << R"({"type":"sample","t":5,"dt":1,"e":[-1e300,2e300,0],"m":[1,2e300,0],"s":[1,1]})" "\n"
+      << R"({"type":"sample","t":5,"dt":1,"e":[5,0,0],"m":[1,0,0],"s":[1,1]})" "\n"
+      << R"({"type":"sample","t":5,"dt":1,"e":[1,0,0],"m":[1,0,0],"s":[7,1]})" "\n"
+      << R"({"type":"sample","t":5,"dt":"x","e":[1,0,0],"m":[1,0,0],"s":[1,1]})" "\n";
+  out.close();
+  auto report = recover_journal(path);
+  ASSERT_TRUE(report.ok()) << report.error().message;
+  EXPECT_DOUBLE_EQ(report.value().energy_j[Component::cpu], 20.0);
+  EXPECT_TRUE(std::isfinite(report.value().energy_j.total()));
+  EXPECT_THAT(report.value().header.notes.back(), HasSubstr("5 unreadable lines skipped"));
+}
+
+TEST(Journal, HostileHeaderIsRejected) {
+  FakeRoot root("");
+  root.write("h.journal", R"({"type":"header","run_id":"x","project_name":"p","command":[],"start_unix_s":1e300,)"
+                          R"("scope":"machine","root_pid":99999999999,"interval_s":1,"methods":{}})" "\n");
+  auto report = recover_journal(root.path() + "/h.journal");
+  ASSERT_FALSE(report.ok());
 }
 
 TEST(Journal, UnwritableOutputFolderIsAnError) {

@@ -31,6 +31,7 @@ double now_s() {
 TEST(ProcessTree, CountsTheWholeTreeIncludingShortLivedChildren) {
   pid_t root = testing::spawn_burner_tree(2, 0.8);
   ProcessTree tree(root, 0.05);
+  ASSERT_TRUE(tree.start().ok());
   double cpu_s = 0.0;
   int processes_seen = 0;
   while (!is_zombie(root)) {
@@ -54,8 +55,8 @@ TEST(ProcessTree, CountsTheWholeTreeIncludingShortLivedChildren) {
 // rusage does not count it twice.
 TEST(ProcessTree, ReapedByTheTrackerIsNotCountedTwice) {
   pid_t root = testing::spawn_burner(0.5);
-  ProcessTree tree(root, 0.05);
-  tree.sample(now_s());
+  ProcessTree tree(root, 0.05, /*tracker_reaps=*/true);
+  ASSERT_TRUE(tree.start().ok());
   while (!is_zombie(root)) {
     tree.sample(now_s());
     std::this_thread::sleep_for(std::chrono::milliseconds(20));
@@ -78,9 +79,33 @@ TEST(ProcessTree, TimeBeforeTheStartIsNotCounted) {
   pid_t root = testing::spawn_burner(0.6);
   std::this_thread::sleep_for(std::chrono::milliseconds(300));  // burns before tracking starts
   ProcessTree tree(root, 0.05);
+  ASSERT_TRUE(tree.start().ok());
   const double at_start = tree.sample(now_s()).cpu_s;
   EXPECT_LT(at_start, 0.05);  // at most what it burned between two reads of its stat
   testing::wait_for(root);
+}
+
+// A library user's tree whose root the application reaps itself: the root's time is kept at its
+// last reading instead of vanishing with it.
+TEST(ProcessTree, RootReapedByTheApplicationKeepsItsTime) {
+  pid_t root = testing::spawn_burner(0.4);
+  ProcessTree tree(root, 0.05);
+  ASSERT_TRUE(tree.start().ok());
+  while (!is_zombie(root)) {
+    tree.sample(now_s());
+    std::this_thread::sleep_for(std::chrono::milliseconds(20));
+  }
+  const double seen_s = tree.sample(now_s()).cpu_s;
+  testing::wait_for(root);
+  EXPECT_GT(seen_s, 0.2);
+  EXPECT_DOUBLE_EQ(tree.sample(now_s()).cpu_s, seen_s);
+}
+
+TEST(ProcessTree, MissingRootIsAnError) {
+  ProcessTree tree(999999999);
+  auto started = tree.start();
+  ASSERT_FALSE(started.ok());
+  EXPECT_NE(started.error().message.find("cannot be read"), std::string::npos);
 }
 
 }  // namespace

@@ -4,6 +4,7 @@
 #include <sys/wait.h>
 
 #include <chrono>
+#include <filesystem>
 #include <fstream>
 #include <thread>
 
@@ -85,6 +86,33 @@ TEST(Tracker, WindowErrorsAreValuesWithMessages) {
   EXPECT_FALSE(tracker.end_window("never-opened").ok());
   EXPECT_FALSE(tracker.cancel_window("never-opened").ok());
   tracker.stop();
+}
+
+TEST(Tracker, RestartForgetsOldWindowsAndGetsANewJournal) {
+  FakeRoot root("intel_server_1s");
+  TrackerOptions options = machine_options();
+  options.output_dir = root.path() + "/out";
+  Tracker tracker(options);
+  ASSERT_TRUE(tracker.start().ok());
+  ASSERT_TRUE(tracker.begin_window("left-open").ok());
+  tracker.stop();
+  ASSERT_TRUE(tracker.start().ok());  // same second, same folder
+  EXPECT_FALSE(tracker.end_window("left-open").ok());
+  ASSERT_TRUE(tracker.begin_window("left-open").ok());
+  tracker.stop();
+  int journals = 0;
+  for (const auto& entry : std::filesystem::directory_iterator(options.output_dir)) journals += entry.is_regular_file();
+  EXPECT_EQ(journals, 2);
+}
+
+TEST(Tracker, ProcessScopeOnAMissingProcessFailsToStart) {
+  FakeRoot root("intel_server_1s", false);
+  TrackerOptions options;
+  options.root_pid = 999999999;
+  Tracker tracker(options);
+  auto started = tracker.start();
+  ASSERT_FALSE(started.ok());
+  EXPECT_THAT(started.error().message, ::testing::HasSubstr("999999999"));
 }
 
 TEST(Tracker, RejectsBadIntervals) {

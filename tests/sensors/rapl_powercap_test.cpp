@@ -4,6 +4,8 @@
 #include <sys/wait.h>
 #include <unistd.h>
 
+#include <filesystem>
+
 #include <gmock/gmock.h>
 #include <gtest/gtest.h>
 
@@ -68,6 +70,7 @@ TEST(RaplPowercap, LaptopPsysOnRequestAndNeverWithPackage) {
   ASSERT_TRUE(psys.sensor);
   EXPECT_THAT(channel_names(*psys.sensor), ElementsAre("psys/psys"));
   EXPECT_FALSE(parse_rapl_domains("psys,package").ok());
+  EXPECT_FALSE(parse_rapl_domains("psys,dram").ok());  // psys holds memory on the chips that have it
   EXPECT_FALSE(parse_rapl_domains("package,core").ok());
   EXPECT_THAT(parse_rapl_domains("bogus").error().message, HasSubstr("unknown RAPL domain"));
 }
@@ -128,6 +131,39 @@ TEST(RaplPowercap, CounterResetIsNotANegativeDeltaAndIsReported) {
   auto notes = probe.sensor->take_notes();
   ASSERT_EQ(notes.size(), 1u);
   EXPECT_THAT(notes[0], HasSubstr("reset"));
+}
+
+TEST(RaplPowercap, GarbageReadingsAreNotCounted) {
+  FakeRoot root("intel_server_1s");
+  ProbeOutcome probe = probe_rapl_powercap(domains("package"));
+  ASSERT_TRUE(probe.sensor);
+  read_channels(*probe.sensor, 0.0);
+  root.set_energy_uj("intel-rapl:0", 99'999'999'999'999);  // far beyond the range
+  EXPECT_DOUBLE_EQ(read_channels(*probe.sensor, 1.0)["package-0/package"], 0.0);
+  root.write("sys/class/powercap/intel-rapl:0/energy_uj", "not a number\n");
+  EXPECT_DOUBLE_EQ(read_channels(*probe.sensor, 1.0)["package-0/package"], 0.0);
+  auto notes = probe.sensor->take_notes();
+  ASSERT_EQ(notes.size(), 2u);
+  EXPECT_THAT(notes[0], HasSubstr("jumped"));
+  EXPECT_THAT(notes[1], HasSubstr("expected an unsigned integer"));
+}
+
+TEST(RaplPowercap, AFifoInsteadOfACounterDoesNotHang) {
+  FakeRoot root("intel_server_1s");
+  const std::string path = root.zone("intel-rapl:0") + "/energy_uj";
+  std::filesystem::remove(path);
+  ASSERT_EQ(::mkfifo(path.c_str(), 0644), 0);
+  ProbeOutcome probe = probe_rapl_powercap(domains("package"));
+  ASSERT_TRUE(probe.sensor);  // the mmio duplicate of package-0 stands in
+  EXPECT_THAT(probe.status.missing, HasSubstr("not a regular file"));
+}
+
+TEST(RaplPowercap, ImplausibleRangeFallsBackToThe32BitRange) {
+  FakeRoot root("intel_server_1s");
+  root.set_max_range_uj("intel-rapl:0", 1);
+  ProbeOutcome probe = probe_rapl_powercap(domains("package"));
+  ASSERT_TRUE(probe.sensor);
+  EXPECT_GT(probe.sensor->max_interval_s(), 100.0);
 }
 
 TEST(RaplPowercap, NoZonesSaysWhyAndHowToFix) {

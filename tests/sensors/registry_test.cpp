@@ -66,6 +66,27 @@ TEST(Registry, UnreadablePowercapFallsBackToMsrWithANote) {
   EXPECT_THAT(set.notes[0], HasSubstr("through MSRs"));
 }
 
+TEST(Registry, PartlyUnreadableSensorIsNamedInANote) {
+  FakeRoot root("intel_server_2s");
+  std::filesystem::remove(root.zone("intel-rapl:1") + "/energy_uj");  // socket 1's package
+  SensorSet set = probe();
+  EXPECT_EQ(set.methods[Component::cpu].method, "rapl-powercap");
+  ASSERT_FALSE(set.notes.empty());
+  EXPECT_THAT(set.notes[0], HasSubstr("leave out"));
+  EXPECT_THAT(set.notes[0], HasSubstr("intel-rapl:1/energy_uj"));
+}
+
+TEST(Registry, MissingDataFolderSaysCpuIsNotMeasured) {
+  FakeRoot root("vm_no_rapl");
+  ::setenv("CARBONMETER_DATA_DIR", (root.path() + "/no-data").c_str(), 1);
+  SensorSet set = probe();
+  ::unsetenv("CARBONMETER_DATA_DIR");
+  EXPECT_EQ(set.methods[Component::cpu].method, "none");
+  ASSERT_FALSE(set.notes.empty());
+  EXPECT_THAT(set.notes.back(), HasSubstr("NOT measured"));
+  EXPECT_THAT(set.notes.back(), HasSubstr("CARBONMETER_DATA_DIR"));
+}
+
 TEST(Registry, BadDomainListIsAnError) {
   FakeRoot root("intel_server_1s");
   EXPECT_FALSE(probe_sensors({"psys,package", false}).ok());
