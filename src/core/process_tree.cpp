@@ -75,7 +75,9 @@ Status ProcessTree::start() {
   if (!track(root_, 0, false))
     return Error{"process " + std::to_string(root_) + " cannot be read in " + procfs_root() +
                  " (has it exited? is procfs mounted?)"};
-  discover(true, false);  // descendants that exist now: their past is not the run's
+  // Descendants that exist now (their past is not the run's). A command the tracker has just
+  // forked and holds before exec has none: the costly full scan of procfs is skipped then.
+  if (!tracker_reaps_) discover(true, false);
   return Ok{};
 }
 
@@ -233,7 +235,7 @@ void ProcessTree::discover(bool full, bool born_during_run) {
 ProcessTreeUsage ProcessTree::sample(double now_s, bool force_discovery) {
   if (force_discovery || now_s >= next_discovery_s_) {
     // Children forked by threads other than the main one are found by a full scan, every 30 discoveries.
-    discover(force_discovery || ++discoveries_ % 30 == 0, true);
+    discover(++discoveries_ % 30 == 0, true);
     next_discovery_s_ = now_s + discovery_period_s_;
   }
 

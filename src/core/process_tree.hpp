@@ -49,7 +49,7 @@ class ProcessTree {
 
   // Fails when the root cannot be read (no such process, or procfs unreadable).
   Status start();
-  // force_discovery: look for new descendants now (a full scan), e.g. for the last sample.
+  // force_discovery: look for new descendants now, e.g. for the last sample.
   ProcessTreeUsage sample(double now_s, bool force_discovery = false);
   // A process of the tree reaped by the tracker: its rusage (own and waited-for children) in s.
   void add_reaped(pid_t pid, double cpu_s);

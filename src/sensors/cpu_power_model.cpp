@@ -22,10 +22,6 @@ std::vector<std::string> split_words(std::string_view text) {
   return words;
 }
 
-bool has_digit(const std::string& word) {
-  return std::any_of(word.begin(), word.end(), [](unsigned char c) { return std::isdigit(c); });
-}
-
 double parse_double_or(const std::string& text, double fallback) {
   char* end = nullptr;
   double value = std::strtod(text.c_str(), &end);
@@ -112,19 +108,29 @@ std::optional<CpuSpec> CpuTdpTable::match(const std::string& model_name) const {
   for (std::size_t i = 0; i < specs_.size(); ++i)
     if (normalized_[i] == wanted) return specs_[i];
   const std::vector<std::string> wanted_words = split_words(wanted);
+  auto is_wanted = [&](std::string_view word) {
+    return std::find(wanted_words.begin(), wanted_words.end(), word) != wanted_words.end();
+  };
   std::optional<std::size_t> best;
   std::size_t best_words = 0;
   for (std::size_t i = 0; i < specs_.size(); ++i) {
-    const std::vector<std::string> words = split_words(normalized_[i]);
-    bool names_model = std::any_of(words.begin(), words.end(), has_digit);
-    bool all_present = std::all_of(words.begin(), words.end(), [&](const std::string& w) {
-      return std::find(wanted_words.begin(), wanted_words.end(), w) != wanted_words.end();
-    });
-    if (!names_model || !all_present) continue;
-    if (!best || words.size() > best_words ||
-        (words.size() == best_words && normalized_[i].size() > normalized_[*best].size())) {
+    // Every word of the entry must appear in the model's name, and one must name a model number.
+    std::string_view rest = normalized_[i];
+    std::size_t words = 0;
+    bool all_present = true, names_model = false;
+    while (all_present && !rest.empty()) {
+      const std::size_t space = rest.find(' ');
+      const std::string_view word = rest.substr(0, space);
+      rest.remove_prefix(space == std::string_view::npos ? rest.size() : space + 1);
+      if (word.empty()) continue;
+      ++words;
+      all_present = is_wanted(word);
+      names_model = names_model || std::any_of(word.begin(), word.end(), [](unsigned char c) { return std::isdigit(c); });
+    }
+    if (!all_present || !names_model) continue;
+    if (!best || words > best_words || (words == best_words && normalized_[i].size() > normalized_[*best].size())) {
       best = i;
-      best_words = words.size();
+      best_words = words;
     }
   }
   if (best) return specs_[*best];

@@ -162,7 +162,14 @@ TEST(Cli, RecoverAfterCarbonmeterIsKilled) {
                                });
   driving = false;
   driver.join();
-  ::system("pkill -f '^sleep 30$' >/dev/null 2>&1");
+  // The orphaned `sleep 30` is the journal's root_pid: end it (and only it).
+  for (const auto& entry : std::filesystem::directory_iterator(out_dir)) {
+    std::ifstream journal(entry.path());
+    std::string header;
+    std::getline(journal, header);
+    auto json = nlohmann::json::parse(header, nullptr, false);
+    if (json.is_object() && json.contains("root_pid")) ::kill(json["root_pid"].get<pid_t>(), SIGKILL);
+  }
   EXPECT_EQ(killed.exit_code, 128 + SIGKILL);
   Outcome recovered = carbonmeter({"report", "--recover", out_dir, "--json", root.path() + "/recovered.json"});
   ASSERT_EQ(recovered.exit_code, 0) << recovered.err;
