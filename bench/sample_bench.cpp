@@ -12,13 +12,12 @@
 // Caveat: reading a real energy_uj makes the kernel read an MSR (on the package's CPU, through
 // an IPI when the reading thread runs on another socket), which costs more than reading the
 // fake file; see bench/RESULTS.md.
+#include <benchmark/benchmark.h>
 #include <fcntl.h>
 #include <signal.h>
 #include <sys/prctl.h>
 #include <sys/wait.h>
 #include <unistd.h>
-
-#include <benchmark/benchmark.h>
 
 #include <cstdio>
 #include <cstdlib>
@@ -51,7 +50,8 @@ void write_file(const fs::path& path, const std::string& text) {
   out << text << "\n";
 }
 
-void make_zone(const fs::path& powercap, const std::string& dir, const std::string& name, std::uint64_t energy_uj) {
+void make_zone(const fs::path& powercap, const std::string& dir, const std::string& name,
+               std::uint64_t energy_uj) {
   const fs::path zone = powercap / dir;
   fs::create_directories(zone);
   write_file(zone / "name", name);
@@ -155,7 +155,8 @@ void run_sampler(benchmark::State& state, cm::SensorSet sensors, cm::Sampler::Sa
                  bool refresh_all = false) {
   std::size_t zones = 0;
   for (const cm::ActiveSensor& active : sensors.sensors) zones += active.sensor->channels().size();
-  cm::Sampler sampler(std::move(sensors), cm::Scope::process, g_tree_root, false, 3600.0, std::move(callback));
+  cm::Sampler sampler(std::move(sensors), cm::Scope::process, g_tree_root, false, 3600.0,
+                      std::move(callback));
   if (auto started = sampler.start(); !started) {
     state.SkipWithError(started.error().message.c_str());
     return;
@@ -209,9 +210,9 @@ void read_sensor(benchmark::State& state, cm::EnergySensor& sensor) {
     benchmark::DoNotOptimize(out.data());
   }
   state.counters["rapl_zones"] = static_cast<double>(out.size());
-  state.counters["per_zone_ns"] = benchmark::Counter(static_cast<double>(out.size()),
-                                                     benchmark::Counter::kIsIterationInvariantRate |
-                                                         benchmark::Counter::kInvert);
+  state.counters["per_zone_ns"] =
+      benchmark::Counter(static_cast<double>(out.size()),
+                         benchmark::Counter::kIsIterationInvariantRate | benchmark::Counter::kInvert);
 }
 
 // The RAPL powercap sensor alone, default domains (4 pread + parse + wrap check).
@@ -236,8 +237,8 @@ void BM_ProcessTree_Steady(benchmark::State& state) {
   int processes = 0;
   for (auto _ : state) processes = tree.sample(1.0).processes;
   state.counters["processes"] = processes;
-  state.counters["per_process_ns"] = benchmark::Counter(processes, benchmark::Counter::kIsIterationInvariantRate |
-                                                                       benchmark::Counter::kInvert);
+  state.counters["per_process_ns"] = benchmark::Counter(
+      processes, benchmark::Counter::kIsIterationInvariantRate | benchmark::Counter::kInvert);
 }
 BENCHMARK(BM_ProcessTree_Steady);
 

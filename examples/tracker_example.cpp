@@ -1,6 +1,5 @@
 // Measures a computation and two named windows inside it with the carbonmeter C++ API.
 #include <carbonmeter/tracker.hpp>
-
 #include <cmath>
 #include <cstdio>
 
@@ -13,10 +12,11 @@ double busy_work(int rounds) {
 }
 
 void print(const carbonmeter::Measurement& m) {
-  std::printf("%-8s %.3f s  cpu %.3f J (%s)  ram %.3f J (%s)  total %.3f J ±%.3f J\n", m.name.c_str(), m.duration_s,
-              m.energy_j[carbonmeter::Component::cpu], m.method[carbonmeter::Component::cpu].method.c_str(),
-              m.energy_j[carbonmeter::Component::ram], m.method[carbonmeter::Component::ram].method.c_str(),
-              m.energy_j.total(), m.total_uncertainty_j());
+  std::printf("%-8s %.3f s  cpu %.3f J (%s)  ram %.3f J (%s)  total %.3f J ±%.3f J\n", m.name.c_str(),
+              m.duration_s, m.energy_j[carbonmeter::Component::cpu],
+              m.method[carbonmeter::Component::cpu].method.c_str(), m.energy_j[carbonmeter::Component::ram],
+              m.method[carbonmeter::Component::ram].method.c_str(), m.energy_j.total(),
+              m.total_uncertainty_j());
 }
 
 }  // namespace

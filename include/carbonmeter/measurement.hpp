@@ -51,9 +51,7 @@ struct Measurement {
   EnergyJ machine_energy_j;  // the whole machine over the same time
   PerComponent<MethodInfo> method;
 
-  double average_power_w(Component c) const {
-    return duration_s > 0 ? energy_j[c] / duration_s : 0.0;
-  }
+  double average_power_w(Component c) const { return duration_s > 0 ? energy_j[c] / duration_s : 0.0; }
   double average_power_w() const { return duration_s > 0 ? energy_j.total() / duration_s : 0.0; }
   // Absolute uncertainty of the total, summing the components' uncertainties (conservative).
   double total_uncertainty_j() const {

@@ -1,9 +1,8 @@
+#include <fmt/format.h>
 #include <unistd.h>
 
 #include <cmath>
 #include <filesystem>
-
-#include <fmt/format.h>
 
 #include "cli/commands.hpp"
 
@@ -22,18 +21,17 @@ void check_writable_file(const std::string& path, const std::string& option) {
       (std::filesystem::is_symlink(std::filesystem::symlink_status(path, ec)) ||
        (!std::filesystem::is_regular_file(status) && !std::filesystem::is_directory(status)))) {
     // /dev/stdout, a pipe, a link: written in place.
-    if (::access(path.c_str(), W_OK) != 0)
-      throw FatalError(fmt::format("{} {}: not writable", option, path));
+    if (::access(path.c_str(), W_OK) != 0) throw FatalError(fmt::format("{} {}: not writable", option, path));
     return;
   }
   std::filesystem::path parent = std::filesystem::path(path).parent_path();
   if (parent.empty()) parent = ".";
   if (!std::filesystem::is_directory(parent, ec))
-    throw FatalError(fmt::format("{} {}: folder {} does not exist: create it or choose another path", option, path,
-                                 parent.string()));
+    throw FatalError(fmt::format("{} {}: folder {} does not exist: create it or choose another path", option,
+                                 path, parent.string()));
   if (::access(parent.c_str(), W_OK) != 0)
-    throw FatalError(fmt::format("{} {}: folder {} is not writable: choose another path", option, path,
-                                 parent.string()));
+    throw FatalError(
+        fmt::format("{} {}: folder {} is not writable: choose another path", option, path, parent.string()));
   if (std::filesystem::is_directory(path, ec))
     throw FatalError(fmt::format("{} {}: is a folder; give a file name", option, path));
 }

@@ -50,7 +50,8 @@ void forward_signals_to(pid_t pid) {
 
 void become_subreaper() { ::prctl(PR_SET_CHILD_SUBREAPER, 1); }
 
-Result<ChildProcess> ChildProcess::spawn(const std::vector<std::string>& command, const sigset_t& signal_mask) {
+Result<ChildProcess> ChildProcess::spawn(const std::vector<std::string>& command,
+                                         const sigset_t& signal_mask) {
   if (command.empty()) return Error{"no command given"};
   int go[2], error[2];
   if (::pipe2(go, O_CLOEXEC) != 0) return Error{std::string("pipe: ") + std::strerror(errno)};

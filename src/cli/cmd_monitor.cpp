@@ -1,12 +1,11 @@
 // carbonmeter monitor: whole-machine power and energy, a line per interval, until Ctrl-C (or
 // --duration), then totals.
+#include <fmt/format.h>
 #include <signal.h>
 
 #include <cerrno>
 #include <cmath>
 #include <cstdio>
-
-#include <fmt/format.h>
 #include <nlohmann/json.hpp>
 
 #include "cli/commands.hpp"
@@ -35,12 +34,14 @@ std::string format_line(const Sample& sample, const EnergyJ& cumulative, bool js
     }
     power["total"] = sample.machine_energy_j.total() / dt;
     energy["total"] = cumulative.total();
-    return dump_json(nlohmann::json{{"t_s", sample.t_s}, {"dt_s", sample.dt_s}, {"power_w", power}, {"energy_j", energy}});
+    return dump_json(
+        nlohmann::json{{"t_s", sample.t_s}, {"dt_s", sample.dt_s}, {"power_w", power}, {"energy_j", energy}});
   }
   return fmt::format("{:9.2f} s  cpu {:8.2f} W  ram {:7.2f} W  gpu {:8.2f} W  total {:8.2f} W  energy {}",
                      sample.t_s, sample.machine_energy_j[Component::cpu] / dt,
-                     sample.machine_energy_j[Component::ram] / dt, sample.machine_energy_j[Component::gpu] / dt,
-                     sample.machine_energy_j.total() / dt, format_energy_j(cumulative.total()));
+                     sample.machine_energy_j[Component::ram] / dt,
+                     sample.machine_energy_j[Component::gpu] / dt, sample.machine_energy_j.total() / dt,
+                     format_energy_j(cumulative.total()));
 }
 
 int monitor(const MonitorOptions& options) {
@@ -103,13 +104,17 @@ int monitor(const MonitorOptions& options) {
 
 void add_monitor_command(CLI::App& app, int& exit_code) {
   auto options = std::make_shared<MonitorOptions>();
-  CLI::App* cmd = app.add_subcommand("monitor", "Whole-machine power and energy, a line per interval, until Ctrl-C");
-  cmd->add_option("--interval", options->interval_s, "Sampling interval in seconds (0.01 to 3600)")->capture_default_str();
+  CLI::App* cmd =
+      app.add_subcommand("monitor", "Whole-machine power and energy, a line per interval, until Ctrl-C");
+  cmd->add_option("--interval", options->interval_s, "Sampling interval in seconds (0.01 to 3600)")
+      ->capture_default_str();
   cmd->add_option("--duration", options->duration_s, "Stop after this many seconds (default: until Ctrl-C)");
   cmd->add_flag("--json-lines", options->json_lines, "One JSON object per interval instead of text");
   cmd->add_option("--json", options->json_path, "Write the totals as a run report (JSON) at the end");
-  cmd->add_option("--output-dir", options->output_dir, "Keep a journal in this folder (report --recover reads it)");
-  cmd->add_option("--rapl-domains", options->rapl_domains, "RAPL domains: package,dram (default), psys, or core,uncore");
+  cmd->add_option("--output-dir", options->output_dir,
+                  "Keep a journal in this folder (report --recover reads it)");
+  cmd->add_option("--rapl-domains", options->rapl_domains,
+                  "RAPL domains: package,dram (default), psys, or core,uncore");
   cmd->callback([options, &exit_code] { exit_code = monitor(*options); });
 }
 

@@ -1,10 +1,9 @@
 // carbonmeter run [options] -- CMD [ARGS...]: runs CMD, measures it, prints the summary, exits
 // with CMD's exit code.
+#include <fmt/format.h>
 #include <signal.h>
 
 #include <csignal>
-
-#include <fmt/format.h>
 
 #include "cli/child_process.hpp"
 #include "cli/commands.hpp"
@@ -31,8 +30,10 @@ int run_command(const RunOptions& options) {
     throw UsageError("run: no command given; usage: carbonmeter run [options] -- CMD [ARGS...]");
   check_interval(options.interval_s);
   check_writable_file(options.json_path, "--json");
-  if (options.output_dir.empty()) throw UsageError("--output-dir is empty: name a folder for the run journal");
-  if (auto domains = parse_rapl_domains(options.rapl_domains); !domains) throw UsageError(domains.error().message);
+  if (options.output_dir.empty())
+    throw UsageError("--output-dir is empty: name a folder for the run journal");
+  if (auto domains = parse_rapl_domains(options.rapl_domains); !domains)
+    throw UsageError(domains.error().message);
 
   TrackerOptions tracker_options;
   tracker_options.interval_s = options.interval_s;
@@ -123,7 +124,8 @@ void add_run_command(CLI::App& app, const std::vector<std::string>& after_double
     if (!before.empty() && before.front().rfind("-", 0) == 0)
       throw UsageError("run: unknown option '" + before.front() + "'; see 'carbonmeter run --help'");
     if (!before.empty() && !after_double_dash.empty())
-      throw UsageError("run: unexpected '" + before.front() + "' before --; usage: carbonmeter run [options] -- CMD [ARGS...]");
+      throw UsageError("run: unexpected '" + before.front() +
+                       "' before --; usage: carbonmeter run [options] -- CMD [ARGS...]");
     options->command = before.empty() ? after_double_dash : before;
     exit_code = run_command(*options);
   });

@@ -1,11 +1,10 @@
 // Each subcommand registers its options and its action on the top-level CLI11 app.
 #pragma once
 
+#include <CLI/CLI.hpp>
 #include <stdexcept>
 #include <string>
 #include <vector>
-
-#include <CLI/CLI.hpp>
 
 namespace carbonmeter::cli {
 

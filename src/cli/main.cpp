@@ -37,7 +37,8 @@ int main(int argc, char** argv) {
   } catch (const CLI::CallForVersion& e) {
     return app.exit(e);
   } catch (const CLI::ParseError& e) {
-    std::fprintf(stderr, "carbonmeter: %s\nRun 'carbonmeter --help' (or 'carbonmeter COMMAND --help') for usage.\n",
+    std::fprintf(stderr,
+                 "carbonmeter: %s\nRun 'carbonmeter --help' (or 'carbonmeter COMMAND --help') for usage.\n",
                  e.what());
     return 2;
   } catch (const UsageError& e) {

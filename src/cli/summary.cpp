@@ -1,13 +1,12 @@
 #include "cli/summary.hpp"
 
+#include <fmt/format.h>
 #include <unistd.h>
 
 #include <cerrno>
 #include <cstring>
 #include <filesystem>
 #include <fstream>
-
-#include <fmt/format.h>
 
 namespace carbonmeter {
 namespace {
@@ -32,33 +31,37 @@ std::string format_energy_j(double energy_j) {
 std::string format_summary(const RunReport& report) {
   const Measurement m = report_measurement(report);
   std::string out;
-  std::string what = report.header.command.empty() ? std::string("measurement")
-                                                    : fmt::format("`{}`", quote_command(report.header.command));
+  std::string what = report.header.command.empty()
+                         ? std::string("measurement")
+                         : fmt::format("`{}`", quote_command(report.header.command));
   std::string ending = report.exit_code ? fmt::format("exited {}", *report.exit_code)
                                         : (report.complete ? "ended" : "did not end normally");
   out += fmt::format("carbonmeter: {} {} after {:.2f} s\n", what, ending, report.duration_s);
   if (report.header.scope == "process")
-    out += fmt::format("  scope   process tree of pid {} (CPU energy by CPU-time share, RAM by resident-memory share)\n",
-                       report.header.root_pid);
+    out += fmt::format(
+        "  scope   process tree of pid {} (CPU energy by CPU-time share, RAM by resident-memory share)\n",
+        report.header.root_pid);
   else
     out += "  scope   whole machine\n";
   for (Component c : kComponents) {
     const MethodInfo& method = report.header.methods[c];
     const double energy = report.energy_j[c];
     if (method.method == "none" || method.method == "included-in-psys") {
-      out += fmt::format("  {:<6}  {:>12}  {}\n", component_name(c), "-",
-                         method.method == "none" ? "not measured (no sensor)" : "included in the cpu figure (psys)");
+      out += fmt::format(
+          "  {:<6}  {:>12}  {}\n", component_name(c), "-",
+          method.method == "none" ? "not measured (no sensor)" : "included in the cpu figure (psys)");
       continue;
     }
-    out += fmt::format("  {:<6}  {:>12}  {:>12.6g} kWh  {:>8.2f} W avg  {} ({}, ±{:.0f} %)\n", component_name(c),
-                       format_energy_j(energy), energy / kJoulesPerKwh, m.average_power_w(c), method.method,
-                       method.kind, method.relative_uncertainty * 100);
+    out += fmt::format("  {:<6}  {:>12}  {:>12.6g} kWh  {:>8.2f} W avg  {} ({}, ±{:.0f} %)\n",
+                       component_name(c), format_energy_j(energy), energy / kJoulesPerKwh,
+                       m.average_power_w(c), method.method, method.kind, method.relative_uncertainty * 100);
   }
   const double total = report.energy_j.total();
   out += fmt::format("  {:<6}  {:>12}  {:>12.6g} kWh  {:>8.2f} W avg  ±{}\n", "total", format_energy_j(total),
                      total / kJoulesPerKwh, m.average_power_w(), format_energy_j(m.total_uncertainty_j()));
   if (report.header.scope == "process")
-    out += fmt::format("  machine {:>12} in all over the same time\n", format_energy_j(report.machine_energy_j.total()));
+    out += fmt::format("  machine {:>12} in all over the same time\n",
+                       format_energy_j(report.machine_energy_j.total()));
   for (const std::string& note : report.header.notes) out += "  note: " + note + "\n";
   return out;
 }
@@ -76,7 +79,8 @@ Status write_report_json(const RunReport& report, const std::string& path) {
   const std::string temporary = path + ".tmp-" + std::to_string(::getpid());
   {
     std::ofstream out(temporary, std::ios::trunc);
-    if (!out) return Error{"cannot write " + path + ": " + std::strerror(errno) + " (choose another --json path)"};
+    if (!out)
+      return Error{"cannot write " + path + ": " + std::strerror(errno) + " (choose another --json path)"};
     out << dump_json(report_to_json(report), 2) << "\n";
     if (!out.flush()) {
       ::unlink(temporary.c_str());

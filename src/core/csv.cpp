@@ -73,7 +73,8 @@ Result<CsvTable> parse_csv(std::string_view text, const std::string& source_name
       i = stop - 1;
     }
   }
-  if (in_quotes) return Error{source_name + ":" + std::to_string(record_line) + ": a quoted field is never closed"};
+  if (in_quotes)
+    return Error{source_name + ":" + std::to_string(record_line) + ": a quoted field is never closed"};
   if (!field.empty() || !record.empty()) end_record();
   if (table.header.empty()) return Error{source_name + ": empty file, expected a header line"};
   return table;
@@ -95,7 +96,8 @@ Result<std::map<std::string, double>> read_metric_file(const std::string& path) 
     char* end = nullptr;
     double value = std::strtod(row[1].c_str(), &end);
     if (end == row[1].c_str())
-      return Error{path + ":" + std::to_string(table.value().row_line[i]) + ": '" + row[1] + "' is not a number"};
+      return Error{path + ":" + std::to_string(table.value().row_line[i]) + ": '" + row[1] +
+                   "' is not a number"};
     out[row[0]] = value;
   }
   return out;

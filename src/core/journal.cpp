@@ -1,23 +1,25 @@
 #include "core/journal.hpp"
 
 #include <fcntl.h>
+#include <fmt/format.h>
 #include <unistd.h>
 
 #include <cerrno>
-#include <cstring>
-#include <filesystem>
 #include <cmath>
 #include <cstdio>
+#include <cstring>
+#include <filesystem>
 #include <fstream>
-
-#include <fmt/format.h>
 
 namespace carbonmeter {
 
-Result<std::unique_ptr<JournalWriter>> JournalWriter::create(const std::string& dir, const RunHeader& header) {
+Result<std::unique_ptr<JournalWriter>> JournalWriter::create(const std::string& dir,
+                                                             const RunHeader& header) {
   std::error_code ec;
   std::filesystem::create_directories(dir, ec);
-  if (ec) return Error{"cannot create output folder " + dir + ": " + ec.message() + " (choose another with --output-dir)"};
+  if (ec)
+    return Error{"cannot create output folder " + dir + ": " + ec.message() +
+                 " (choose another with --output-dir)"};
   std::string path = dir + "/carbonmeter-" + header.run_id + ".journal";
   int fd = ::open(path.c_str(), O_WRONLY | O_CREAT | O_EXCL | O_APPEND | O_CLOEXEC | O_NOFOLLOW, 0644);
   if (fd < 0)
@@ -65,10 +67,11 @@ void JournalWriter::write_line(const std::string& line) {
 }
 
 void JournalWriter::append(const Sample& s) {
-  write_line(fmt::format(R"({{"type":"sample","t":{:.6f},"dt":{:.6f},"e":[{:.17g},{:.17g},{:.17g}],"m":[{:.17g},{:.17g},{:.17g}],"s":[{:.6g},{:.6g}]}})",
-                         s.t_s, s.dt_s, s.energy_j.values[0], s.energy_j.values[1], s.energy_j.values[2],
-                         s.machine_energy_j.values[0], s.machine_energy_j.values[1], s.machine_energy_j.values[2],
-                         s.cpu_share, s.ram_share));
+  write_line(fmt::format(
+      R"({{"type":"sample","t":{:.6f},"dt":{:.6f},"e":[{:.17g},{:.17g},{:.17g}],"m":[{:.17g},{:.17g},{:.17g}],"s":[{:.6g},{:.6g}]}})",
+      s.t_s, s.dt_s, s.energy_j.values[0], s.energy_j.values[1], s.energy_j.values[2],
+      s.machine_energy_j.values[0], s.machine_energy_j.values[1], s.machine_energy_j.values[2], s.cpu_share,
+      s.ram_share));
   // Syncing at most once a second keeps 10 ms sampling cheap and loses at most a second on power loss.
   if (s.t_s - last_sync_t_s_ >= 1.0) {
     ::fdatasync(fd_);
@@ -156,11 +159,13 @@ Result<RunReport> recover_journal(const std::string& path) {
         ++report.sample_count;
         series.add(s);
       } else if (type == "note") {
-        if (json.contains("text") && json["text"].is_string()) recovered_notes.push_back(json["text"].get<std::string>());
+        if (json.contains("text") && json["text"].is_string())
+          recovered_notes.push_back(json["text"].get<std::string>());
       } else if (type == "end") {
         report.complete = true;
         const double duration_s = json.at("duration_s").get<double>();
-        if (std::isfinite(duration_s) && duration_s >= report.duration_s && duration_s < 1e9) report.duration_s = duration_s;
+        if (std::isfinite(duration_s) && duration_s >= report.duration_s && duration_s < 1e9)
+          report.duration_s = duration_s;
         if (json.contains("exit_code") && json["exit_code"].is_number_integer())
           report.exit_code = json["exit_code"].get<int>();
       } else {
@@ -196,7 +201,8 @@ Result<std::string> newest_journal(const std::string& dir) {
       newest_time = time;
     }
   }
-  if (newest.empty()) return Error{"no carbonmeter-*.journal in " + dir + ": is this the run's --output-dir?"};
+  if (newest.empty())
+    return Error{"no carbonmeter-*.journal in " + dir + ": is this the run's --output-dir?"};
   return newest;
 }
 

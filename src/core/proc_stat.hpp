@@ -40,7 +40,7 @@ struct CpuInfo {
   int family = 0;
   int model = 0;
   int logical_cpus = 0;
-  int sockets = 0;  // distinct "physical id" values, at least 1
+  int sockets = 0;          // distinct "physical id" values, at least 1
   bool hypervisor = false;  // the "hypervisor" flag: a virtual machine
 };
 

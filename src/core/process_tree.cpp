@@ -13,9 +13,7 @@
 namespace carbonmeter {
 namespace {
 
-std::string pid_path(pid_t pid, const char* leaf) {
-  return procfs_root() + "/" + std::to_string(pid) + leaf;
-}
+std::string pid_path(pid_t pid, const char* leaf) { return procfs_root() + "/" + std::to_string(pid) + leaf; }
 
 }  // namespace
 
@@ -42,14 +40,29 @@ Result<ProcStatFields> parse_pid_stat(std::string_view text) {
     std::from_chars(token.data(), token.data() + token.size(), value);
     const auto positive = static_cast<std::uint64_t>(value < 0 ? 0 : value);
     switch (field) {
-      case 4: out.ppid = static_cast<pid_t>(value); break;
-      case 14: utime = positive; break;
-      case 15: stime = positive; break;
-      case 16: cutime = positive; break;
-      case 17: cstime = positive; break;
-      case 22: out.start_ticks = positive; break;
-      case 24: out.rss_pages = positive; break;
-      default: break;
+      case 4:
+        out.ppid = static_cast<pid_t>(value);
+        break;
+      case 14:
+        utime = positive;
+        break;
+      case 15:
+        stime = positive;
+        break;
+      case 16:
+        cutime = positive;
+        break;
+      case 17:
+        cstime = positive;
+        break;
+      case 22:
+        out.start_ticks = positive;
+        break;
+      case 24:
+        out.rss_pages = positive;
+        break;
+      default:
+        break;
     }
     ++field;
     pos = end;
@@ -217,8 +230,8 @@ void ProcessTree::discover(bool full, bool born_during_run) {
       std::vector<pid_t> children;
       discover_children_of(parent, children);
       for (pid_t child : children) {
-        bool known = members_.count(child) ||
-                     std::any_of(found.begin(), found.end(), [child](const Found& f) { return f.pid == child; });
+        bool known = members_.count(child) || std::any_of(found.begin(), found.end(),
+                                                          [child](const Found& f) { return f.pid == child; });
         if (!known) {
           found.push_back({child, parent});
           frontier.push_back(child);

@@ -89,7 +89,7 @@ class ProcessTree {
   std::vector<pid_t> order_;  // members, parents before children
   std::size_t open_files_ = 0;
   double departed_cpu_s_ = 0.0;  // members gone from the tree, at their last reading or rusage
-  std::unordered_map<pid_t, double> departed_counted_s_;   // what depart() added, per pid
+  std::unordered_map<pid_t, double> departed_counted_s_;        // what depart() added, per pid
   std::unordered_map<pid_t, double> awaiting_rusage_offset_s_;  // tracker-reaped: offset to remove
   double high_water_cpu_s_ = 0.0;
   long page_size_;

@@ -1,9 +1,9 @@
 #include "core/run_report.hpp"
 
+#include <fmt/format.h>
+
 #include <cmath>
 #include <ctime>
-
-#include <fmt/format.h>
 
 #include "carbonmeter/version.hpp"
 
@@ -37,9 +37,12 @@ json sample_to_json(const Sample& sample) {
 
 std::string_view component_name(Component component) {
   switch (component) {
-    case Component::cpu: return "cpu";
-    case Component::ram: return "ram";
-    case Component::gpu: return "gpu";
+    case Component::cpu:
+      return "cpu";
+    case Component::ram:
+      return "ram";
+    case Component::gpu:
+      return "gpu";
   }
   return "?";
 }
@@ -66,14 +69,19 @@ json header_to_json(const RunHeader& header) {
   json methods = json::object();
   for (Component c : kComponents) {
     const MethodInfo& m = header.methods[c];
-    methods[std::string(component_name(c))] = {{"method", m.method}, {"kind", m.kind},
-                                               {"relative_uncertainty", m.relative_uncertainty}};
+    methods[std::string(component_name(c))] = {
+        {"method", m.method}, {"kind", m.kind}, {"relative_uncertainty", m.relative_uncertainty}};
   }
-  return {{"run_id", header.run_id},       {"project_name", header.project_name},
-          {"command", header.command},     {"start_unix_s", header.start_unix_s},
-          {"scope", header.scope},         {"root_pid", header.root_pid},
-          {"interval_s", header.interval_s}, {"hostname", header.hostname},
-          {"cpu_model", header.cpu_model}, {"methods", methods},
+  return {{"run_id", header.run_id},
+          {"project_name", header.project_name},
+          {"command", header.command},
+          {"start_unix_s", header.start_unix_s},
+          {"scope", header.scope},
+          {"root_pid", header.root_pid},
+          {"interval_s", header.interval_s},
+          {"hostname", header.hostname},
+          {"cpu_model", header.cpu_model},
+          {"methods", methods},
           {"notes", header.notes}};
 }
 
@@ -88,8 +96,8 @@ Result<RunHeader> header_from_json(const json& in) {
     const auto root_pid = in.at("root_pid").get<std::int64_t>();
     header.interval_s = in.at("interval_s").get<double>();
     if (!std::isfinite(header.start_unix_s) || header.start_unix_s < 0 || header.start_unix_s > 1e11 ||
-        root_pid < 0 || root_pid > 0x7fffffff || !std::isfinite(header.interval_s) || header.interval_s <= 0 ||
-        header.interval_s > 3600)
+        root_pid < 0 || root_pid > 0x7fffffff || !std::isfinite(header.interval_s) ||
+        header.interval_s <= 0 || header.interval_s > 3600)
       return Error{"journal header has out-of-range values (start time, pid or interval)"};
     header.root_pid = static_cast<pid_t>(root_pid);
     header.hostname = in.value("hostname", "");
@@ -129,12 +137,16 @@ json report_to_json(const RunReport& report) {
                          {"kind", report.header.methods[c].kind}};
   }
   power["total"] = m.average_power_w();
-  uncertainty["total"] = {{"energy_j", m.total_uncertainty_j()},
-                          {"relative", m.energy_j.total() > 0 ? m.total_uncertainty_j() / m.energy_j.total() : 0.0}};
+  uncertainty["total"] = {
+      {"energy_j", m.total_uncertainty_j()},
+      {"relative", m.energy_j.total() > 0 ? m.total_uncertainty_j() / m.energy_j.total() : 0.0}};
   json devices = json::array();
   for (const DeviceEnergy& d : report.devices)
-    devices.push_back({{"method", d.method}, {"component", component_name(d.component)}, {"device", d.device},
-                       {"domain", d.domain}, {"energy_j", d.energy_j}});
+    devices.push_back({{"method", d.method},
+                       {"component", component_name(d.component)},
+                       {"device", d.device},
+                       {"domain", d.domain},
+                       {"energy_j", d.energy_j}});
   json samples = json::array();
   for (const Sample& s : report.samples) samples.push_back(sample_to_json(s));
 

@@ -4,11 +4,10 @@
 
 #include <sys/types.h>
 
+#include <nlohmann/json.hpp>
 #include <optional>
 #include <string>
 #include <vector>
-
-#include <nlohmann/json.hpp>
 
 #include "carbonmeter/measurement.hpp"
 #include "carbonmeter/result.hpp"

@@ -24,7 +24,8 @@ void SampleSeries::add(const Sample& sample) {
   pending_count_ = 0;
   if (points_.size() == capacity_) {
     std::size_t kept = 0;
-    for (std::size_t i = 0; i + 1 < points_.size(); i += 2) points_[kept++] = merge(points_[i], points_[i + 1]);
+    for (std::size_t i = 0; i + 1 < points_.size(); i += 2)
+      points_[kept++] = merge(points_[i], points_[i + 1]);
     points_.resize(kept);
     group_ *= 2;
   }

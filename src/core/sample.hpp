@@ -9,8 +9,8 @@
 namespace carbonmeter {
 
 struct Sample {
-  double t_s = 0.0;   // end of the interval, seconds since the run started
-  double dt_s = 0.0;  // length of the interval
+  double t_s = 0.0;          // end of the interval, seconds since the run started
+  double dt_s = 0.0;         // length of the interval
   EnergyJ energy_j;          // attributed to the scope
   EnergyJ machine_energy_j;  // the whole machine
   double cpu_share = 1.0;    // scope's share of CPU energy in this interval

@@ -54,14 +54,17 @@ void Sampler::read_machine(SampleContext& context, bool refresh_memory) {
       context.cpu_time_delta = cpu_time_delta(last_cpu_time_, cpu.value());
       last_cpu_time_ = std::move(cpu).value();
     } else {
-      note_once(cpu_time_failed_, cpu.error().message +
-                                      ": CPU utilisation unknown from then on (CPU estimate at idle, process share 0)");
+      note_once(cpu_time_failed_,
+                cpu.error().message +
+                    ": CPU utilisation unknown from then on (CPU estimate at idle, process share 0)");
     }
   }
   if (needs_.memory && refresh_memory) {
     auto memory = machine_.memory();
-    if (memory) memory_ = memory.value();
-    else note_once(memory_failed_, memory.error().message + ": memory in use unknown from then on");
+    if (memory)
+      memory_ = memory.value();
+    else
+      note_once(memory_failed_, memory.error().message + ": memory in use unknown from then on");
   }
   context.memory = memory_;
 }
@@ -79,7 +82,8 @@ Status Sampler::start() {
     last_tree_cpu_s_ = tree_usage_.cpu_s;
   }
   context = SampleContext{};
-  for (std::size_t i = 0; i < sensors_.sensors.size(); ++i) sensors_.sensors[i].sensor->read(context, readings_[i]);
+  for (std::size_t i = 0; i < sensors_.sensors.size(); ++i)
+    sensors_.sensors[i].sensor->read(context, readings_[i]);
   started_ = true;
   stopping_ = false;
   thread_ = std::thread([this] { run_thread(); });
@@ -149,9 +153,12 @@ void Sampler::sample_locked(bool refresh_all) {
       const ChannelReading& reading = readings_[i][ch];
       sample.machine_energy_j[component] += reading.energy_j;
       devices_[device_index++].energy_j += reading.energy_j;
-      if (scope_ == Scope::machine) sample.energy_j[component] += reading.energy_j;
-      else if (reading.process_share) sample.energy_j[component] += reading.energy_j * *reading.process_share;
-      else shareless_j[component] += reading.energy_j;
+      if (scope_ == Scope::machine)
+        sample.energy_j[component] += reading.energy_j;
+      else if (reading.process_share)
+        sample.energy_j[component] += reading.energy_j * *reading.process_share;
+      else
+        shareless_j[component] += reading.energy_j;
     }
     for (std::string& note : active.sensor->take_notes()) {
       if (on_note_) on_note_(note);
@@ -176,7 +183,8 @@ void Sampler::sample_locked(bool refresh_all) {
       const double used = static_cast<double>(context.memory.used_bytes());
       ram_share_ = used > 0 ? std::min(1.0, static_cast<double>(tree_usage_.rss_bytes) / used) : 0.0;
       const double share[kComponentCount] = {cpu_share_, ram_share_, 1.0};
-      for (std::size_t c = 0; c < kComponentCount; ++c) sample.energy_j.values[c] += pending_machine_j_.values[c] * share[c];
+      for (std::size_t c = 0; c < kComponentCount; ++c)
+        sample.energy_j.values[c] += pending_machine_j_.values[c] * share[c];
       pending_machine_j_ = EnergyJ{};
       pending_busy_s_ = 0.0;
     }

@@ -30,7 +30,10 @@ RereadableFile::RereadableFile(std::string path, std::size_t max_bytes)
     : path_(std::move(path)), buffer_(max_bytes, '\0') {}
 
 RereadableFile::RereadableFile(RereadableFile&& other) noexcept
-    : path_(std::move(other.path_)), fd_(other.fd_), last_errno_(other.last_errno_), buffer_(std::move(other.buffer_)) {
+    : path_(std::move(other.path_)),
+      fd_(other.fd_),
+      last_errno_(other.last_errno_),
+      buffer_(std::move(other.buffer_)) {
   other.fd_ = -1;
 }
 
@@ -90,8 +93,9 @@ Result<std::uint64_t> RereadableFile::read_u64() {
   auto text = read();
   if (!text) return text.error();
   auto value = parse_u64(text.value());
-  if (!value) return Error{path_ + ": expected an unsigned integer, found '" +
-                           std::string(trim(text.value()).substr(0, 40)) + "'"};
+  if (!value)
+    return Error{path_ + ": expected an unsigned integer, found '" +
+                 std::string(trim(text.value()).substr(0, 40)) + "'"};
   return *value;
 }
 

@@ -1,10 +1,9 @@
+#include <fmt/format.h>
 #include <unistd.h>
 
 #include <atomic>
 #include <chrono>
 #include <cmath>
-
-#include <fmt/format.h>
 
 #include "core/tracker_impl.hpp"
 
@@ -37,9 +36,10 @@ double unix_now_s() {
 
 Status Tracker::Impl::start() {
   if (running_) return Error{"the tracker is already running"};
-  if (!std::isfinite(options_.interval_s) || options_.interval_s < kMinIntervalS || options_.interval_s > kMaxIntervalS)
-    return Error{fmt::format("interval {} s is out of range: use {} to {} s", options_.interval_s, kMinIntervalS,
-                             kMaxIntervalS)};
+  if (!std::isfinite(options_.interval_s) || options_.interval_s < kMinIntervalS ||
+      options_.interval_s > kMaxIntervalS)
+    return Error{fmt::format("interval {} s is out of range: use {} to {} s", options_.interval_s,
+                             kMinIntervalS, kMaxIntervalS)};
   auto sensors = probe_sensors({options_.rapl_domains, false});
   if (!sensors) return sensors.error();
 
@@ -48,9 +48,9 @@ Status Tracker::Impl::start() {
     const double limit_s = active.sensor->max_interval_s();
     if (interval_s > limit_s) {
       interval_s = std::max(kMinIntervalS, limit_s);
-      sensors.value().notes.push_back(fmt::format(
-          "interval shortened to {:.3g} s so that {} counters cannot wrap unseen between samples",
-          interval_s, active.sensor->method()));
+      sensors.value().notes.push_back(
+          fmt::format("interval shortened to {:.3g} s so that {} counters cannot wrap unseen between samples",
+                      interval_s, active.sensor->method()));
     }
   }
 
@@ -86,12 +86,12 @@ Status Tracker::Impl::start() {
     journal_ = std::move(journal).value();
   }
   JournalWriter* journal = journal_.get();
-  sampler_ = std::make_unique<Sampler>(std::move(sensors).value(), options_.scope, header_.root_pid, tracker_reaps_,
-                                       interval_s,
-                                       [journal, listener = listener_](const Sample& sample) {
-                                         if (journal) journal->append(sample);
-                                         if (listener) listener(sample);
-                                       });
+  sampler_ =
+      std::make_unique<Sampler>(std::move(sensors).value(), options_.scope, header_.root_pid, tracker_reaps_,
+                                interval_s, [journal, listener = listener_](const Sample& sample) {
+                                  if (journal) journal->append(sample);
+                                  if (listener) listener(sample);
+                                });
   if (journal) sampler_->set_note_listener([journal](const std::string& note) { journal->note(note); });
   if (auto started = sampler_->start(); !started) {
     sampler_.reset();
@@ -107,8 +107,9 @@ Status Tracker::Impl::start() {
   return Ok{};
 }
 
-Measurement Tracker::Impl::measurement_since(const std::string& name, double start_unix_s, double start_elapsed_s,
-                                             const Totals& start, const Totals& end) const {
+Measurement Tracker::Impl::measurement_since(const std::string& name, double start_unix_s,
+                                             double start_elapsed_s, const Totals& start,
+                                             const Totals& end) const {
   Measurement m;
   m.name = name;
   m.start_unix_s = start_unix_s;
@@ -126,8 +127,10 @@ Measurement Tracker::Impl::stop() {
   if (tracker_reaps_) {
     // The command has exited; descendants it left running are not its run any more.
     if (const int left = sampler_->processes_alive(); left > 0)
-      header_.notes.push_back(fmt::format("{} process{} started by the command still ran when it exited; "
-                                          "their energy after that is not counted", left, left == 1 ? "" : "es"));
+      header_.notes.push_back(
+          fmt::format("{} process{} started by the command still ran when it exited; "
+                      "their energy after that is not counted",
+                      left, left == 1 ? "" : "es"));
   }
   if (journal_ && journal_->failed())
     header_.notes.push_back("the journal " + journal_->path() + " could not be written completely (" +
@@ -184,7 +187,8 @@ Result<Measurement> Tracker::Impl::end_window(const std::string& name) {
   auto it = windows_.find(name);
   if (it == windows_.end()) return Error{"end_window('" + name + "'): no window of that name is open"};
   Totals end = running_ ? sampler_->sample_now() : sampler_->totals();
-  Measurement m = measurement_since(name, it->second.start_unix_s, it->second.start.elapsed_s, it->second.start, end);
+  Measurement m =
+      measurement_since(name, it->second.start_unix_s, it->second.start.elapsed_s, it->second.start, end);
   windows_.erase(it);
   return m;
 }

@@ -1,9 +1,9 @@
 #include "sensors/cpu_estimate.hpp"
 
+#include <fmt/format.h>
+
 #include <algorithm>
 #include <cmath>
-
-#include <fmt/format.h>
 
 #include "core/csv.hpp"
 #include "core/roots.hpp"
@@ -58,12 +58,14 @@ ProbeOutcome probe_cpu_estimate(const CpuInfo& cpu) {
   }
   const int threads = std::max(1, cpu.logical_cpus);
   const int sockets = std::max(1, cpu.sockets);
-  double model_error = errors.value().count("mape_leave_one_cpu_out") ? errors.value().at("mape_leave_one_cpu_out") : 0.5;
+  double model_error =
+      errors.value().count("mape_leave_one_cpu_out") ? errors.value().at("mape_leave_one_cpu_out") : 0.5;
   double full_power_w = 0.0;
   std::string how;
   if (auto spec = table.value().match(cpu.model_name)) {
     full_power_w = spec->tdp_w * sockets;
-    how = fmt::format("'{}' matched '{}' ({} W TDP, {})", cpu.model_name, spec->name, spec->tdp_w, spec->source);
+    how = fmt::format("'{}' matched '{}' ({} W TDP, {})", cpu.model_name, spec->name, spec->tdp_w,
+                      spec->source);
     // A virtual machine sees only some of the host's threads: count only its share of the chip.
     const int chip_threads = spec->threads * sockets;
     if (cpu.hypervisor && spec->threads > 0 && threads < chip_threads) {
@@ -73,8 +75,12 @@ ProbeOutcome probe_cpu_estimate(const CpuInfo& cpu) {
       how += fmt::format(" × {} sockets", sockets);
     }
   } else {
-    double per_thread_w = defaults.value().count("median_tdp_per_thread_w") ? defaults.value().at("median_tdp_per_thread_w") : 5.0;
-    double rule_error = defaults.value().count("mape_of_tdp_per_thread_rule") ? defaults.value().at("mape_of_tdp_per_thread_rule") : 0.5;
+    double per_thread_w = defaults.value().count("median_tdp_per_thread_w")
+                              ? defaults.value().at("median_tdp_per_thread_w")
+                              : 5.0;
+    double rule_error = defaults.value().count("mape_of_tdp_per_thread_rule")
+                            ? defaults.value().at("mape_of_tdp_per_thread_rule")
+                            : 0.5;
     full_power_w = per_thread_w * threads;
     model_error = std::sqrt(model_error * model_error + rule_error * rule_error);
     how = fmt::format("CPU '{}' is not in the table: default {:.1f} W per thread × {} threads",

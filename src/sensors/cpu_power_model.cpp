@@ -52,7 +52,7 @@ std::string normalize_cpu_name(const std::string& name) {
     const std::string& word = words[i];
     if (word == "cpu" || word == "processor") continue;
     if (word == "with" || word == "w/") break;  // "with Radeon Graphics"
-    if (word[0] == '@') {                        // "@ 2.30GHz" or "@2.30GHz"
+    if (word[0] == '@') {                       // "@ 2.30GHz" or "@2.30GHz"
       if (word == "@") ++i;
       continue;
     }
@@ -71,23 +71,24 @@ Result<CpuTdpTable> CpuTdpTable::load(const std::string& path) {
   const CsvTable& csv = table.value();
   int name = csv.column("name"), tdp = csv.column("tdp_w"), cores = csv.column("cores"),
       threads = csv.column("threads"), source = csv.column("source");
-  if (name < 0 || tdp < 0)
-    return Error{path + ": expected columns name,tdp_w (and cores,threads,source)"};
+  if (name < 0 || tdp < 0) return Error{path + ": expected columns name,tdp_w (and cores,threads,source)"};
   CpuTdpTable out;
   // The shipped table holds normalised names already (data/SOURCES.md): normalising 5000 names
   // again would dominate start-up. Other tables are normalised here.
   bool normalized_names = true;
   for (std::size_t i = 0; i < csv.rows.size() && i < 50 && normalized_names; ++i) {
     const auto& row = csv.rows[i];
-    normalized_names = static_cast<int>(row.size()) > name &&
-                       row[static_cast<std::size_t>(name)] == normalize_cpu_name(row[static_cast<std::size_t>(name)]);
+    normalized_names =
+        static_cast<int>(row.size()) > name &&
+        row[static_cast<std::size_t>(name)] == normalize_cpu_name(row[static_cast<std::size_t>(name)]);
   }
   out.specs_.reserve(csv.rows.size());
   out.normalized_.reserve(csv.rows.size());
   for (const auto& row : csv.rows) {
     auto cell = [&](int index) -> const std::string& {
       static const std::string empty;
-      return index >= 0 && index < static_cast<int>(row.size()) ? row[static_cast<std::size_t>(index)] : empty;
+      return index >= 0 && index < static_cast<int>(row.size()) ? row[static_cast<std::size_t>(index)]
+                                                                : empty;
     };
     CpuSpec spec;
     spec.tdp_w = parse_double_or(cell(tdp), 0.0);
@@ -125,10 +126,12 @@ std::optional<CpuSpec> CpuTdpTable::match(const std::string& model_name) const {
       if (word.empty()) continue;
       ++words;
       all_present = is_wanted(word);
-      names_model = names_model || std::any_of(word.begin(), word.end(), [](unsigned char c) { return std::isdigit(c); });
+      names_model = names_model ||
+                    std::any_of(word.begin(), word.end(), [](unsigned char c) { return std::isdigit(c); });
     }
     if (!all_present || !names_model) continue;
-    if (!best || words > best_words || (words == best_words && normalized_[i].size() > normalized_[*best].size())) {
+    if (!best || words > best_words ||
+        (words == best_words && normalized_[i].size() > normalized_[*best].size())) {
       best = i;
       best_words = words;
     }
@@ -144,7 +147,8 @@ Result<PowerCurve> PowerCurve::load(const std::string& path) {
   int u = csv.column("utilization_pct"), spread = csv.column("fraction_of_tdp_spread"),
       concentrated = csv.column("fraction_of_tdp_concentrated");
   if (u < 0 || spread < 0 || concentrated < 0)
-    return Error{path + ": expected columns utilization_pct,fraction_of_tdp_spread,fraction_of_tdp_concentrated"};
+    return Error{path +
+                 ": expected columns utilization_pct,fraction_of_tdp_spread,fraction_of_tdp_concentrated"};
   PowerCurve curve;
   for (const auto& row : csv.rows) {
     if (static_cast<int>(row.size()) <= std::max({u, spread, concentrated})) continue;
@@ -160,7 +164,9 @@ Result<PowerCurve> PowerCurve::load(const std::string& path) {
 double PowerCurve::fraction_of_tdp(double utilization, double concentration) const {
   utilization = std::clamp(utilization, 0.0, 1.0);
   concentration = std::clamp(concentration, 0.0, 1.0);
-  auto blend = [&](const Point& p) { return (1 - concentration) * p.spread + concentration * p.concentrated; };
+  auto blend = [&](const Point& p) {
+    return (1 - concentration) * p.spread + concentration * p.concentrated;
+  };
   if (utilization <= points_.front().utilization) return blend(points_.front());
   for (std::size_t i = 1; i < points_.size(); ++i) {
     const Point& p1 = points_[i];

@@ -23,8 +23,12 @@ class RamEstimateSensor final : public EnergySensor {
 
 ProbeOutcome probe_ram_estimate() {
   ProbeOutcome outcome;
-  outcome.status = {"ram-estimate", "ram", true,
-                    "0.3725 W per GB of memory in use (MemTotal - MemAvailable), ±50 %", "", ""};
+  outcome.status = {"ram-estimate",
+                    "ram",
+                    true,
+                    "0.3725 W per GB of memory in use (MemTotal - MemAvailable), ±50 %",
+                    "",
+                    ""};
   outcome.sensor = std::make_unique<RamEstimateSensor>();
   return outcome;
 }

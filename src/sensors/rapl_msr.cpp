@@ -4,8 +4,8 @@
 #include <unistd.h>
 
 #include <algorithm>
-#include <charconv>
 #include <cerrno>
+#include <charconv>
 #include <cmath>
 #include <cstring>
 #include <filesystem>
@@ -62,8 +62,7 @@ struct MsrChannel {
 
 class RaplMsrSensor final : public EnergySensor {
  public:
-  RaplMsrSensor(std::vector<MsrFile> files, std::vector<Channel> channels,
-                std::vector<MsrChannel> registers)
+  RaplMsrSensor(std::vector<MsrFile> files, std::vector<Channel> channels, std::vector<MsrChannel> registers)
       : files_(std::move(files)), channels_(std::move(channels)), registers_(std::move(registers)) {}
   std::string method() const override { return "rapl-msr"; }
   std::string kind() const override { return "measured counter"; }
@@ -102,8 +101,7 @@ std::map<int, int> first_cpu_per_socket() {
   std::error_code ec;
   for (const auto& entry : std::filesystem::directory_iterator(cpu_dir, ec)) {
     std::string name = entry.path().filename().string();
-    if (name.size() < 4 || name.rfind("cpu", 0) != 0 ||
-        !std::all_of(name.begin() + 3, name.end(), ::isdigit))
+    if (name.size() < 4 || name.rfind("cpu", 0) != 0 || !std::all_of(name.begin() + 3, name.end(), ::isdigit))
       continue;
     int cpu = 0;
     auto [end, error] = std::from_chars(name.data() + 3, name.data() + name.size(), cpu);
@@ -127,8 +125,8 @@ double energy_unit_j(std::uint64_t unit_register) {
 
 bool intel_dram_uses_fixed_unit(int family, int model) {
   if (family != 6) return false;
-  static constexpr int kServerModels[] = {0x3F, 0x4F, 0x56, 0x55, 0x6A, 0x6C, 0x8F,
-                                          0xCF, 0xAD, 0xAE, 0x57, 0x85};
+  static constexpr int kServerModels[] = {0x3F, 0x4F, 0x56, 0x55, 0x6A, 0x6C,
+                                          0x8F, 0xCF, 0xAD, 0xAE, 0x57, 0x85};
   return std::find(std::begin(kServerModels), std::end(kServerModels), model) != std::end(kServerModels);
 }
 
@@ -180,8 +178,8 @@ ProbeOutcome probe_rapl_msr(const RaplDomains& domains, const CpuInfo& cpu) {
       if (dram && (dram.value() & kCounterMax32) != 0) {  // client chips read 0: no dram domain
         double dram_unit_j = intel_dram_uses_fixed_unit(cpu.family, cpu.model) ? 1.0 / 65536.0 : unit_j;
         channels.push_back({Component::ram, device, "dram"});
-        registers.push_back({index, msr::kIntelDramEnergy,
-                             EnergyCounter(dram_unit_j, kCounterMax32, kMaxDomainPowerW)});
+        registers.push_back(
+            {index, msr::kIntelDramEnergy, EnergyCounter(dram_unit_j, kCounterMax32, kMaxDomainPowerW)});
       }
     }
     files.push_back(std::move(file));
@@ -189,7 +187,8 @@ ProbeOutcome probe_rapl_msr(const RaplDomains& domains, const CpuInfo& cpu) {
   if (registers.empty()) {
     outcome.status.detail = problems.empty() ? "no readable RAPL register" : problems;
     outcome.status.fix = denied ? "reading MSRs needs root (or CAP_SYS_RAWIO) and the msr module "
-                                  "(`sudo modprobe msr`); " + rapl_permission_fix()
+                                  "(`sudo modprobe msr`); " +
+                                      rapl_permission_fix()
                                 : "load the msr module: `sudo modprobe msr`";
     return outcome;
   }
@@ -198,7 +197,8 @@ ProbeOutcome probe_rapl_msr(const RaplDomains& domains, const CpuInfo& cpu) {
   outcome.status.found = true;
   outcome.status.detail = detail;
   outcome.status.missing = problems;
-  outcome.sensor = std::make_unique<RaplMsrSensor>(std::move(files), std::move(channels), std::move(registers));
+  outcome.sensor =
+      std::make_unique<RaplMsrSensor>(std::move(files), std::move(channels), std::move(registers));
   return outcome;
 }
 

@@ -20,11 +20,11 @@ constexpr std::uint64_t kDefaultRangeUj = 262'143'328'850;
 constexpr double kDramUncertainty = 0.10;
 
 struct Zone {
-  std::string dir;        // .../intel-rapl:0:2
-  std::string dir_name;   // intel-rapl:0:2
-  std::string name;       // dram
-  std::string domain;     // package, dram, psys, core, uncore
-  std::string device;     // package-0
+  std::string dir;       // .../intel-rapl:0:2
+  std::string dir_name;  // intel-rapl:0:2
+  std::string name;      // dram
+  std::string domain;    // package, dram, psys, core, uncore
+  std::string device;    // package-0
   bool mmio = false;
   std::uint64_t max_range_uj = 0;
 };
@@ -38,8 +38,8 @@ class RaplPowercapSensor final : public EnergySensor {
  public:
   explicit RaplPowercapSensor(std::vector<Zone> zones) {
     for (Zone& zone : zones) {
-      channels_.push_back({zone.domain == "dram" ? Component::ram : Component::cpu, zone.device,
-                           zone.domain});
+      channels_.push_back(
+          {zone.domain == "dram" ? Component::ram : Component::cpu, zone.device, zone.domain});
       files_.emplace_back(zone.dir + "/energy_uj");
       counters_.emplace_back(1e-6, zone.max_range_uj, kMaxZonePowerW);
       paths_.push_back(zone.dir);
@@ -58,8 +58,9 @@ class RaplPowercapSensor final : public EnergySensor {
       if (!raw) {
         out[i] = {};
         counters_[i].missed(context.elapsed_s);
-        if (!read_failed_) notes_.push_back("rapl-powercap: " + raw.error().message +
-                                            "; that zone's energy is missing while it cannot be read");
+        if (!read_failed_)
+          notes_.push_back("rapl-powercap: " + raw.error().message +
+                           "; that zone's energy is missing while it cannot be read");
         read_failed_ = true;
         continue;
       }
@@ -69,8 +70,9 @@ class RaplPowercapSensor final : public EnergySensor {
                          " went back (reset, not a wrap): that interval counts only what it "
                          "holds since the reset");
       if (delta.event == CounterEvent::glitch)
-        notes_.push_back("rapl-powercap: counter of " + paths_[i] + " jumped by more than any CPU can draw (" +
-                         std::to_string(raw.value()) + " uJ): that interval counts nothing for it");
+        notes_.push_back("rapl-powercap: counter of " + paths_[i] +
+                         " jumped by more than any CPU can draw (" + std::to_string(raw.value()) +
+                         " uJ): that interval counts nothing for it");
       out[i] = {delta.energy_j, std::nullopt};
     }
   }
@@ -114,10 +116,12 @@ std::vector<Zone> list_zones(const std::string& powercap_dir) {
     if (zone.max_range_uj < 100'000'000) zone.max_range_uj = kDefaultRangeUj;
     zone.device = zone.name;
     if (match[3].matched) {  // a subzone: its device is the parent package
-      std::string parent_dir = powercap_dir + "/" + (zone.mmio ? "intel-rapl-mmio:" : "intel-rapl:") +
-                               match[2].str();
-      if (auto parent = read_text_file(parent_dir + "/name")) zone.device = std::string(trim(parent.value()));
-      else zone.device = "package-" + match[2].str();
+      std::string parent_dir =
+          powercap_dir + "/" + (zone.mmio ? "intel-rapl-mmio:" : "intel-rapl:") + match[2].str();
+      if (auto parent = read_text_file(parent_dir + "/name"))
+        zone.device = std::string(trim(parent.value()));
+      else
+        zone.device = "package-" + match[2].str();
     }
     zones.push_back(std::move(zone));
   }
@@ -143,8 +147,9 @@ ProbeOutcome probe_rapl_powercap(const RaplDomains& domains) {
   std::vector<Zone> all = list_zones(powercap_dir);
   if (all.empty()) {
     outcome.status.detail = "no intel-rapl zone under " + powercap_dir;
-    outcome.status.fix = "on bare metal load the driver (`modprobe intel_rapl_common` or "
-                         "`intel_rapl_msr`); virtual machines and most containers have no RAPL";
+    outcome.status.fix =
+        "on bare metal load the driver (`modprobe intel_rapl_common` or "
+        "`intel_rapl_msr`); virtual machines and most containers have no RAPL";
     return outcome;
   }
 
@@ -169,11 +174,11 @@ ProbeOutcome probe_rapl_powercap(const RaplDomains& domains) {
     chosen.push_back(zone);
   }
   if (chosen.empty()) {
-    outcome.status.detail = "zones found (" + found_names + ") but none selected is readable" +
-                            (unreadable.empty() ? std::string(" for the chosen --rapl-domains")
-                                                : ": " + unreadable);
-    outcome.status.fix = denied ? rapl_permission_fix()
-                                : "choose domains that exist here with --rapl-domains";
+    outcome.status.detail =
+        "zones found (" + found_names + ") but none selected is readable" +
+        (unreadable.empty() ? std::string(" for the chosen --rapl-domains") : ": " + unreadable);
+    outcome.status.fix =
+        denied ? rapl_permission_fix() : "choose domains that exist here with --rapl-domains";
     return outcome;
   }
   std::string detail;

@@ -21,8 +21,9 @@ void adopt(SensorSet& set, ProbeOutcome outcome, const std::vector<Component>& w
   set.statuses.push_back(outcome.status);
   if (!outcome.sensor) return;
   if (!outcome.status.missing.empty() && !wanted.empty())
-    set.notes.push_back(outcome.status.method + " cannot read everything, so its figures leave out: " +
-                        outcome.status.missing + (outcome.status.fix.empty() ? "" : " — " + outcome.status.fix));
+    set.notes.push_back(outcome.status.method +
+                        " cannot read everything, so its figures leave out: " + outcome.status.missing +
+                        (outcome.status.fix.empty() ? "" : " — " + outcome.status.fix));
   ActiveSensor active;
   bool used = false;
   for (Component component : wanted) {
@@ -49,13 +50,15 @@ Result<SensorSet> probe_sensors(const SensorOptions& options) {
 
   ProbeOutcome powercap = probe_rapl_powercap(domains.value());
   const bool powercap_found = powercap.status.found;
-  const std::string powercap_problem = powercap.status.detail + (powercap.status.fix.empty() ? "" : " — " + powercap.status.fix);
+  const std::string powercap_problem =
+      powercap.status.detail + (powercap.status.fix.empty() ? "" : " — " + powercap.status.fix);
   adopt(set, std::move(powercap), {Component::cpu, Component::ram});
 
   if (options.probe_all || !powercap_found || set.methods[Component::ram].method == "none") {
     ProbeOutcome msr = probe_rapl_msr(domains.value(), cpu);
     if (!powercap_found && msr.status.found)
-      set.notes.push_back("rapl-powercap unusable (" + powercap_problem + "); reading RAPL through MSRs instead");
+      set.notes.push_back("rapl-powercap unusable (" + powercap_problem +
+                          "); reading RAPL through MSRs instead");
     adopt(set, std::move(msr), {Component::cpu, Component::ram});
   }
 

@@ -22,10 +22,10 @@ struct ActiveSensor {
 };
 
 struct SensorSet {
-  std::vector<ActiveSensor> sensors;                   // the ones sampled
-  std::vector<SensorStatus> statuses;                  // every sensor, found or not
-  PerComponent<MethodInfo> methods;                    // what each component is measured with
-  std::vector<std::string> notes;                      // fallbacks the user must hear about
+  std::vector<ActiveSensor> sensors;   // the ones sampled
+  std::vector<SensorStatus> statuses;  // every sensor, found or not
+  PerComponent<MethodInfo> methods;    // what each component is measured with
+  std::vector<std::string> notes;      // fallbacks the user must hear about
 };
 
 Result<SensorSet> probe_sensors(const SensorOptions& options);

@@ -1,4 +1,6 @@
 // The carbonmeter program itself, run as a user would run it.
+#include <gmock/gmock.h>
+#include <gtest/gtest.h>
 #include <signal.h>
 #include <sys/wait.h>
 #include <unistd.h>
@@ -6,19 +8,16 @@
 #include <chrono>
 #include <filesystem>
 #include <fstream>
-#include <thread>
-
-#include <gmock/gmock.h>
-#include <gtest/gtest.h>
 #include <nlohmann/json.hpp>
+#include <thread>
 
 #include "support/fake_root.hpp"
 
 namespace carbonmeter {
 namespace {
 
-using ::testing::HasSubstr;
 using testing::FakeRoot;
+using ::testing::HasSubstr;
 
 struct Outcome {
   int exit_code = -1;
@@ -72,7 +71,8 @@ TEST(Cli, RunPassesTheExitCodeThroughAndWritesTheReport) {
   auto report = nlohmann::json::parse(slurp(root.path() + "/report.json"));
   for (const char* key : {"duration_s", "energy_j", "power_w", "method", "uncertainty", "samples"})
     EXPECT_TRUE(report.contains(key)) << key;
-  for (const char* component : {"cpu", "ram", "gpu", "total"}) EXPECT_TRUE(report["energy_j"].contains(component));
+  for (const char* component : {"cpu", "ram", "gpu", "total"})
+    EXPECT_TRUE(report["energy_j"].contains(component));
   EXPECT_EQ(report["method"]["cpu"], "rapl-powercap");
   EXPECT_EQ(report["method"]["gpu"], "none");
   EXPECT_EQ(report["exit_code"], 7);
@@ -88,7 +88,8 @@ TEST(Cli, CommandNotFoundIs127AndNotExecutableIs126) {
   EXPECT_EQ(missing.exit_code, 127);
   EXPECT_THAT(missing.err, HasSubstr("cannot run 'no-such-command-xyz'"));
   root.write("not-executable.sh", "echo hi\n");
-  Outcome denied = carbonmeter({"run", "--output-dir", root.path(), "--", root.path() + "/not-executable.sh"});
+  Outcome denied =
+      carbonmeter({"run", "--output-dir", root.path(), "--", root.path() + "/not-executable.sh"});
   EXPECT_EQ(denied.exit_code, 126);
 }
 
@@ -100,10 +101,11 @@ TEST(Cli, KilledBySignalIs128PlusN) {
 
 TEST(Cli, SigtermToCarbonmeterIsForwardedToTheCommand) {
   FakeRoot root("intel_server_1s", false);
-  Outcome outcome = carbonmeter({"run", "--output-dir", root.path(), "--", "sleep", "30"}, "/tmp", [](pid_t pid) {
-    std::this_thread::sleep_for(std::chrono::milliseconds(300));
-    ::kill(pid, SIGTERM);
-  });
+  Outcome outcome =
+      carbonmeter({"run", "--output-dir", root.path(), "--", "sleep", "30"}, "/tmp", [](pid_t pid) {
+        std::this_thread::sleep_for(std::chrono::milliseconds(300));
+        ::kill(pid, SIGTERM);
+      });
   EXPECT_EQ(outcome.exit_code, 128 + SIGTERM) << outcome.err;
   EXPECT_THAT(outcome.err, HasSubstr("exited 143"));
 }
@@ -130,8 +132,8 @@ TEST(Cli, BadUsageIsOneClearLineAndExit2) {
 TEST(Cli, UnwritableOutputDirIsAFatalErrorBeforeTheCommandRuns) {
   FakeRoot root("intel_server_1s", false);
   root.write("a-file", "x");
-  Outcome outcome = carbonmeter({"run", "--output-dir", root.path() + "/a-file/out", "--", "touch",
-                                 root.path() + "/ran"});
+  Outcome outcome =
+      carbonmeter({"run", "--output-dir", root.path() + "/a-file/out", "--", "touch", root.path() + "/ran"});
   EXPECT_EQ(outcome.exit_code, 1);
   EXPECT_THAT(outcome.err, HasSubstr("--output-dir"));
   EXPECT_FALSE(std::filesystem::exists(root.path() + "/ran"));
@@ -154,12 +156,12 @@ TEST(Cli, RecoverAfterCarbonmeterIsKilled) {
       root.set_energy_uj("intel-rapl:0", energy_uj);
     }
   });
-  Outcome killed = carbonmeter({"run", "--scope", "machine", "--interval", "0.05", "--output-dir", out_dir, "--",
-                                "sleep", "30"},
-                               "/tmp", [](pid_t pid) {
-                                 std::this_thread::sleep_for(std::chrono::milliseconds(800));
-                                 ::kill(pid, SIGKILL);
-                               });
+  Outcome killed = carbonmeter(
+      {"run", "--scope", "machine", "--interval", "0.05", "--output-dir", out_dir, "--", "sleep", "30"},
+      "/tmp", [](pid_t pid) {
+        std::this_thread::sleep_for(std::chrono::milliseconds(800));
+        ::kill(pid, SIGKILL);
+      });
   driving = false;
   driver.join();
   // The orphaned `sleep 30` is the journal's root_pid: end it (and only it).
@@ -171,7 +173,8 @@ TEST(Cli, RecoverAfterCarbonmeterIsKilled) {
     if (json.is_object() && json.contains("root_pid")) ::kill(json["root_pid"].get<pid_t>(), SIGKILL);
   }
   EXPECT_EQ(killed.exit_code, 128 + SIGKILL);
-  Outcome recovered = carbonmeter({"report", "--recover", out_dir, "--json", root.path() + "/recovered.json"});
+  Outcome recovered =
+      carbonmeter({"report", "--recover", out_dir, "--json", root.path() + "/recovered.json"});
   ASSERT_EQ(recovered.exit_code, 0) << recovered.err;
   EXPECT_THAT(recovered.err, HasSubstr("did not end normally"));
   auto report = nlohmann::json::parse(slurp(root.path() + "/recovered.json"));
@@ -247,7 +250,8 @@ TEST(Cli, TextThatIsNotUtf8IsReportedNotACrash) {
 
 TEST(Cli, DescendantsLeftRunningAreNamedInANote) {
   FakeRoot root("intel_server_1s", false);
-  Outcome outcome = carbonmeter({"run", "--output-dir", root.path(), "--", "sh", "-c", "(sleep 2 &) ; exit 0"});
+  Outcome outcome =
+      carbonmeter({"run", "--output-dir", root.path(), "--", "sh", "-c", "(sleep 2 &) ; exit 0"});
   EXPECT_EQ(outcome.exit_code, 0) << outcome.err;
   EXPECT_THAT(outcome.err, HasSubstr("still ran when it exited"));
 }
@@ -278,7 +282,8 @@ TEST(Cli, MonitorRejectsAbsurdDurations) {
 
 TEST(Cli, JsonToStdoutIsWrittenInPlace) {
   FakeRoot root("intel_server_1s", false);
-  Outcome outcome = carbonmeter({"run", "--quiet", "--output-dir", root.path(), "--json", "/dev/stdout", "--", "true"});
+  Outcome outcome =
+      carbonmeter({"run", "--quiet", "--output-dir", root.path(), "--json", "/dev/stdout", "--", "true"});
   ASSERT_EQ(outcome.exit_code, 0) << outcome.err;
   auto report = nlohmann::json::parse(outcome.out);
   EXPECT_EQ(report["exit_code"], 0);
@@ -286,8 +291,8 @@ TEST(Cli, JsonToStdoutIsWrittenInPlace) {
 
 TEST(Cli, DemoWorkloadIsMeasuredWithEstimatesOnAMachineWithoutRapl) {
   FakeRoot root("vm_no_rapl", false);
-  Outcome outcome = carbonmeter({"run", "--output-dir", root.path(), "--json", root.path() + "/demo.json", "--",
-                                 CARBONMETER_DEMO_WORKLOAD_PATH, "1"});
+  Outcome outcome = carbonmeter({"run", "--output-dir", root.path(), "--json", root.path() + "/demo.json",
+                                 "--", CARBONMETER_DEMO_WORKLOAD_PATH, "1"});
   ASSERT_EQ(outcome.exit_code, 0) << outcome.err;
   auto report = nlohmann::json::parse(slurp(root.path() + "/demo.json"));
   EXPECT_EQ(report["method"]["cpu"], "cpu-estimate");

@@ -6,7 +6,8 @@ namespace carbonmeter {
 namespace {
 
 TEST(Csv, ParsesQuotesBomAndCrlf) {
-  auto table = parse_csv("\xEF\xBB\xBFname,value\r\n\"a, b\",1\r\n\"say \"\"hi\"\"\",2\r\n\r\nplain,3", "t.csv");
+  auto table =
+      parse_csv("\xEF\xBB\xBFname,value\r\n\"a, b\",1\r\n\"say \"\"hi\"\"\",2\r\n\r\nplain,3", "t.csv");
   ASSERT_TRUE(table.ok()) << table.error().message;
   ASSERT_EQ(table.value().header.size(), 2u);
   EXPECT_EQ(table.value().header[0], "name");

@@ -1,11 +1,11 @@
 #include "core/journal.hpp"
 
-#include <filesystem>
-#include <cmath>
-#include <fstream>
-
 #include <gmock/gmock.h>
 #include <gtest/gtest.h>
+
+#include <cmath>
+#include <filesystem>
+#include <fstream>
 
 #include "carbonmeter/tracker.hpp"
 #include "support/fake_root.hpp"
@@ -13,8 +13,8 @@
 namespace carbonmeter {
 namespace {
 
-using ::testing::HasSubstr;
 using testing::FakeRoot;
+using ::testing::HasSubstr;
 
 std::string run_with_journal(FakeRoot& root, int samples, double joules_per_sample) {
   TrackerOptions options;
@@ -90,11 +90,16 @@ TEST(Journal, HostileValuesAreSkippedNotSummed) {
   FakeRoot root("intel_server_1s");
   std::string path = run_with_journal(root, 2, 10.0);
   std::ofstream out(path, std::ios::app);
-  out << R"({"type":"sample","t":1e308,"dt":1,"e":[1,0,0],"m":[1,0,0],"s":[1,1]})" "\n"
-      << R"({"type":"sample","t":5,"dt":1,"e":[-1e300,2e300,0],"m":[1,2e300,0],"s":[1,1]})" "\n"
-      << R"({"type":"sample","t":5,"dt":1,"e":[5,0,0],"m":[1,0,0],"s":[1,1]})" "\n"
-      << R"({"type":"sample","t":5,"dt":1,"e":[1,0,0],"m":[1,0,0],"s":[7,1]})" "\n"
-      << R"({"type":"sample","t":5,"dt":"x","e":[1,0,0],"m":[1,0,0],"s":[1,1]})" "\n";
+  out << R"({"type":"sample","t":1e308,"dt":1,"e":[1,0,0],"m":[1,0,0],"s":[1,1]})"
+         "\n"
+      << R"({"type":"sample","t":5,"dt":1,"e":[-1e300,2e300,0],"m":[1,2e300,0],"s":[1,1]})"
+         "\n"
+      << R"({"type":"sample","t":5,"dt":1,"e":[5,0,0],"m":[1,0,0],"s":[1,1]})"
+         "\n"
+      << R"({"type":"sample","t":5,"dt":1,"e":[1,0,0],"m":[1,0,0],"s":[7,1]})"
+         "\n"
+      << R"({"type":"sample","t":5,"dt":"x","e":[1,0,0],"m":[1,0,0],"s":[1,1]})"
+         "\n";
   out.close();
   auto report = recover_journal(path);
   ASSERT_TRUE(report.ok()) << report.error().message;
@@ -105,8 +110,10 @@ TEST(Journal, HostileValuesAreSkippedNotSummed) {
 
 TEST(Journal, HostileHeaderIsRejected) {
   FakeRoot root("");
-  root.write("h.journal", R"({"type":"header","run_id":"x","project_name":"p","command":[],"start_unix_s":1e300,)"
-                          R"("scope":"machine","root_pid":99999999999,"interval_s":1,"methods":{}})" "\n");
+  root.write("h.journal",
+             R"({"type":"header","run_id":"x","project_name":"p","command":[],"start_unix_s":1e300,)"
+             R"("scope":"machine","root_pid":99999999999,"interval_s":1,"methods":{}})"
+             "\n");
   auto report = recover_journal(root.path() + "/h.journal");
   ASSERT_FALSE(report.ok());
 }

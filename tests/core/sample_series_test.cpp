@@ -1,6 +1,6 @@
-#include "core/sample.hpp"
-
 #include <gtest/gtest.h>
+
+#include "core/sample.hpp"
 
 namespace carbonmeter {
 namespace {

@@ -1,16 +1,15 @@
 #include "carbonmeter/tracker.hpp"
 
+#include <gmock/gmock.h>
+#include <gtest/gtest.h>
 #include <sys/resource.h>
 #include <sys/wait.h>
 
 #include <chrono>
 #include <filesystem>
 #include <fstream>
-#include <thread>
-
-#include <gmock/gmock.h>
-#include <gtest/gtest.h>
 #include <nlohmann/json.hpp>
+#include <thread>
 
 #include "core/proc_stat.hpp"
 #include "support/cpu_burner.hpp"
@@ -101,7 +100,8 @@ TEST(Tracker, RestartForgetsOldWindowsAndGetsANewJournal) {
   ASSERT_TRUE(tracker.begin_window("left-open").ok());
   tracker.stop();
   int journals = 0;
-  for (const auto& entry : std::filesystem::directory_iterator(options.output_dir)) journals += entry.is_regular_file();
+  for (const auto& entry : std::filesystem::directory_iterator(options.output_dir))
+    journals += entry.is_regular_file();
   EXPECT_EQ(journals, 2);
 }
 

@@ -48,7 +48,8 @@ TEST_F(ShippedTable, UnknownOrVagueNamesDoNotMatch) {
 TEST(PowerCurve, InterpolatesLinearlyBlendsAndClamps) {
   testing::FakeRoot root("");
   root.write("curve.csv",
-             "utilization_pct,fraction_of_tdp_spread,fraction_of_tdp_concentrated\n0,0.1,0.1\n50,0.5,0.7\n100,0.9,0.9\n");
+             "utilization_pct,fraction_of_tdp_spread,fraction_of_tdp_concentrated\n0,0.1,0.1\n50,0.5,0."
+             "7\n100,0.9,0.9\n");
   auto curve = PowerCurve::load(root.path() + "/curve.csv");
   ASSERT_TRUE(curve.ok()) << curve.error().message;
   EXPECT_DOUBLE_EQ(curve.value().fraction_of_tdp(0.25, 0.0), 0.3);

@@ -9,9 +9,9 @@
 namespace carbonmeter {
 namespace {
 
+using testing::channel_names;
 using ::testing::ElementsAre;
 using testing::FakeRoot;
-using testing::channel_names;
 using testing::read_channels;
 
 CpuInfo intel_server() { return {"Intel(R) Xeon(R) Gold 6230", "GenuineIntel", 6, 85, 8, 2}; }
@@ -45,7 +45,8 @@ TEST(RaplMsr, IntelOneCpuPerSocketPackageAndDram) {
 TEST(RaplMsr, ThirtyTwoBitCounterWrapsInto64Bits) {
   FakeRoot root("intel_server_1s");
   root.set_msr(0, msr::kIntelPowerUnit, kUnitsEsu14);
-  root.set_msr(0, msr::kIntelPackageEnergy, 0x1'0000'0000ull - 16384 * 10 + 0x1234'0000'0000ull);  // high bits ignored
+  root.set_msr(0, msr::kIntelPackageEnergy,
+               0x1'0000'0000ull - 16384 * 10 + 0x1234'0000'0000ull);  // high bits ignored
   ProbeOutcome probe = probe_rapl_msr(parse_rapl_domains("package").value(), intel_server());
   ASSERT_TRUE(probe.sensor);
   read_channels(*probe.sensor, 0.0);

@@ -1,13 +1,12 @@
 #include "sensors/rapl_powercap.hpp"
 
+#include <gmock/gmock.h>
+#include <gtest/gtest.h>
 #include <sys/stat.h>
 #include <sys/wait.h>
 #include <unistd.h>
 
 #include <filesystem>
-
-#include <gmock/gmock.h>
-#include <gtest/gtest.h>
 
 #include "sensors/sensor_test_util.hpp"
 #include "support/fake_root.hpp"
@@ -15,10 +14,10 @@
 namespace carbonmeter {
 namespace {
 
-using ::testing::ElementsAre;
-using ::testing::HasSubstr;
-using testing::FakeRoot;
 using testing::channel_names;
+using ::testing::ElementsAre;
+using testing::FakeRoot;
+using ::testing::HasSubstr;
 using testing::read_channels;
 
 RaplDomains domains(const std::string& list) { return parse_rapl_domains(list).value(); }
@@ -188,14 +187,16 @@ TEST(RaplPowercap, UnreadableEnergyUjNamesTheFix) {
     ::close(pipe_fds[0]);
     if (::geteuid() == 0 && (::setgid(65534) != 0 || ::setuid(65534) != 0)) ::_exit(3);
     ProbeOutcome probe = probe_rapl_powercap(parse_rapl_domains("").value());
-    std::string report = std::string(probe.sensor ? "sensor" : "none") + "\n" + probe.status.detail + "\n" + probe.status.fix;
+    std::string report =
+        std::string(probe.sensor ? "sensor" : "none") + "\n" + probe.status.detail + "\n" + probe.status.fix;
     (void)!::write(pipe_fds[1], report.data(), report.size());
     ::_exit(0);
   }
   ::close(pipe_fds[1]);
   std::string report;
   char buffer[4096];
-  for (ssize_t n; (n = ::read(pipe_fds[0], buffer, sizeof buffer)) > 0;) report.append(buffer, static_cast<std::size_t>(n));
+  for (ssize_t n; (n = ::read(pipe_fds[0], buffer, sizeof buffer)) > 0;)
+    report.append(buffer, static_cast<std::size_t>(n));
   ::close(pipe_fds[0]);
   int status = 0;
   ::waitpid(pid, &status, 0);

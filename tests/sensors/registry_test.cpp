@@ -1,9 +1,9 @@
 #include "sensors/registry.hpp"
 
-#include <filesystem>
-
 #include <gmock/gmock.h>
 #include <gtest/gtest.h>
+
+#include <filesystem>
 
 #include "sensors/rapl_msr.hpp"
 #include "support/fake_root.hpp"
@@ -11,8 +11,8 @@
 namespace carbonmeter {
 namespace {
 
-using ::testing::HasSubstr;
 using testing::FakeRoot;
+using ::testing::HasSubstr;
 
 SensorSet probe(const std::string& domains = "") {
   auto set = probe_sensors({domains, false});
@@ -98,7 +98,8 @@ TEST(Registry, ProbeAllListsEverySensor) {
   ASSERT_TRUE(set.ok());
   std::vector<std::string> methods;
   for (const SensorStatus& status : set.value().statuses) methods.push_back(status.method);
-  EXPECT_THAT(methods, ::testing::IsSupersetOf({"rapl-powercap", "rapl-msr", "cpu-estimate", "ram-estimate"}));
+  EXPECT_THAT(methods,
+              ::testing::IsSupersetOf({"rapl-powercap", "rapl-msr", "cpu-estimate", "ram-estimate"}));
   EXPECT_EQ(set.value().methods[Component::cpu].method, "rapl-powercap");
 }
 

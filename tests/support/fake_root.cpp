@@ -31,8 +31,10 @@ FakeRoot::FakeRoot(const std::string& fixture, bool fake_procfs) {
   fs::create_directories(root_ + "/dev/cpu");
   ::setenv("CARBONMETER_SYSFS_ROOT", (root_ + "/sys").c_str(), 1);
   ::setenv("CARBONMETER_DEV_ROOT", (root_ + "/dev").c_str(), 1);
-  if (fake_procfs) ::setenv("CARBONMETER_PROCFS_ROOT", (root_ + "/proc").c_str(), 1);
-  else ::unsetenv("CARBONMETER_PROCFS_ROOT");
+  if (fake_procfs)
+    ::setenv("CARBONMETER_PROCFS_ROOT", (root_ + "/proc").c_str(), 1);
+  else
+    ::unsetenv("CARBONMETER_PROCFS_ROOT");
 }
 
 FakeRoot::~FakeRoot() {
@@ -61,8 +63,8 @@ void FakeRoot::set_cpu_ticks(std::uint64_t busy_ticks, std::uint64_t idle_ticks)
 }
 
 void FakeRoot::set_memory_kb(std::uint64_t total_kb, std::uint64_t available_kb) const {
-  write("proc/meminfo", "MemTotal: " + std::to_string(total_kb) + " kB\nMemAvailable: " +
-                            std::to_string(available_kb) + " kB\n");
+  write("proc/meminfo", "MemTotal: " + std::to_string(total_kb) +
+                            " kB\nMemAvailable: " + std::to_string(available_kb) + " kB\n");
 }
 
 void FakeRoot::set_msr(int cpu, std::uint32_t reg, std::uint64_t value) const {
