@@ -4,6 +4,7 @@
 
 #include <sys/types.h>
 
+#include <functional>
 #include <memory>
 #include <string>
 #include <vector>
@@ -23,9 +24,14 @@ struct TrackerOptions {
   Scope scope = Scope::process;  // the library's default: this process and its children
   pid_t root_pid = 0;            // 0 = the calling process
   std::string rapl_domains;      // "" = package,dram; or e.g. "psys"
+  std::string gpu_ids;           // "" = CUDA_VISIBLE_DEVICES if set, else every GPU; or "0,2", "GPU-…"
   std::string output_dir;        // "" = no journal; else a journal is appended every interval
   std::string project_name = "carbonmeter";
   std::vector<std::string> command;  // recorded in the report when a command is measured
+  // Called at both ends of every window, before its sample, so that asynchronous work (queued
+  // GPU kernels) lands inside the window it belongs to; e.g. [] { cudaDeviceSynchronize(); }.
+  // The Python binding passes sync="torch" as a callable that runs torch.cuda.synchronize().
+  std::function<void()> window_sync;
 };
 
 class Tracker {

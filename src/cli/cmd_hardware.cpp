@@ -12,8 +12,8 @@
 namespace carbonmeter::cli {
 namespace {
 
-int hardware(bool json_output, const std::string& rapl_domains) {
-  auto sensors = probe_sensors({rapl_domains, true});
+int hardware(bool json_output, const std::string& rapl_domains, const std::string& gpu_ids) {
+  auto sensors = probe_sensors({rapl_domains, true, gpu_ids});
   if (!sensors) throw UsageError(sensors.error().message);
   const SensorSet& set = sensors.value();
   auto cpu = read_cpuinfo();
@@ -65,13 +65,16 @@ int hardware(bool json_output, const std::string& rapl_domains) {
 void add_hardware_command(CLI::App& app, int& exit_code) {
   auto json_output = std::make_shared<bool>(false);
   auto rapl_domains = std::make_shared<std::string>();
+  auto gpu_ids = std::make_shared<std::string>();
   CLI::App* cmd =
       app.add_subcommand("hardware", "List every sensor, found or not, and how to fix the missing ones");
   cmd->add_flag("--json", *json_output, "Print JSON");
   cmd->add_option("--rapl-domains", *rapl_domains,
                   "RAPL domains: package,dram (default), psys, or core,uncore");
-  cmd->callback(
-      [json_output, rapl_domains, &exit_code] { exit_code = hardware(*json_output, *rapl_domains); });
+  cmd->add_option("--gpu-ids", *gpu_ids, "GPUs to look at: indices or UUIDs (default: all)");
+  cmd->callback([json_output, rapl_domains, gpu_ids, &exit_code] {
+    exit_code = hardware(*json_output, *rapl_domains, *gpu_ids);
+  });
 }
 
 }  // namespace carbonmeter::cli

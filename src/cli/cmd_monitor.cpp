@@ -22,6 +22,7 @@ struct MonitorOptions {
   std::string json_path;
   std::string output_dir;
   std::string rapl_domains;
+  std::string gpu_ids;
 };
 
 std::string format_line(const Sample& sample, const EnergyJ& cumulative, bool json_lines) {
@@ -62,6 +63,7 @@ int monitor(const MonitorOptions& options) {
   tracker_options.interval_s = options.interval_s;
   tracker_options.scope = Scope::machine;
   tracker_options.rapl_domains = options.rapl_domains;
+  tracker_options.gpu_ids = options.gpu_ids;
   tracker_options.output_dir = options.output_dir;
   tracker_options.project_name = "monitor";
   Tracker::Impl tracker(tracker_options);
@@ -115,6 +117,7 @@ void add_monitor_command(CLI::App& app, int& exit_code) {
                   "Keep a journal in this folder (report --recover reads it)");
   cmd->add_option("--rapl-domains", options->rapl_domains,
                   "RAPL domains: package,dram (default), psys, or core,uncore");
+  cmd->add_option("--gpu-ids", options->gpu_ids, "GPUs to measure: indices or UUIDs (default: all)");
   cmd->callback([options, &exit_code] { exit_code = monitor(*options); });
 }
 

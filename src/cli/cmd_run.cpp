@@ -21,6 +21,7 @@ struct RunOptions {
   std::string output_dir = ".";
   std::string project_name = "carbonmeter";
   std::string rapl_domains;
+  std::string gpu_ids;
   bool quiet = false;
   std::vector<std::string> command;
 };
@@ -39,6 +40,7 @@ int run_command(const RunOptions& options) {
   tracker_options.interval_s = options.interval_s;
   tracker_options.scope = options.scope == "machine" ? Scope::machine : Scope::process;
   tracker_options.rapl_domains = options.rapl_domains;
+  tracker_options.gpu_ids = options.gpu_ids;
   tracker_options.output_dir = options.output_dir;
   tracker_options.project_name = options.project_name;
   tracker_options.command = options.command;
@@ -114,6 +116,8 @@ void add_run_command(CLI::App& app, const std::vector<std::string>& after_double
       ->capture_default_str();
   run->add_option("--rapl-domains", options->rapl_domains,
                   "RAPL domains to count: package,dram (default), psys, or core,uncore");
+  run->add_option("--gpu-ids", options->gpu_ids,
+                  "GPUs to measure: indices or UUIDs, comma-separated (default: CUDA_VISIBLE_DEVICES, else all)");
   run->add_flag("--quiet", options->quiet, "Print no summary");
   // Everything from the first word that is not an option (or after --) is the command.
   run->prefix_command();

@@ -3,6 +3,7 @@
 #include <fmt/format.h>
 #include <unistd.h>
 
+#include <algorithm>
 #include <cerrno>
 #include <cstring>
 #include <filesystem>
@@ -17,6 +18,20 @@ std::string quote_command(const std::vector<std::string>& command) {
     bool plain = !arg.empty() && arg.find_first_of(" \t\"'\\$`") == std::string::npos;
     out += (out.empty() ? "" : " ") + (plain ? arg : "'" + arg + "'");
   }
+  return out;
+}
+
+// " — 2 × NVIDIA H100 80GB HBM3" (models counted, in order of first appearance).
+std::string gpu_models(const RunReport& report) {
+  std::vector<std::pair<std::string, int>> models;
+  for (const DeviceEnergy& device : report.devices) {
+    if (device.component != Component::gpu) continue;
+    auto it = std::find_if(models.begin(), models.end(), [&](const auto& m) { return m.first == device.model; });
+    if (it == models.end()) models.emplace_back(device.model, 1);
+    else ++it->second;
+  }
+  std::string out;
+  for (const auto& [model, count] : models) out += fmt::format("{}{} × {}", out.empty() ? " — " : ", ", count, model);
   return out;
 }
 
@@ -52,9 +67,10 @@ std::string format_summary(const RunReport& report) {
           method.method == "none" ? "not measured (no sensor)" : "included in the cpu figure (psys)");
       continue;
     }
-    out += fmt::format("  {:<6}  {:>12}  {:>12.6g} kWh  {:>8.2f} W avg  {} ({}, ±{:.0f} %)\n",
+    out += fmt::format("  {:<6}  {:>12}  {:>12.6g} kWh  {:>8.2f} W avg  {} ({}, ±{:.0f} %){}\n",
                        component_name(c), format_energy_j(energy), energy / kJoulesPerKwh,
-                       m.average_power_w(c), method.method, method.kind, method.relative_uncertainty * 100);
+                       m.average_power_w(c), method.method, method.kind, method.relative_uncertainty * 100,
+                       c == Component::gpu ? gpu_models(report) : "");
   }
   const double total = report.energy_j.total();
   out += fmt::format("  {:<6}  {:>12}  {:>12.6g} kWh  {:>8.2f} W avg  ±{}\n", "total", format_energy_j(total),

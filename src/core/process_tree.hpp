@@ -54,6 +54,8 @@ class ProcessTree {
   // A process of the tree reaped by the tracker: its rusage (own and waited-for children) in s.
   void add_reaped(pid_t pid, double cpu_s);
   pid_t root() const { return root_; }
+  // The live members at the last sample, parents first.
+  const std::vector<pid_t>& pids() const { return order_; }
 
  private:
   struct Member {

@@ -3,6 +3,7 @@
 #include <fmt/format.h>
 
 #include <cmath>
+#include <cstdlib>
 #include <ctime>
 
 #include "carbonmeter/version.hpp"
@@ -146,7 +147,24 @@ json report_to_json(const RunReport& report) {
                        {"component", component_name(d.component)},
                        {"device", d.device},
                        {"domain", d.domain},
-                       {"energy_j", d.energy_j}});
+                       {"energy_j", d.energy_j},
+                       {"model", d.model},
+                       {"uuid", d.uuid}});
+  json gpus = json::array();
+  for (const DeviceEnergy& d : report.devices) {
+    if (d.component != Component::gpu) continue;
+    const double attributed_j = d.attributed_j >= 0 ? d.attributed_j : d.energy_j;
+    int index = -1;
+    if (d.device.rfind("gpu-", 0) == 0) index = std::atoi(d.device.c_str() + 4);
+    gpus.push_back({{"index", index},
+                    {"uuid", d.uuid},
+                    {"name", d.model},
+                    {"energy_j", attributed_j},
+                    {"machine_energy_j", d.energy_j},
+                    {"avg_power_w", report.duration_s > 0 ? attributed_j / report.duration_s : 0.0},
+                    {"method", d.method},
+                    {"share", d.energy_j > 0 ? attributed_j / d.energy_j : (report.header.scope == "machine" ? 1.0 : 0.0)}});
+  }
   json samples = json::array();
   for (const Sample& s : report.samples) samples.push_back(sample_to_json(s));
 
@@ -170,6 +188,7 @@ json report_to_json(const RunReport& report) {
               {"method", method},
               {"uncertainty", uncertainty},
               {"devices", devices},
+              {"gpus", gpus},
               {"samples", samples},
               {"samples_per_point", report.samples_per_point},
               {"sample_count", report.sample_count},

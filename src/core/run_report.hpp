@@ -23,6 +23,11 @@ struct DeviceEnergy {
   std::string device;
   std::string domain;
   double energy_j = 0.0;  // whole machine
+  std::string model;      // GPUs
+  std::string uuid;       // GPUs
+  // Energy attributed to the scope, for channels whose sensor knows the process share (GPUs);
+  // negative when the component's share applies (CPU and RAM channels in process scope).
+  double attributed_j = 0.0;
 };
 
 struct RunHeader {

@@ -31,10 +31,12 @@ Sampler::Sampler(SensorSet sensors, Scope scope, pid_t root_pid, bool tracker_re
     needs_.cpu_time = needs_.cpu_time || sensor_needs.cpu_time || sensor_needs.per_cpu_time;
     needs_.per_cpu_time = needs_.per_cpu_time || sensor_needs.per_cpu_time;
     needs_.memory = needs_.memory || sensor_needs.memory;
+    needs_.tree_pids = needs_.tree_pids || sensor_needs.tree_pids;
     readings_.emplace_back(active.sensor->channels().size());
     for (const Channel& channel : active.sensor->channels())
       if (active.counted[channel.component])
-        devices_.push_back({active.sensor->method(), channel.component, channel.device, channel.domain, 0.0});
+        devices_.push_back({active.sensor->method(), channel.component, channel.device, channel.domain, 0.0,
+                            channel.model, channel.uuid, 0.0});
   }
 }
 
@@ -79,6 +81,7 @@ Status Sampler::start() {
   if (tree_) {
     if (auto started = tree_->start(); !started) return started.error();
     tree_usage_ = tree_->sample(0.0);
+    tree_pids_ = tree_->pids();
     last_tree_cpu_s_ = tree_usage_.cpu_s;
   }
   context = SampleContext{};
@@ -95,6 +98,7 @@ void Sampler::stop() {
     std::lock_guard lock(mutex_);
     if (!started_ || stopping_) return;
     stopping_ = true;
+    for (ActiveSensor& active : sensors_.sensors) active.sensor->flush();
     sample_locked(true);
   }
   wake_.notify_all();
@@ -137,6 +141,7 @@ void Sampler::sample_locked(bool refresh_all) {
   SampleContext context;
   context.elapsed_s = elapsed_s;
   read_machine(context, refresh_slow);
+  if (tree_ && needs_.tree_pids) context.tree_pids = &tree_pids_;
 
   // Energy of channels without a share of their own waits in a pool until the next tree refresh,
   // then gets the tree's share of the CPU time and memory over the whole pooled period: shares
@@ -171,6 +176,7 @@ void Sampler::sample_locked(bool refresh_all) {
     pending_busy_s_ += context.cpu_time_delta.busy_s;
     if (refresh_slow) {
       tree_usage_ = tree_->sample(sample.t_s, stopping_);
+      tree_pids_ = tree_->pids();
       // CPU time arrives in lumps (a child found late, a reaped child's rusage): what exceeds the
       // machine's busy time in this period waits for the next ones instead of being lost.
       tree_cpu_backlog_s_ += std::max(0.0, tree_usage_.cpu_s - last_tree_cpu_s_);
@@ -222,7 +228,24 @@ std::size_t Sampler::sample_count() const {
 
 std::vector<DeviceEnergy> Sampler::devices() const {
   std::lock_guard lock(mutex_);
-  return devices_;
+  std::vector<DeviceEnergy> out = devices_;
+  std::size_t index = 0;
+  for (const ActiveSensor& active : sensors_.sensors) {
+    const auto& channels = active.sensor->channels();
+    for (std::size_t ch = 0; ch < channels.size(); ++ch)
+      if (active.counted[channels[ch].component]) out[index++].method = active.sensor->channel_method(ch);
+  }
+  return out;
+}
+
+PerComponent<MethodInfo> Sampler::methods() const {
+  std::lock_guard lock(mutex_);
+  PerComponent<MethodInfo> out = sensors_.methods;
+  for (const ActiveSensor& active : sensors_.sensors)
+    for (Component c : kComponents)
+      if (active.counted[c])  // a GPU's method can change during a run (a counter found implausible)
+        out[c] = {active.sensor->method(), active.sensor->kind(), active.sensor->relative_uncertainty(c)};
+  return out;
 }
 
 std::vector<std::string> Sampler::notes() const {

@@ -49,6 +49,8 @@ class Sampler {
   std::size_t samples_per_point() const;
   std::size_t sample_count() const;
   std::vector<DeviceEnergy> devices() const;
+  // What each component is measured with now.
+  PerComponent<MethodInfo> methods() const;
   std::vector<std::string> notes() const;  // from sensors, during the run
   void add_reaped(pid_t pid, double cpu_s);
   // Called (under the sampler's lock) for each note raised during the run; set before start().
@@ -91,6 +93,7 @@ class Sampler {
   bool memory_failed_ = false;
   MemoryInfo memory_;
   ProcessTreeUsage tree_usage_;
+  std::vector<pid_t> tree_pids_;
   double last_tree_cpu_s_ = 0.0;
   double tree_cpu_backlog_s_ = 0.0;
   // Machine energy and busy CPU time since the last tree refresh, attributed at the next one.

@@ -28,6 +28,18 @@ std::string make_run_id(double start_unix_s) {
   return n == 0 ? fmt::format("{}-{}", compact, ::getpid()) : fmt::format("{}-{}-{}", compact, ::getpid(), n);
 }
 
+// Sharing a machine's energy out by CPU time and resident memory adds its own error
+// (docs/methodology.md): it is combined with the sensor's.
+void add_attribution_uncertainty(PerComponent<MethodInfo>& methods, Scope scope) {
+  if (scope != Scope::process) return;
+  for (auto [component, attribution] : {std::pair{Component::cpu, kCpuAttributionUncertainty},
+                                        std::pair{Component::ram, kRamAttributionUncertainty}}) {
+    MethodInfo& method = methods[component];
+    if (method.method != "none" && method.method != "included-in-psys")
+      method.relative_uncertainty = std::hypot(method.relative_uncertainty, attribution);
+  }
+}
+
 }  // namespace
 
 double unix_now_s() {
@@ -40,7 +52,7 @@ Status Tracker::Impl::start() {
       options_.interval_s > kMaxIntervalS)
     return Error{fmt::format("interval {} s is out of range: use {} to {} s", options_.interval_s,
                              kMinIntervalS, kMaxIntervalS)};
-  auto sensors = probe_sensors({options_.rapl_domains, false});
+  auto sensors = probe_sensors({options_.rapl_domains, false, options_.gpu_ids});
   if (!sensors) return sensors.error();
 
   double interval_s = options_.interval_s;
@@ -68,16 +80,7 @@ Status Tracker::Impl::start() {
   if (auto cpu = read_cpuinfo()) header_.cpu_model = cpu.value().model_name;
   header_.methods = sensors.value().methods;
   header_.notes = sensors.value().notes;
-  if (options_.scope == Scope::process) {
-    // Sharing a machine's energy out by CPU time and resident memory adds its own error
-    // (docs/methodology.md): it is combined with the sensor's.
-    for (auto [component, attribution] : {std::pair{Component::cpu, kCpuAttributionUncertainty},
-                                          std::pair{Component::ram, kRamAttributionUncertainty}}) {
-      MethodInfo& method = header_.methods[component];
-      if (method.method != "none" && method.method != "included-in-psys")
-        method.relative_uncertainty = std::hypot(method.relative_uncertainty, attribution);
-    }
-  }
+  add_attribution_uncertainty(header_.methods, options_.scope);
 
   journal_.reset();
   if (!options_.output_dir.empty()) {
@@ -116,7 +119,8 @@ Measurement Tracker::Impl::measurement_since(const std::string& name, double sta
   m.duration_s = end.elapsed_s - start_elapsed_s;
   m.energy_j = end.energy_j - start.energy_j;
   m.machine_energy_j = end.machine_energy_j - start.machine_energy_j;
-  m.method = header_.methods;
+  m.method = sampler_ ? sampler_->methods() : header_.methods;
+  add_attribution_uncertainty(m.method, options_.scope);
   return m;
 }
 
@@ -164,6 +168,8 @@ RunReport Tracker::Impl::report() const {
   report.sample_count = sampler_->sample_count();
   report.exit_code = exit_code_;
   report.header.notes = notes();
+  report.header.methods = sampler_->methods();
+  add_attribution_uncertainty(report.header.methods, options_.scope);
   return report;
 }
 
@@ -178,6 +184,7 @@ Status Tracker::Impl::begin_window(const std::string& name) {
   if (!running_) return Error{"begin_window('" + name + "'): the tracker is not running; call start() first"};
   std::lock_guard lock(windows_mutex_);
   if (windows_.count(name)) return Error{"window '" + name + "' is already open: end or cancel it first"};
+  if (options_.window_sync) options_.window_sync();
   windows_[name] = {unix_now_s(), sampler_->sample_now()};
   return Ok{};
 }
@@ -186,6 +193,7 @@ Result<Measurement> Tracker::Impl::end_window(const std::string& name) {
   std::lock_guard lock(windows_mutex_);
   auto it = windows_.find(name);
   if (it == windows_.end()) return Error{"end_window('" + name + "'): no window of that name is open"};
+  if (options_.window_sync && running_) options_.window_sync();
   Totals end = running_ ? sampler_->sample_now() : sampler_->totals();
   Measurement m =
       measurement_since(name, it->second.start_unix_s, it->second.start.elapsed_s, it->second.start, end);

@@ -34,7 +34,7 @@ class CpuEstimateSensor final : public EnergySensor {
   PowerCurve curve_;
   double full_power_w_;
   double uncertainty_;
-  std::vector<Channel> channels_{{Component::cpu, "host", "estimate"}};
+  std::vector<Channel> channels_{{Component::cpu, "host", "estimate", "", ""}};
 };
 
 }  // namespace

@@ -3,6 +3,8 @@
 // GPU); the sampler asks it for the energy of every channel since the previous read.
 #pragma once
 
+#include <sys/types.h>
+
 #include <limits>
 #include <optional>
 #include <span>
@@ -17,7 +19,9 @@ namespace carbonmeter {
 struct Channel {
   Component component = Component::cpu;
   std::string device;  // "package-0", "gpu-1", "host"
-  std::string domain;  // "package", "dram", "psys", "estimate"
+  std::string domain;  // "package", "dram", "psys", "estimate", "gpu"
+  std::string model;   // GPUs: "NVIDIA H100 80GB HBM3"
+  std::string uuid;    // GPUs: "GPU-…"
 };
 
 // What the sampler already read this interval, so that sensors need not read it again.
@@ -25,6 +29,8 @@ struct SampleContext {
   double elapsed_s = 0.0;  // since the previous read
   MachineCpuTime cpu_time_delta;
   MemoryInfo memory;
+  // The measured process tree's pids (scope process), for sensors that know per-process shares.
+  const std::vector<pid_t>* tree_pids = nullptr;
 };
 
 // Which parts of the SampleContext a sensor uses; the sampler reads only what someone needs.
@@ -32,6 +38,7 @@ struct ContextNeeds {
   bool cpu_time = false;
   bool per_cpu_time = false;
   bool memory = false;
+  bool tree_pids = false;
 };
 
 struct ChannelReading {
@@ -54,6 +61,10 @@ class EnergySensor {
   // and reports 0.
   virtual void read(const SampleContext& context, std::span<ChannelReading> out) = 0;
   virtual ContextNeeds needs() const { return {}; }
+  // The method behind one channel when channels differ (a GPU with a counter beside one without).
+  virtual std::string channel_method(std::size_t /*channel*/) const { return method(); }
+  // The next read is the last: give everything held back (e.g. during a counter check).
+  virtual void flush() {}
   // The longest sampling period that cannot miss a counter wrap.
   virtual double max_interval_s() const { return std::numeric_limits<double>::infinity(); }
   // Things the user should know (a counter reset, a fallback), drained by the sampler.

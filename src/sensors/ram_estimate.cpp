@@ -16,7 +16,7 @@ class RamEstimateSensor final : public EnergySensor {
   }
 
  private:
-  std::vector<Channel> channels_{{Component::ram, "host", "estimate"}};
+  std::vector<Channel> channels_{{Component::ram, "host", "estimate", "", ""}};
 };
 
 }  // namespace

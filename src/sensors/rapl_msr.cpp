@@ -169,7 +169,7 @@ ProbeOutcome probe_rapl_msr(const RaplDomains& domains, const CpuInfo& cpu) {
     if (domains.package) {
       std::uint32_t reg = intel ? msr::kIntelPackageEnergy : msr::kAmdPackageEnergy;
       if (file.read(reg)) {
-        channels.push_back({Component::cpu, device, "package"});
+        channels.push_back({Component::cpu, device, "package", "", ""});
         registers.push_back({index, reg, EnergyCounter(unit_j, kCounterMax32, kMaxDomainPowerW)});
       }
     }
@@ -177,7 +177,7 @@ ProbeOutcome probe_rapl_msr(const RaplDomains& domains, const CpuInfo& cpu) {
       auto dram = file.read(msr::kIntelDramEnergy);
       if (dram && (dram.value() & kCounterMax32) != 0) {  // client chips read 0: no dram domain
         double dram_unit_j = intel_dram_uses_fixed_unit(cpu.family, cpu.model) ? 1.0 / 65536.0 : unit_j;
-        channels.push_back({Component::ram, device, "dram"});
+        channels.push_back({Component::ram, device, "dram", "", ""});
         registers.push_back(
             {index, msr::kIntelDramEnergy, EnergyCounter(dram_unit_j, kCounterMax32, kMaxDomainPowerW)});
       }

@@ -39,7 +39,7 @@ class RaplPowercapSensor final : public EnergySensor {
   explicit RaplPowercapSensor(std::vector<Zone> zones) {
     for (Zone& zone : zones) {
       channels_.push_back(
-          {zone.domain == "dram" ? Component::ram : Component::cpu, zone.device, zone.domain});
+          {zone.domain == "dram" ? Component::ram : Component::cpu, zone.device, zone.domain, "", ""});
       files_.emplace_back(zone.dir + "/energy_uj");
       counters_.emplace_back(1e-6, zone.max_range_uj, kMaxZonePowerW);
       paths_.push_back(zone.dir);

@@ -3,6 +3,9 @@
 #include <algorithm>
 
 #include "sensors/cpu_estimate.hpp"
+#include "sensors/gpu_selection.hpp"
+#include "sensors/nvml.hpp"
+#include "sensors/rocm_smi.hpp"
 #include "sensors/ram_estimate.hpp"
 #include "sensors/rapl_msr.hpp"
 #include "sensors/rapl_powercap.hpp"
@@ -20,6 +23,8 @@ bool covers(const EnergySensor& sensor, Component component) {
 void adopt(SensorSet& set, ProbeOutcome outcome, const std::vector<Component>& wanted) {
   set.statuses.push_back(outcome.status);
   if (!outcome.sensor) return;
+  if (!wanted.empty())
+    for (const std::string& note : outcome.notes) set.notes.push_back(note);
   if (!outcome.status.missing.empty() && !wanted.empty())
     set.notes.push_back(outcome.status.method +
                         " cannot read everything, so its figures leave out: " + outcome.status.missing +
@@ -80,6 +85,15 @@ Result<SensorSet> probe_sensors(const SensorOptions& options) {
   }
   if (set.methods[Component::ram].method == "none" || options.probe_all) {
     adopt(set, probe_ram_estimate(), {Component::ram});
+  }
+
+  const GpuSelection gpus = select_gpus(options.gpu_ids);
+  adopt(set, probe_nvml(gpus), {Component::gpu});
+  if (set.methods[Component::gpu].method == "none" || options.probe_all) adopt(set, probe_rocm_smi(gpus), {Component::gpu});
+  if (set.methods[Component::gpu].method == "none") {
+    const SensorStatus& nvml = set.statuses[set.statuses.size() - 2];
+    const SensorStatus& rocm = set.statuses.back();
+    set.notes.push_back("GPU energy: none (NVML: " + nvml.detail + "; ROCm SMI: " + rocm.detail + ")");
   }
   return set;
 }

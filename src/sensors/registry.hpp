@@ -14,6 +14,7 @@ namespace carbonmeter {
 struct SensorOptions {
   std::string rapl_domains;  // --rapl-domains; "" = package,dram
   bool probe_all = false;    // probe every sensor, even those a better one makes unnecessary
+  std::string gpu_ids;       // --gpu-ids; "" = CUDA_VISIBLE_DEVICES, else all GPUs
 };
 
 struct ActiveSensor {

@@ -3,6 +3,7 @@
 
 #include <memory>
 #include <string>
+#include <vector>
 
 #include "sensors/energy_sensor.hpp"
 
@@ -20,6 +21,7 @@ struct SensorStatus {
 struct ProbeOutcome {
   std::unique_ptr<EnergySensor> sensor;  // null when not usable
   SensorStatus status;
+  std::vector<std::string> notes;  // things a run must say when this sensor is used
 };
 
 }  // namespace carbonmeter

@@ -234,7 +234,7 @@ TEST(Cli, HardwareListsEverySensorWithFixes) {
   ASSERT_EQ(json.exit_code, 0);
   auto parsed = nlohmann::json::parse(json.out);
   EXPECT_EQ(parsed["selected"]["cpu"]["method"], "cpu-estimate");
-  EXPECT_EQ(parsed["sensors"].size(), 4u);
+  EXPECT_EQ(parsed["sensors"].size(), 6u);  // rapl-powercap, rapl-msr, cpu-estimate, ram-estimate, nvml, rocm-smi
 }
 
 TEST(Cli, TextThatIsNotUtf8IsReportedNotACrash) {

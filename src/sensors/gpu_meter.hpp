@@ -1,0 +1,64 @@
+// The energy of one GPU, whatever the vendor library: its energy counter when it has one and the
+// counter agrees with the power reading over the first seconds, otherwise the power reading
+// integrated over time. A GPU that stops answering is noted once and counts nothing after.
+#pragma once
+
+#include <cstdint>
+#include <functional>
+#include <memory>
+#include <optional>
+#include <utility>
+#include <string>
+#include <vector>
+
+#include "core/energy_counter.hpp"
+#include "sensors/power_integrator.hpp"
+
+namespace carbonmeter {
+
+struct GpuReadFunctions {
+  // The raw counter and the joules per unit of it; empty when the device has no counter.
+  std::function<std::optional<std::uint64_t>()> energy_counter;
+  double joules_per_unit = 1e-3;
+  std::function<std::optional<double>()> power_w;
+  // True once the device is gone for good (e.g. NVML_ERROR_GPU_IS_LOST).
+  std::function<bool()> lost;
+};
+
+class GpuMeter {
+ public:
+  // method_prefix: "nvml" or "rocm-smi"; methods are PREFIX-counter and PREFIX-power.
+  GpuMeter(std::string label, std::string method_prefix, GpuReadFunctions read);
+  ~GpuMeter();
+
+  // Energy since the previous read in J (0 while the counter is being checked: what was held
+  // back comes with the read that ends the check).
+  double read(double elapsed_s);
+  // The next read ends any check in progress and returns everything held back.
+  void flush() { flushing_ = true; }
+  std::string method() const;
+  std::string kind() const;
+  double relative_uncertainty() const;
+  std::vector<std::string> take_notes() { return std::exchange(notes_, {}); }
+
+  static constexpr double kCheckSeconds = 2.0;
+
+ private:
+  enum class Mode { checking_counter, counter, power, lost };
+  void switch_to_power(const std::string& why);
+  void end_check();
+
+  std::string label_;
+  std::string prefix_;
+  GpuReadFunctions read_;
+  Mode mode_;
+  EnergyCounter counter_;
+  std::unique_ptr<PowerIntegrator> integrator_;
+  double held_counter_j_ = 0.0;
+  double held_power_j_ = 0.0;
+  double checked_s_ = 0.0;
+  bool flushing_ = false;
+  std::vector<std::string> notes_;
+};
+
+}  // namespace carbonmeter

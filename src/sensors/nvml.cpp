@@ -1,0 +1,328 @@
+#include "sensors/nvml.hpp"
+
+#include <algorithm>
+#include <charconv>
+#include <cstdlib>
+#include <map>
+#include <memory>
+
+#include <fmt/format.h>
+#include <fmt/ranges.h>
+
+#include "sensors/gpu_meter.hpp"
+#include "sensors/shared_library.hpp"
+
+namespace carbonmeter {
+namespace {
+
+// The few NVML declarations carbonmeter needs (nvml.h is not required to build).
+using nvmlReturn_t = int;
+using nvmlDevice_t = struct nvmlDevice_st*;
+constexpr nvmlReturn_t NVML_SUCCESS = 0;
+constexpr nvmlReturn_t NVML_ERROR_INSUFFICIENT_SIZE = 7;
+constexpr nvmlReturn_t NVML_ERROR_GPU_IS_LOST = 15;
+constexpr unsigned kStringLength = 96;
+
+struct nvmlProcessUtilizationSample_t {
+  unsigned int pid;
+  unsigned long long timeStamp;
+  unsigned int smUtil, memUtil, encUtil, decUtil;
+};
+struct nvmlProcessInfo_t {
+  unsigned int pid;
+  unsigned long long usedGpuMemory;
+  unsigned int gpuInstanceId, computeInstanceId;
+};
+
+struct NvmlApi {
+  nvmlReturn_t (*init)() = nullptr;
+  nvmlReturn_t (*shutdown)() = nullptr;
+  const char* (*error_string)(nvmlReturn_t) = nullptr;
+  nvmlReturn_t (*count)(unsigned*) = nullptr;
+  nvmlReturn_t (*by_index)(unsigned, nvmlDevice_t*) = nullptr;
+  nvmlReturn_t (*by_uuid)(const char*, nvmlDevice_t*) = nullptr;
+  nvmlReturn_t (*index)(nvmlDevice_t, unsigned*) = nullptr;
+  nvmlReturn_t (*name)(nvmlDevice_t, char*, unsigned) = nullptr;
+  nvmlReturn_t (*uuid)(nvmlDevice_t, char*, unsigned) = nullptr;
+  nvmlReturn_t (*power)(nvmlDevice_t, unsigned*) = nullptr;
+  // Optional: older drivers or GPUs lack them.
+  nvmlReturn_t (*energy)(nvmlDevice_t, unsigned long long*) = nullptr;
+  nvmlReturn_t (*mig_mode)(nvmlDevice_t, unsigned*, unsigned*) = nullptr;
+  nvmlReturn_t (*mig_parent)(nvmlDevice_t, nvmlDevice_t*) = nullptr;
+  nvmlReturn_t (*processes)(nvmlDevice_t, unsigned*, nvmlProcessInfo_t*) = nullptr;
+  nvmlReturn_t (*utilization)(nvmlDevice_t, nvmlProcessUtilizationSample_t*, unsigned*, unsigned long long) = nullptr;
+
+  std::string error(nvmlReturn_t code) const {
+    return error_string ? error_string(code) : fmt::format("NVML error {}", code);
+  }
+};
+
+template <class F>
+bool bind(const SharedLibrary& library, const char* name, F& function) {
+  function = reinterpret_cast<F>(library.symbol(name));
+  return function != nullptr;
+}
+
+Result<NvmlApi> bind_api(const SharedLibrary& library) {
+  NvmlApi api;
+  std::string missing;
+  auto need = [&](const char* name, auto& function) {
+    if (!bind(library, name, function)) missing += (missing.empty() ? "" : ", ") + std::string(name);
+  };
+  need("nvmlInit_v2", api.init);
+  need("nvmlShutdown", api.shutdown);
+  need("nvmlDeviceGetCount_v2", api.count);
+  need("nvmlDeviceGetHandleByIndex_v2", api.by_index);
+  need("nvmlDeviceGetHandleByUUID", api.by_uuid);
+  need("nvmlDeviceGetName", api.name);
+  need("nvmlDeviceGetUUID", api.uuid);
+  need("nvmlDeviceGetPowerUsage", api.power);
+  if (!missing.empty())
+    return Error{library.path() + " lacks " + missing + ": the NVIDIA driver is too old or the library is not NVML"};
+  bind(library, "nvmlErrorString", api.error_string);
+  bind(library, "nvmlDeviceGetIndex", api.index);
+  bind(library, "nvmlDeviceGetTotalEnergyConsumption", api.energy);
+  bind(library, "nvmlDeviceGetMigMode", api.mig_mode);
+  bind(library, "nvmlDeviceGetDeviceHandleFromMigDeviceHandle", api.mig_parent);
+  bind(library, "nvmlDeviceGetComputeRunningProcesses_v3", api.processes);
+  bind(library, "nvmlDeviceGetProcessUtilization", api.utilization);
+  return api;
+}
+
+struct NvmlDevice {
+  nvmlDevice_t handle = nullptr;
+  unsigned index = 0;
+  std::string uuid;
+  std::string name;
+  std::unique_ptr<GpuMeter> meter;
+  unsigned long long last_seen_us = 0;
+  bool said_whole_gpu = false;
+};
+
+class NvmlSensor final : public EnergySensor {
+ public:
+  NvmlSensor(SharedLibrary library, std::shared_ptr<const NvmlApi> api, std::vector<NvmlDevice> devices)
+      : library_(std::move(library)), api_(std::move(api)), devices_(std::move(devices)) {
+    for (const NvmlDevice& device : devices_)
+      channels_.push_back({Component::gpu, fmt::format("gpu-{}", device.index), "gpu", device.name, device.uuid});
+  }
+  ~NvmlSensor() override {
+    devices_.clear();  // meters stop their threads before NVML goes
+    api_->shutdown();
+  }
+  std::string method() const override {
+    std::string method;
+    for (const NvmlDevice& device : devices_) {
+      const std::string one = device.meter->method();
+      if (method.empty()) method = one;
+      else if (method != one) return "nvml-mixed";
+    }
+    return method.empty() ? "nvml" : method;
+  }
+  std::string kind() const override {
+    return method() == "nvml-counter" ? "measured counter" : "integrated power";
+  }
+  double relative_uncertainty(Component) const override {
+    double worst = 0.0;
+    for (const NvmlDevice& device : devices_) worst = std::max(worst, device.meter->relative_uncertainty());
+    return worst;
+  }
+  std::string channel_method(std::size_t channel) const override { return devices_[channel].meter->method(); }
+  const std::vector<Channel>& channels() const override { return channels_; }
+  ContextNeeds needs() const override { return {false, false, false, true}; }
+  void flush() override {
+    for (NvmlDevice& device : devices_) device.meter->flush();
+  }
+
+  void read(const SampleContext& context, std::span<ChannelReading> out) override {
+    for (std::size_t i = 0; i < devices_.size(); ++i) {
+      NvmlDevice& device = devices_[i];
+      out[i].energy_j = device.meter->read(context.elapsed_s);
+      out[i].process_share = context.tree_pids ? std::optional<double>(process_share(device, *context.tree_pids))
+                                               : std::nullopt;
+      for (std::string& note : device.meter->take_notes()) notes_.push_back(std::move(note));
+    }
+  }
+  std::vector<std::string> take_notes() override { return std::exchange(notes_, {}); }
+
+ private:
+  // The tree's share of the GPU: none without a context on it; else its share of the SM
+  // utilisation samples since the last read; else its share of the processes with a context;
+  // the whole GPU (said once) when the driver gives no per-process data.
+  double process_share(NvmlDevice& device, const std::vector<pid_t>& tree) {
+    auto in_tree = [&](unsigned pid) { return std::find(tree.begin(), tree.end(), static_cast<pid_t>(pid)) != tree.end(); };
+    std::optional<std::pair<int, int>> contexts;  // (tree's, all)
+    if (api_->processes) {
+      unsigned count = 0;
+      nvmlReturn_t status = api_->processes(device.handle, &count, nullptr);
+      std::vector<nvmlProcessInfo_t> infos(count);
+      if (status == NVML_ERROR_INSUFFICIENT_SIZE) status = api_->processes(device.handle, &count, infos.data());
+      if (status == NVML_SUCCESS) {
+        infos.resize(count);
+        int mine = 0;
+        for (const auto& info : infos) mine += in_tree(info.pid);
+        contexts = std::pair{mine, static_cast<int>(infos.size())};
+        if (mine == 0) return 0.0;
+      }
+    }
+    if (api_->utilization) {
+      unsigned count = 0;
+      nvmlReturn_t status = api_->utilization(device.handle, nullptr, &count, device.last_seen_us);
+      if (status == NVML_ERROR_INSUFFICIENT_SIZE && count > 0) {
+        std::vector<nvmlProcessUtilizationSample_t> samples(count);
+        status = api_->utilization(device.handle, samples.data(), &count, device.last_seen_us);
+        if (status == NVML_SUCCESS) {
+          double mine = 0.0, all = 0.0;
+          for (unsigned k = 0; k < count; ++k) {
+            all += samples[k].smUtil;
+            if (in_tree(samples[k].pid)) mine += samples[k].smUtil;
+            device.last_seen_us = std::max(device.last_seen_us, samples[k].timeStamp);
+          }
+          if (all > 0) return mine / all;
+        }
+      }
+    }
+    if (contexts && contexts->second > 0) return static_cast<double>(contexts->first) / contexts->second;
+    if (!device.said_whole_gpu) {
+      device.said_whole_gpu = true;
+      notes_.push_back(fmt::format("gpu-{}: the driver gives no per-process data: the whole GPU's energy is "
+                                   "counted for the process tree",
+                                   device.index));
+    }
+    return 1.0;
+  }
+
+  SharedLibrary library_;
+  std::shared_ptr<const NvmlApi> api_;
+  std::vector<NvmlDevice> devices_;
+  std::vector<Channel> channels_;
+  std::vector<std::string> notes_;
+};
+
+std::string device_string(const NvmlApi& api, nvmlDevice_t handle,
+                          nvmlReturn_t (*get)(nvmlDevice_t, char*, unsigned)) {
+  char buffer[kStringLength] = {};
+  if (!get || get(handle, buffer, kStringLength) != NVML_SUCCESS) return "";
+  (void)api;
+  return buffer;
+}
+
+}  // namespace
+
+ProbeOutcome probe_nvml(const GpuSelection& selection) {
+  ProbeOutcome outcome;
+  outcome.status.method = "nvml";
+  outcome.status.components = "gpu";
+  const char* override_path = std::getenv("CARBONMETER_NVML_LIBRARY");
+  const std::string path = override_path && *override_path ? override_path : "libnvidia-ml.so.1";
+  auto library = SharedLibrary::open(path);
+  if (!library) {
+    outcome.status.detail = "no NVIDIA driver library (" + library.error().message + ")";
+    outcome.status.fix = "on a machine with NVIDIA GPUs install the driver (libnvidia-ml.so.1 comes with it), or "
+                         "point CARBONMETER_NVML_LIBRARY at it";
+    return outcome;
+  }
+  auto api = bind_api(library.value());
+  if (!api) {
+    outcome.status.detail = api.error().message;
+    outcome.status.fix = "update the NVIDIA driver";
+    return outcome;
+  }
+  auto shared_api = std::make_shared<const NvmlApi>(api.value());
+  const NvmlApi& nvml = *shared_api;
+  if (nvmlReturn_t status = nvml.init(); status != NVML_SUCCESS) {
+    outcome.status.detail = "nvmlInit failed: " + nvml.error(status);
+    outcome.status.fix = "check that the NVIDIA driver is loaded (`nvidia-smi` must work)";
+    return outcome;
+  }
+
+  // The handles to measure, in the order asked for; MIG instances stand for their parent GPU.
+  std::vector<nvmlDevice_t> handles;
+  std::vector<std::string> problems, notes;
+  if (selection.all) {
+    unsigned count = 0;
+    nvml.count(&count);
+    for (unsigned i = 0; i < count; ++i) {
+      nvmlDevice_t handle = nullptr;
+      if (nvml.by_index(i, &handle) == NVML_SUCCESS) handles.push_back(handle);
+      else problems.push_back(fmt::format("GPU {} cannot be opened", i));
+    }
+  } else {
+    for (const std::string& id : selection.ids) {
+      nvmlDevice_t handle = nullptr;
+      unsigned index = 0;
+      const bool by_index = std::from_chars(id.data(), id.data() + id.size(), index).ec == std::errc();
+      nvmlReturn_t status = by_index ? nvml.by_index(index, &handle) : nvml.by_uuid(id.c_str(), &handle);
+      if (status != NVML_SUCCESS) {
+        problems.push_back(fmt::format("{} '{}' names no GPU here ({})", selection.source, id, nvml.error(status)));
+        continue;
+      }
+      if (id.rfind("MIG-", 0) == 0) {
+        nvmlDevice_t parent = nullptr;
+        if (!nvml.mig_parent || nvml.mig_parent(handle, &parent) != NVML_SUCCESS) {
+          problems.push_back("MIG instance " + id + " cannot be mapped to its GPU by this driver: not measured");
+          continue;
+        }
+        handle = parent;
+      }
+      if (std::find(handles.begin(), handles.end(), handle) == handles.end()) handles.push_back(handle);
+    }
+  }
+
+  std::vector<NvmlDevice> devices;
+  for (nvmlDevice_t handle : handles) {
+    NvmlDevice device;
+    device.handle = handle;
+    if (nvml.index) nvml.index(handle, &device.index);
+    device.uuid = device_string(nvml, handle, nvml.uuid);
+    device.name = device_string(nvml, handle, nvml.name);
+    unsigned mig = 0, pending = 0;
+    if (nvml.mig_mode && nvml.mig_mode(handle, &mig, &pending) == NVML_SUCCESS && mig == 1)
+      notes.push_back(fmt::format("gpu-{} ({}) is in MIG mode: NVML gives no energy per MIG instance, so the "
+                                  "whole GPU is measured",
+                                  device.index, device.uuid));
+    GpuReadFunctions read;
+    auto lost = std::make_shared<bool>(false);
+    std::shared_ptr<const NvmlApi> calls = shared_api;
+    auto check = [lost](nvmlReturn_t status) {
+      if (status == NVML_ERROR_GPU_IS_LOST) *lost = true;
+      return status == NVML_SUCCESS;
+    };
+    unsigned long long probe_energy = 0;
+    if (nvml.energy && nvml.energy(handle, &probe_energy) == NVML_SUCCESS) {
+      read.energy_counter = [calls, handle, check]() -> std::optional<std::uint64_t> {
+        unsigned long long energy_mj = 0;
+        if (!check(calls->energy(handle, &energy_mj))) return std::nullopt;
+        return energy_mj;
+      };
+      read.joules_per_unit = 1e-3;
+    }
+    read.power_w = [calls, handle, check]() -> std::optional<double> {
+      unsigned power_mw = 0;
+      if (!check(calls->power(handle, &power_mw))) return std::nullopt;
+      return power_mw / 1000.0;
+    };
+    read.lost = [lost] { return *lost; };
+    device.meter = std::make_unique<GpuMeter>(fmt::format("gpu-{}", device.index), "nvml", std::move(read));
+    devices.push_back(std::move(device));
+  }
+  if (devices.empty()) {
+    nvml.shutdown();
+    outcome.status.detail = problems.empty() ? "NVML found no GPU" : fmt::format("{}", fmt::join(problems, "; "));
+    if (!selection.all && selection.ids.empty())
+      outcome.status.detail = selection.source + " hides every GPU";
+    return outcome;
+  }
+  std::string detail;
+  for (const NvmlDevice& device : devices)
+    detail += fmt::format("{}gpu-{} {} ({}, {})", detail.empty() ? "" : "; ", device.index, device.name, device.uuid,
+                          device.meter->method());
+  outcome.status.found = true;
+  outcome.status.detail = detail;
+  outcome.status.missing = fmt::format("{}", fmt::join(problems, "; "));
+  outcome.notes = notes;
+  outcome.sensor = std::make_unique<NvmlSensor>(std::move(library).value(), shared_api, std::move(devices));
+  return outcome;
+}
+
+}  // namespace carbonmeter
