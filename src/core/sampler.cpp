@@ -157,13 +157,19 @@ void Sampler::sample_locked(bool refresh_all) {
       if (!active.counted[component]) continue;
       const ChannelReading& reading = readings_[i][ch];
       sample.machine_energy_j[component] += reading.energy_j;
-      devices_[device_index++].energy_j += reading.energy_j;
-      if (scope_ == Scope::machine)
+      DeviceEnergy& device = devices_[device_index++];
+      device.energy_j += reading.energy_j;
+      if (scope_ == Scope::machine) {
         sample.energy_j[component] += reading.energy_j;
-      else if (reading.process_share)
-        sample.energy_j[component] += reading.energy_j * *reading.process_share;
-      else
+        device.attributed_j += reading.energy_j;
+      } else if (reading.process_share) {
+        const double attributed_j = reading.energy_j * std::clamp(*reading.process_share, 0.0, 1.0);
+        sample.energy_j[component] += attributed_j;
+        device.attributed_j += attributed_j;
+      } else {
         shareless_j[component] += reading.energy_j;
+        device.attributed_j = -1.0;  // the component's share applies (docs/report.md)
+      }
     }
     for (std::string& note : active.sensor->take_notes()) {
       if (on_note_) on_note_(note);

@@ -71,6 +71,7 @@ double GpuMeter::read(double elapsed_s) {
   if (mode_ == Mode::power) return integrator_->take_energy_j();
 
   auto raw = read_.energy_counter();
+  if (!raw && read_.lost && read_.lost()) return read(elapsed_s);  // the failure said: gone for good
   if (!raw) {
     counter_.missed(elapsed_s);
     if (mode_ == Mode::checking_counter) {

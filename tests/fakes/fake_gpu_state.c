@@ -8,6 +8,7 @@
 static struct fake_state state;
 static struct timespec loaded_mtime;
 static off_t loaded_size = -1;
+static ino_t loaded_inode;
 
 static void parse_gpu(char* line, struct fake_gpu* gpu) {
   memset(gpu, 0, sizeof *gpu);
@@ -41,7 +42,7 @@ const struct fake_state* fake_state_get(void) {
     loaded_size = -1;
     return &state;
   }
-  if (info.st_size == loaded_size && info.st_mtim.tv_sec == loaded_mtime.tv_sec &&
+  if (info.st_size == loaded_size && info.st_ino == loaded_inode && info.st_mtim.tv_sec == loaded_mtime.tv_sec &&
       info.st_mtim.tv_nsec == loaded_mtime.tv_nsec)
     return &state;
   FILE* file = fopen(path, "r");
@@ -61,5 +62,6 @@ const struct fake_state* fake_state_get(void) {
   state = next;
   loaded_mtime = info.st_mtim;
   loaded_size = info.st_size;
+  loaded_inode = info.st_ino;
   return &state;
 }
