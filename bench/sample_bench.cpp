@@ -25,6 +25,7 @@
 #include <fstream>
 #include <memory>
 #include <string>
+#include <thread>
 #include <vector>
 
 #include "core/journal.hpp"
@@ -197,6 +198,39 @@ void BM_SampleNow_WithJournal(benchmark::State& state) {
   run_sampler(state, probe_default(), [writer](const cm::Sample& sample) { writer->append(sample); });
 }
 BENCHMARK(BM_SampleNow_WithJournal);
+
+// The same periodic sample with 8 GPUs behind the fake NVML library of the tests (counter
+// method, process scope: energy counter, running processes and utilisation samples per GPU).
+// The difference from BM_SampleNow is what 8 GPUs add to the sampler's loop.
+void BM_SampleNow_8FakeGpus(benchmark::State& state) {
+  const std::string state_path = g_root_dir + "/gpu-state";
+  {
+    std::ofstream out(state_path);
+    for (int i = 0; i < 8; ++i)
+      out << "gpu index=" << i << " uuid=GPU-" << i << " energy_mj=1000 power_mw=300000 counter=1 name=Fake H100\n";
+    out << "proc gpu=0 pid=" << g_tree_root << " sm=50\n";
+  }
+  ::setenv("CARBONMETER_FAKE_GPU_STATE", state_path.c_str(), 1);
+  ::setenv("CARBONMETER_NVML_LIBRARY", FAKE_NVML_PATH, 1);
+  auto sensors = cm::probe_sensors({});
+  if (!sensors || sensors.value().methods[cm::Component::gpu].method == "none") {
+    state.SkipWithError("the fake NVML library was not picked up");
+  } else {
+    cm::Sampler sampler(std::move(sensors).value(), cm::Scope::process, g_tree_root, false, 3600.0, nullptr);
+    if (auto started = sampler.start(); !started) {
+      state.SkipWithError(started.error().message.c_str());
+    } else {
+      std::this_thread::sleep_for(std::chrono::milliseconds(2100));  // past the counter check
+      sampler.sample_now(false);
+      for (auto _ : state) benchmark::DoNotOptimize(sampler.sample_now(false));
+      sampler.stop();
+      state.counters["gpus"] = 8;
+    }
+  }
+  ::unsetenv("CARBONMETER_NVML_LIBRARY");
+  ::unsetenv("CARBONMETER_FAKE_GPU_STATE");
+}
+BENCHMARK(BM_SampleNow_8FakeGpus);
 
 // --- the pieces ------------------------------------------------------------------------------
 

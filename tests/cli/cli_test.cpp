@@ -11,6 +11,7 @@
 #include <nlohmann/json.hpp>
 #include <thread>
 
+#include "support/fake_gpu.hpp"
 #include "support/fake_root.hpp"
 
 namespace carbonmeter {
@@ -287,6 +288,22 @@ TEST(Cli, JsonToStdoutIsWrittenInPlace) {
   ASSERT_EQ(outcome.exit_code, 0) << outcome.err;
   auto report = nlohmann::json::parse(outcome.out);
   EXPECT_EQ(report["exit_code"], 0);
+}
+
+TEST(Cli, GpusAreCountedNamedAndListed) {
+  FakeRoot root("intel_server_1s", false);
+  testing::FakeGpus gpus(FAKE_NVML_PATH);
+  gpus.devices = {testing::FakeGpuDevice{}, testing::FakeGpuDevice{}};
+  gpus.devices[1].index = 1;
+  gpus.write();
+  Outcome outcome = carbonmeter({"run", "--scope", "machine", "--output-dir", root.path(), "--json",
+                                 root.path() + "/r.json", "--gpu-ids", "1", "--", "sleep", "0.2"});
+  ASSERT_EQ(outcome.exit_code, 0) << outcome.err;
+  EXPECT_THAT(outcome.err, HasSubstr("1 × NVIDIA H100 80GB HBM3"));
+  auto report = nlohmann::json::parse(slurp(root.path() + "/r.json"));
+  ASSERT_EQ(report["gpus"].size(), 1u);
+  EXPECT_EQ(report["gpus"][0]["index"], 1);
+  EXPECT_EQ(report["method"]["gpu"].get<std::string>().rfind("nvml-", 0), 0u);
 }
 
 TEST(Cli, DemoWorkloadIsMeasuredWithEstimatesOnAMachineWithoutRapl) {

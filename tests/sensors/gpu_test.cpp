@@ -283,5 +283,31 @@ TEST(GpuReport, TrackerReportsGpusAndWindowsCallTheSyncHook) {
   EXPECT_TRUE(report["gpus"][0].contains("avg_power_w"));
 }
 
+// Process scope: the tree (this test process) gets its share of each GPU from NVML's samples.
+TEST(GpuReport, ProcessScopeAppliesThePerGpuShare) {
+  testing::FakeRoot root("intel_server_1s", false);
+  FakeGpus gpus(FAKE_NVML_PATH);
+  gpus.devices = {gpu(0), gpu(1)};
+  gpus.devices[0].power_mw = 400'000;
+  gpus.devices[1].power_mw = 400'000;
+  const unsigned me = static_cast<unsigned>(::getpid());
+  gpus.processes = {{0, me, 30}, {0, 424242, 10}, {1, 424242, 50}};
+  gpus.write();
+  TrackerOptions options;  // scope process, root = this process
+  options.interval_s = 3600;
+  Tracker tracker(options);
+  ASSERT_TRUE(tracker.start().ok());
+  sleep_s(0.1);
+  gpus.devices[0].energy_mj += 40'000;
+  gpus.devices[1].energy_mj += 40'000;
+  gpus.write();
+  Measurement m = tracker.stop();
+  EXPECT_DOUBLE_EQ(m.machine_energy_j[Component::gpu], 80.0);
+  EXPECT_DOUBLE_EQ(m.energy_j[Component::gpu], 30.0);  // 75 % of gpu-0, nothing of gpu-1
+  auto report = nlohmann::json::parse(tracker.report_json());
+  EXPECT_DOUBLE_EQ(report["gpus"][0]["share"].get<double>(), 0.75);
+  EXPECT_DOUBLE_EQ(report["gpus"][1]["share"].get<double>(), 0.0);
+}
+
 }  // namespace
 }  // namespace carbonmeter
