@@ -31,10 +31,13 @@ using testing::read_channels;
 
 GpuSelection all_gpus() { return select_gpus("", std::nullopt); }
 
+// A GPU whose power reading is 0 W: the counter check then cannot find the counters below, which
+// jump at once, implausible; tests of the check and of power integration set a power.
 FakeGpuDevice gpu(unsigned index, unsigned long long energy_mj = 1000) {
   FakeGpuDevice device;
   device.index = index;
   device.energy_mj = energy_mj;
+  device.power_mw = 0;
   return device;
 }
 
@@ -98,6 +101,7 @@ TEST(Nvml, MissingEnergySymbolFallsBackToPower) {
 TEST(Nvml, ImplausibleCounterIsReplacedByIntegratedPower) {
   FakeGpus gpus(FAKE_NVML_PATH);
   gpus.devices = {gpu(0)};
+  gpus.devices[0].power_mw = 250'000;
   gpus.write();
   ProbeOutcome probe = probe_nvml(all_gpus());
   ASSERT_TRUE(probe.sensor);
@@ -249,8 +253,6 @@ TEST(GpuReport, TrackerReportsGpusAndWindowsCallTheSyncHook) {
   testing::FakeRoot root("intel_server_1s");
   FakeGpus gpus(FAKE_NVML_PATH);
   gpus.devices = {gpu(0), gpu(1)};
-  gpus.devices[0].power_mw = 700'000;  // what the counters below say, within the check's tolerance
-  gpus.devices[1].power_mw = 300'000;
   gpus.write();
   TrackerOptions options;
   options.scope = Scope::machine;
@@ -288,8 +290,6 @@ TEST(GpuReport, ProcessScopeAppliesThePerGpuShare) {
   testing::FakeRoot root("intel_server_1s", false);
   FakeGpus gpus(FAKE_NVML_PATH);
   gpus.devices = {gpu(0), gpu(1)};
-  gpus.devices[0].power_mw = 400'000;
-  gpus.devices[1].power_mw = 400'000;
   const unsigned me = static_cast<unsigned>(::getpid());
   gpus.processes = {{0, me, 30}, {0, 424242, 10}, {1, 424242, 50}};
   gpus.write();
