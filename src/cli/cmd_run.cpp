@@ -6,7 +6,10 @@
 #include <csignal>
 
 #include "cli/child_process.hpp"
+#include "carbon/emissions.hpp"
 #include "cli/commands.hpp"
+#include "cli/location_options.hpp"
+#include "outputs/emissions_csv.hpp"
 #include "cli/summary.hpp"
 #include "core/tracker_impl.hpp"
 #include "sensors/rapl_domains.hpp"
@@ -23,6 +26,8 @@ struct RunOptions {
   std::string rapl_domains;
   std::string gpu_ids;
   bool quiet = false;
+  bool no_csv = false;
+  LocationFlags location;
   std::vector<std::string> command;
 };
 
@@ -35,6 +40,17 @@ int run_command(const RunOptions& options) {
     throw UsageError("--output-dir is empty: name a folder for the run journal");
   if (auto domains = parse_rapl_domains(options.rapl_domains); !domains)
     throw UsageError(domains.error().message);
+  // Where the electricity comes from is settled before the command runs: a wrong option must not
+  // cost a run.
+  const ResolvedLocation location = resolve_location_flags(options.location);
+  if (location.series && !location.series_fallback) {
+    const double now = unix_now_s();
+    if (location.series->integrate(now, now + 1).uncovered_s > 0)
+      throw FatalError("--intensity-series " + location.series->name() + " does not cover now (" +
+                       format_iso8601_utc(now) + "; it spans " + format_iso8601_utc(location.series->start_unix_s()) +
+                       " to " + format_iso8601_utc(location.series->end_unix_s()) +
+                       "): give a series that does, or a fallback such as --country beside it");
+  }
 
   TrackerOptions tracker_options;
   tracker_options.interval_s = options.interval_s;
@@ -87,16 +103,32 @@ int run_command(const RunOptions& options) {
   tracker.stop();
 
   RunReport report = tracker.report();
-  if (!options.quiet) std::fputs(format_summary(report).c_str(), stderr);
+  auto account = account_emissions(report, location);
+  if (!options.quiet) {
+    std::fputs(format_summary(report).c_str(), stderr);
+    if (account) std::fputs(format_emissions(account.value(), location).c_str(), stderr);
+  }
+  int status = exit_code;
+  auto fail = [&](const std::string& message) {
+    std::fprintf(stderr, "carbonmeter: %s\n", message.c_str());
+    if (status == 0) status = 1;
+  };
+  if (!account) fail(account.error().message);
+  if (account && !options.no_csv) {
+    auto csv = append_emissions_csv(options.output_dir, report, account.value(), location);
+    if (!csv) fail(csv.error().message);
+    else if (!csv.value().backup.empty() && !options.quiet)
+      std::fprintf(stderr, "  note: %s had another header: kept as %s\n", csv.value().path.c_str(),
+                   csv.value().backup.c_str());
+  }
   if (!tracker.journal_path().empty() && !options.quiet)
     std::fprintf(stderr, "  journal %s\n", tracker.journal_path().c_str());
   if (!options.json_path.empty()) {
-    if (auto written = write_report_json(report, options.json_path); !written) {
-      std::fprintf(stderr, "carbonmeter: %s\n", written.error().message.c_str());
-      return exit_code == 0 ? 1 : exit_code;
-    }
+    nlohmann::json json = report_to_json(report);
+    if (account) json.update(carbon_json(account.value(), location));
+    if (auto written = write_json_file(json, options.json_path); !written) fail(written.error().message);
   }
-  return exit_code;
+  return status;
 }
 
 }  // namespace
@@ -119,6 +151,8 @@ void add_run_command(CLI::App& app, const std::vector<std::string>& after_double
   run->add_option("--gpu-ids", options->gpu_ids,
                   "GPUs to measure: indices or UUIDs, comma-separated (default: CUDA_VISIBLE_DEVICES, else all)");
   run->add_flag("--quiet", options->quiet, "Print no summary");
+  run->add_flag("--no-csv", options->no_csv, "Do not append to OUTPUT_DIR/emissions.csv");
+  add_location_options(*run, options->location);
   // Everything from the first word that is not an option (or after --) is the command.
   run->prefix_command();
   run->allow_extras();

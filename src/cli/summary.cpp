@@ -82,13 +82,40 @@ std::string format_summary(const RunReport& report) {
   return out;
 }
 
+std::string format_emissions(const CarbonAccount& account, const ResolvedLocation& location) {
+  auto grams = [](double g) { return g >= 1000 ? fmt::format("{:.3f} kg", g / 1000) : fmt::format("{:.2f} g", g); };
+  std::string source;
+  if (location.constant)
+    source = fmt::format("{} g/kWh, {} {}{}", location.constant->g_per_kwh, location.constant->source,
+                         location.constant->kind, location.constant->year ? fmt::format(" {}", location.constant->year) : "");
+  else if (location.series)
+    source = fmt::format("series {} ({}), {:.0f}–{:.0f} g/kWh over the run", location.series->name(),
+                         location.series->column(), account.intensity_min_g_per_kwh, account.intensity_max_g_per_kwh);
+  std::string out = fmt::format("  CO2e    {:>12}  range {}–{} (±{:.0f} %)  at {:.1f} g/kWh × PUE {:.2f}\n",
+                                grams(account.emissions_g), grams(account.low_g), grams(account.high_g),
+                                account.relative_uncertainty * 100, account.intensity_g_per_kwh, location.pue);
+  out += fmt::format("  where   {}{} ({})\n", location.how, location.guessed ? " — a GUESS" : "", source);
+  if (location.wue_l_per_kwh > 0) out += fmt::format("  water   {:.3f} L ({} L/kWh, {})\n", account.water_l,
+                                                     location.wue_l_per_kwh, location.wue_source);
+  std::string equivalents;
+  for (std::size_t i = 0; i < account.equivalents.size() && i < 3; ++i)
+    equivalents += fmt::format("{}{:.3g} {}", i ? ", " : "", account.equivalents[i].amount, account.equivalents[i].unit);
+  if (!equivalents.empty()) out += "  about   " + equivalents + "\n";
+  for (const std::string& note : location.notes) out += "  note: " + note + "\n";
+  return out;
+}
+
 Status write_report_json(const RunReport& report, const std::string& path) {
+  return write_json_file(report_to_json(report), path);
+}
+
+Status write_json_file(const nlohmann::json& json, const std::string& path) {
   std::error_code ec;
   auto status = std::filesystem::symlink_status(path, ec);
   if (!ec && std::filesystem::exists(status) && !std::filesystem::is_regular_file(status)) {
     // A symlink (/dev/stdout), a pipe, a device: written in place, never replaced by a rename.
     std::ofstream out(path);
-    out << dump_json(report_to_json(report), 2) << "\n";
+    out << dump_json(json, 2) << "\n";
     if (!out.flush()) return Error{"cannot write " + path + ": " + std::strerror(errno)};
     return Ok{};
   }
@@ -97,7 +124,7 @@ Status write_report_json(const RunReport& report, const std::string& path) {
     std::ofstream out(temporary, std::ios::trunc);
     if (!out)
       return Error{"cannot write " + path + ": " + std::strerror(errno) + " (choose another --json path)"};
-    out << dump_json(report_to_json(report), 2) << "\n";
+    out << dump_json(json, 2) << "\n";
     if (!out.flush()) {
       ::unlink(temporary.c_str());
       return Error{"cannot write " + path + ": " + std::strerror(errno)};

@@ -1,0 +1,142 @@
+#include "carbon/emissions.hpp"
+
+#include <algorithm>
+#include <cmath>
+#include <limits>
+
+#include <fmt/format.h>
+
+#include "core/csv.hpp"
+#include "core/roots.hpp"
+
+namespace carbonmeter {
+namespace {
+
+double relative_energy_uncertainty(const RunReport& report) {
+  const double total = report.energy_j.total();
+  if (total <= 0) return 0.0;
+  double absolute = 0.0;
+  for (Component c : kComponents) absolute += report.energy_j[c] * report.header.methods[c].relative_uncertainty;
+  return absolute / total;
+}
+
+}  // namespace
+
+Result<CarbonAccount> account_emissions(const RunReport& report, const ResolvedLocation& location) {
+  CarbonAccount account;
+  account.intensity_min_g_per_kwh = std::numeric_limits<double>::infinity();
+  account.intensity_max_g_per_kwh = 0.0;
+  const double start = report.header.start_unix_s;
+  for (const Sample& sample : report.samples) {
+    const double energy_kwh = sample.energy_j.total() / kJoulesPerKwh * location.pue;
+    double intensity = 0.0;
+    if (location.series) {
+      const double to = start + sample.t_s, from = to - sample.dt_s;
+      SeriesIntegral integral = location.series->integrate(from, to);
+      double weighted = integral.g_per_kwh_seconds;
+      if (integral.uncovered_s > 0) {
+        if (location.series_fallback) {
+          weighted += location.series_fallback->g_per_kwh * integral.uncovered_s;
+          account.fallback_s += integral.uncovered_s;
+        } else {
+          account.uncovered_s += integral.uncovered_s;
+        }
+      }
+      const double known_s = integral.covered_s + (location.series_fallback ? integral.uncovered_s : 0.0);
+      intensity = known_s > 0 ? weighted / known_s : 0.0;
+      // Energy of an uncovered stretch gets no intensity: it is reported as missing instead.
+      const double covered_fraction = sample.dt_s > 0 ? std::min(1.0, known_s / sample.dt_s) : 1.0;
+      account.emissions_g += energy_kwh * covered_fraction * intensity;
+      account.sample_emissions_g.push_back(energy_kwh * covered_fraction * intensity);
+    } else {
+      intensity = location.constant ? location.constant->g_per_kwh : 0.0;
+      account.emissions_g += energy_kwh * intensity;
+      account.sample_emissions_g.push_back(energy_kwh * intensity);
+    }
+    account.sample_intensity_g_per_kwh.push_back(intensity);
+    account.intensity_min_g_per_kwh = std::min(account.intensity_min_g_per_kwh, intensity);
+    account.intensity_max_g_per_kwh = std::max(account.intensity_max_g_per_kwh, intensity);
+  }
+  if (report.samples.empty()) {
+    const double intensity = location.constant ? location.constant->g_per_kwh : 0.0;
+    account.intensity_min_g_per_kwh = account.intensity_max_g_per_kwh = intensity;
+    account.emissions_g = report.energy_j.total() / kJoulesPerKwh * location.pue * intensity;
+  }
+  if (account.uncovered_s > 0)
+    return Error{fmt::format("the intensity series {} does not cover {:.0f} s of the run (it spans {} to {}): give a "
+                             "series that covers the run, or a fallback (--country, --zone, --cloud or "
+                             "--carbon-intensity) beside --intensity-series",
+                             location.series->name(), account.uncovered_s,
+                             format_iso8601_utc(location.series->start_unix_s()),
+                             format_iso8601_utc(location.series->end_unix_s()))};
+  account.it_energy_kwh = report.energy_j.total() / kJoulesPerKwh;
+  account.energy_kwh = account.it_energy_kwh * location.pue;
+  account.intensity_g_per_kwh = account.energy_kwh > 0 ? account.emissions_g / account.energy_kwh
+                                                       : (location.constant ? location.constant->g_per_kwh : 0.0);
+  const double energy_relative = relative_energy_uncertainty(report);
+  account.relative_uncertainty = std::hypot(energy_relative, location.intensity_relative_uncertainty);
+  account.low_g = account.emissions_g * std::max(0.0, 1.0 - account.relative_uncertainty);
+  account.high_g = account.emissions_g * (1.0 + account.relative_uncertainty);
+  account.water_l = account.energy_kwh * location.wue_l_per_kwh;
+  account.equivalents = equivalents_of(account.emissions_g);
+  return account;
+}
+
+std::vector<Equivalent> equivalents_of(double emissions_g) {
+  std::vector<Equivalent> out;
+  auto table = read_csv_file(data_dir() + "/equivalents.csv");
+  if (!table) return out;
+  const CsvTable& csv = table.value();
+  const int item = csv.column("item"), unit = csv.column("unit"), factor = csv.column("g_co2e_per_unit"),
+            vintage = csv.column("vintage"), source = csv.column("source");
+  if (item < 0 || factor < 0) return out;
+  for (const auto& row : csv.rows) {
+    auto cell = [&](int i) { return i >= 0 && static_cast<std::size_t>(i) < row.size() ? row[static_cast<std::size_t>(i)] : ""; };
+    const double g_per_unit = std::strtod(cell(factor).c_str(), nullptr);
+    if (!(g_per_unit > 0)) continue;
+    out.push_back({cell(item), cell(unit), emissions_g / g_per_unit, g_per_unit, cell(vintage), cell(source)});
+  }
+  return out;
+}
+
+nlohmann::json carbon_json(const CarbonAccount& account, const ResolvedLocation& location) {
+  using nlohmann::json;
+  json intensity = {{"how", location.how},
+                    {"guessed", location.guessed},
+                    {"effective_g_per_kwh", account.intensity_g_per_kwh},
+                    {"min_g_per_kwh", account.intensity_min_g_per_kwh},
+                    {"max_g_per_kwh", account.intensity_max_g_per_kwh},
+                    {"relative_uncertainty", location.intensity_relative_uncertainty}};
+  if (location.constant)
+    intensity.update({{"value_g_per_kwh", location.constant->g_per_kwh},
+                      {"kind", location.constant->kind},
+                      {"basis", location.constant->basis},
+                      {"source", location.constant->source},
+                      {"year", location.constant->year}});
+  if (location.series)
+    intensity.update({{"series", location.series->name()},
+                      {"column", location.series->column()},
+                      {"series_step_s", location.series->step_s()},
+                      {"fallback_s", account.fallback_s}});
+  json equivalents = json::array();
+  for (const Equivalent& e : account.equivalents)
+    equivalents.push_back({{"item", e.item}, {"unit", e.unit}, {"amount", e.amount},
+                           {"g_co2e_per_unit", e.g_co2e_per_unit}, {"vintage", e.vintage}, {"source", e.source}});
+  return {{"emissions_g", account.emissions_g},
+          {"emissions_kg", account.emissions_g / 1000.0},
+          {"emissions_range_g", {account.low_g, account.high_g}},
+          {"emissions_relative_uncertainty", account.relative_uncertainty},
+          {"energy_with_pue_kwh", account.energy_kwh},
+          {"pue", location.pue},
+          {"pue_source", location.pue_source},
+          {"wue_l_per_kwh", location.wue_l_per_kwh},
+          {"water_l", account.water_l},
+          {"intensity", intensity},
+          {"location",
+           {{"country_iso3", location.country_iso3}, {"country_name", location.country_name},
+            {"region", location.region}, {"cloud_provider", location.cloud_provider},
+            {"cloud_region", location.cloud_region}}},
+          {"equivalents", equivalents}};
+}
+
+}  // namespace carbonmeter

@@ -1,0 +1,53 @@
+// Energy becomes emissions: each sample's energy × PUE × the intensity in force during that
+// sample (a series is integrated over the sample's interval, so a step inside a run splits it).
+#pragma once
+
+#include <string>
+#include <vector>
+
+#include "carbon/location.hpp"
+#include "carbonmeter/result.hpp"
+#include "core/run_report.hpp"
+
+namespace carbonmeter {
+
+struct Equivalent {
+  std::string item;
+  std::string unit;
+  double amount = 0.0;
+  double g_co2e_per_unit = 0.0;
+  std::string vintage;
+  std::string source;
+};
+
+struct CarbonAccount {
+  double it_energy_kwh = 0.0;  // what the sensors measured (attributed to the scope)
+  double energy_kwh = 0.0;     // × PUE: what the facility drew for it
+  double emissions_g = 0.0;
+  double low_g = 0.0;
+  double high_g = 0.0;
+  double relative_uncertainty = 0.0;  // energy's and intensity's, combined in quadrature
+  double intensity_g_per_kwh = 0.0;   // effective: emissions / energy
+  double intensity_min_g_per_kwh = 0.0;
+  double intensity_max_g_per_kwh = 0.0;
+  double uncovered_s = 0.0;    // time the series did not cover (and no fallback was given)
+  double fallback_s = 0.0;     // time covered by the fallback figure
+  double water_l = 0.0;
+  std::vector<double> sample_intensity_g_per_kwh;  // per report sample, for charts
+  std::vector<double> sample_emissions_g;
+  std::vector<Equivalent> equivalents;
+};
+
+// Fails when a series does not cover the run and no fallback was given (the message says how
+// much is missing and what to pass).
+Result<CarbonAccount> account_emissions(const RunReport& report, const ResolvedLocation& location);
+
+// The everyday equivalents of data/equivalents.csv for these emissions (empty when the file is
+// missing).
+std::vector<Equivalent> equivalents_of(double emissions_g);
+
+// The run report's carbon keys: emissions_g, emissions_range_g, intensity, water_l, pue,
+// location, equivalents (docs/report.md).
+nlohmann::json carbon_json(const CarbonAccount& account, const ResolvedLocation& location);
+
+}  // namespace carbonmeter
