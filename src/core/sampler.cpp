@@ -85,6 +85,7 @@ Status Sampler::start() {
     last_tree_cpu_s_ = tree_usage_.cpu_s;
   }
   context = SampleContext{};
+  if (tree_ && needs_.tree_pids) context.tree_pids = &tree_pids_;
   for (std::size_t i = 0; i < sensors_.sensors.size(); ++i)
     sensors_.sensors[i].sensor->read(context, readings_[i]);
   started_ = true;
@@ -100,6 +101,7 @@ void Sampler::stop() {
     stopping_ = true;
     for (ActiveSensor& active : sensors_.sensors) active.sensor->flush();
     sample_locked(true);
+    for (ActiveSensor& active : sensors_.sensors) active.sensor->stop();
   }
   wake_.notify_all();
   if (thread_.joinable()) thread_.join();

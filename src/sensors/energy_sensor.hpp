@@ -63,8 +63,10 @@ class EnergySensor {
   virtual ContextNeeds needs() const { return {}; }
   // The method behind one channel when channels differ (a GPU with a counter beside one without).
   virtual std::string channel_method(std::size_t /*channel*/) const { return method(); }
-  // The next read is the last: give everything held back (e.g. during a counter check).
+  // The next read is the last (the measured command may have exited already).
   virtual void flush() {}
+  // After the last read: stop any thread of the sensor's own.
+  virtual void stop() {}
   // The longest sampling period that cannot miss a counter wrap.
   virtual double max_interval_s() const { return std::numeric_limits<double>::infinity(); }
   // Things the user should know (a counter reset, a fallback), drained by the sampler.

@@ -3,12 +3,13 @@
 // integrated over time. A GPU that stops answering is noted once and counts nothing after.
 #pragma once
 
+#include <atomic>
 #include <cstdint>
 #include <functional>
 #include <memory>
 #include <optional>
-#include <utility>
 #include <string>
+#include <utility>
 #include <vector>
 
 #include "core/energy_counter.hpp"
@@ -21,8 +22,9 @@ struct GpuReadFunctions {
   std::function<std::optional<std::uint64_t>()> energy_counter;
   double joules_per_unit = 1e-3;
   std::function<std::optional<double>()> power_w;
-  // True once the device is gone for good (e.g. NVML_ERROR_GPU_IS_LOST).
-  std::function<bool()> lost;
+  // True once the device is gone for good (e.g. NVML_ERROR_GPU_IS_LOST); may be set from any
+  // thread.
+  std::shared_ptr<std::atomic<bool>> lost;
 };
 
 class GpuMeter {
@@ -31,33 +33,36 @@ class GpuMeter {
   GpuMeter(std::string label, std::string method_prefix, GpuReadFunctions read);
   ~GpuMeter();
 
-  // Energy since the previous read in J (0 while the counter is being checked: what was held
-  // back comes with the read that ends the check).
+  // Energy since the previous read in J. The first read is the baseline. While the counter is
+  // being checked (the first kCheckSeconds), the integrated power is reported.
   double read(double elapsed_s);
-  // The next read ends any check in progress and returns everything held back.
-  void flush() { flushing_ = true; }
+  // Stops the power-polling thread (after the last read).
+  void stop();
   std::string method() const;
   std::string kind() const;
   double relative_uncertainty() const;
   std::vector<std::string> take_notes() { return std::exchange(notes_, {}); }
 
   static constexpr double kCheckSeconds = 2.0;
+  static constexpr double kCounterFailureSeconds = 5.0;
 
  private:
-  enum class Mode { checking_counter, counter, power, lost };
+  enum class Mode { checking_counter, counter, power };
+  double read_lost();
   void switch_to_power(const std::string& why);
-  void end_check();
 
   std::string label_;
   std::string prefix_;
   GpuReadFunctions read_;
   Mode mode_;
+  bool lost_ = false;
+  bool baseline_taken_ = false;
   EnergyCounter counter_;
   std::unique_ptr<PowerIntegrator> integrator_;
-  double held_counter_j_ = 0.0;
-  double held_power_j_ = 0.0;
+  double checked_counter_j_ = 0.0;
+  double checked_power_j_ = 0.0;
   double checked_s_ = 0.0;
-  bool flushing_ = false;
+  double counter_failing_s_ = 0.0;
   std::vector<std::string> notes_;
 };
 

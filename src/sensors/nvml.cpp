@@ -1,6 +1,12 @@
 #include "sensors/nvml.hpp"
 
+#include <signal.h>
+
 #include <algorithm>
+#include <atomic>
+#include <cerrno>
+#include <chrono>
+#include <cstddef>
 #include <charconv>
 #include <cstdlib>
 #include <map>
@@ -34,6 +40,11 @@ struct nvmlProcessInfo_t {
   unsigned int gpuInstanceId, computeInstanceId;
 };
 
+// The layouts NVML's ABI fixes (nvml.h): checked here because the test fakes share these
+// declarations and could not catch a mistake.
+static_assert(sizeof(nvmlProcessUtilizationSample_t) == 32 && offsetof(nvmlProcessUtilizationSample_t, timeStamp) == 8);
+static_assert(sizeof(nvmlProcessInfo_t) == 24 && offsetof(nvmlProcessInfo_t, usedGpuMemory) == 8);
+
 struct NvmlApi {
   nvmlReturn_t (*init)() = nullptr;
   nvmlReturn_t (*shutdown)() = nullptr;
@@ -49,7 +60,11 @@ struct NvmlApi {
   nvmlReturn_t (*energy)(nvmlDevice_t, unsigned long long*) = nullptr;
   nvmlReturn_t (*mig_mode)(nvmlDevice_t, unsigned*, unsigned*) = nullptr;
   nvmlReturn_t (*mig_parent)(nvmlDevice_t, nvmlDevice_t*) = nullptr;
+  // Processes with a context: compute, graphics and MPS clients (v3, or v2 on older drivers: the
+  // same layout).
   nvmlReturn_t (*processes)(nvmlDevice_t, unsigned*, nvmlProcessInfo_t*) = nullptr;
+  nvmlReturn_t (*graphics_processes)(nvmlDevice_t, unsigned*, nvmlProcessInfo_t*) = nullptr;
+  nvmlReturn_t (*mps_processes)(nvmlDevice_t, unsigned*, nvmlProcessInfo_t*) = nullptr;
   nvmlReturn_t (*utilization)(nvmlDevice_t, nvmlProcessUtilizationSample_t*, unsigned*, unsigned long long) = nullptr;
 
   std::string error(nvmlReturn_t code) const {
@@ -84,7 +99,12 @@ Result<NvmlApi> bind_api(const SharedLibrary& library) {
   bind(library, "nvmlDeviceGetTotalEnergyConsumption", api.energy);
   bind(library, "nvmlDeviceGetMigMode", api.mig_mode);
   bind(library, "nvmlDeviceGetDeviceHandleFromMigDeviceHandle", api.mig_parent);
-  bind(library, "nvmlDeviceGetComputeRunningProcesses_v3", api.processes);
+  if (!bind(library, "nvmlDeviceGetComputeRunningProcesses_v3", api.processes))
+    bind(library, "nvmlDeviceGetComputeRunningProcesses_v2", api.processes);
+  if (!bind(library, "nvmlDeviceGetGraphicsRunningProcesses_v3", api.graphics_processes))
+    bind(library, "nvmlDeviceGetGraphicsRunningProcesses_v2", api.graphics_processes);
+  if (!bind(library, "nvmlDeviceGetMPSComputeRunningProcesses_v3", api.mps_processes))
+    bind(library, "nvmlDeviceGetMPSComputeRunningProcesses_v2", api.mps_processes);
   bind(library, "nvmlDeviceGetProcessUtilization", api.utilization);
   return api;
 }
@@ -97,6 +117,10 @@ struct NvmlDevice {
   std::unique_ptr<GpuMeter> meter;
   unsigned long long last_seen_us = 0;
   bool said_whole_gpu = false;
+  bool said_other_namespace = false;
+  double last_share = 1.0;
+  bool share_known = false;
+  std::vector<unsigned> previous_context_pids;
 };
 
 class NvmlSensor final : public EnergySensor {
@@ -130,16 +154,26 @@ class NvmlSensor final : public EnergySensor {
   std::string channel_method(std::size_t channel) const override { return devices_[channel].meter->method(); }
   const std::vector<Channel>& channels() const override { return channels_; }
   ContextNeeds needs() const override { return {false, false, false, true}; }
-  void flush() override {
-    for (NvmlDevice& device : devices_) device.meter->flush();
+  void flush() override { flushing_ = true; }
+  void stop() override {
+    for (NvmlDevice& device : devices_) device.meter->stop();
   }
 
   void read(const SampleContext& context, std::span<ChannelReading> out) override {
     for (std::size_t i = 0; i < devices_.size(); ++i) {
       NvmlDevice& device = devices_[i];
       out[i].energy_j = device.meter->read(context.elapsed_s);
-      out[i].process_share = context.tree_pids ? std::optional<double>(process_share(device, *context.tree_pids))
-                                               : std::nullopt;
+      if (context.tree_pids) {
+        // The last read comes after the command has exited: its contexts are gone, so the share
+        // of the read before stands for it.
+        if (!flushing_ || !device.share_known) {
+          device.last_share = process_share(device, *context.tree_pids);
+          device.share_known = true;
+        }
+        out[i].process_share = device.last_share;
+      } else {
+        out[i].process_share.reset();
+      }
       for (std::string& note : device.meter->take_notes()) notes_.push_back(std::move(note));
     }
   }
@@ -149,40 +183,79 @@ class NvmlSensor final : public EnergySensor {
   // The tree's share of the GPU: none without a context on it; else its share of the SM
   // utilisation samples since the last read; else its share of the processes with a context;
   // the whole GPU (said once) when the driver gives no per-process data.
-  double process_share(NvmlDevice& device, const std::vector<pid_t>& tree) {
-    auto in_tree = [&](unsigned pid) { return std::find(tree.begin(), tree.end(), static_cast<pid_t>(pid)) != tree.end(); };
-    std::optional<std::pair<int, int>> contexts;  // (tree's, all)
-    if (api_->processes) {
+  // Every process with a context on the device (compute, graphics, MPS clients), or nullopt
+  // when the driver cannot say.
+  std::optional<std::vector<unsigned>> context_pids(nvmlDevice_t handle) {
+    std::optional<std::vector<unsigned>> all;
+    for (auto list : {api_->processes, api_->graphics_processes, api_->mps_processes}) {
+      if (!list) continue;
+      std::vector<nvmlProcessInfo_t> infos;
       unsigned count = 0;
-      nvmlReturn_t status = api_->processes(device.handle, &count, nullptr);
-      std::vector<nvmlProcessInfo_t> infos(count);
-      if (status == NVML_ERROR_INSUFFICIENT_SIZE) status = api_->processes(device.handle, &count, infos.data());
-      if (status == NVML_SUCCESS) {
-        infos.resize(count);
-        int mine = 0;
-        for (const auto& info : infos) mine += in_tree(info.pid);
-        contexts = std::pair{mine, static_cast<int>(infos.size())};
-        if (mine == 0) return 0.0;
+      nvmlReturn_t status = list(handle, &count, nullptr);
+      for (int attempt = 0; status == NVML_ERROR_INSUFFICIENT_SIZE && attempt < 3; ++attempt) {
+        infos.resize(count + 8);  // room for processes that start between the two calls
+        count = static_cast<unsigned>(infos.size());
+        status = list(handle, &count, infos.data());
       }
+      if (status != NVML_SUCCESS) continue;
+      if (!all) all.emplace();
+      for (unsigned k = 0; k < count && k < infos.size(); ++k) all->push_back(infos[k].pid);
     }
+    return all;
+  }
+
+  // The tree's share of the GPU: its share of the SM utilisation samples since the last read;
+  // without samples, its share of the processes with a context (seen now or at the last read, so
+  // a process that just ended still counts); none without a context; the whole GPU (said once)
+  // when the driver gives no per-process data or its pids are of another pid namespace.
+  double process_share(NvmlDevice& device, const std::vector<pid_t>& tree) {
+    auto in_tree = [&](unsigned pid) {
+      return std::find(tree.begin(), tree.end(), static_cast<pid_t>(pid)) != tree.end();
+    };
+    if (device.last_seen_us == 0)
+      device.last_seen_us = static_cast<unsigned long long>(std::chrono::duration_cast<std::chrono::microseconds>(
+                                std::chrono::system_clock::now().time_since_epoch()).count());
     if (api_->utilization) {
       unsigned count = 0;
       nvmlReturn_t status = api_->utilization(device.handle, nullptr, &count, device.last_seen_us);
-      if (status == NVML_ERROR_INSUFFICIENT_SIZE && count > 0) {
-        std::vector<nvmlProcessUtilizationSample_t> samples(count);
+      std::vector<nvmlProcessUtilizationSample_t> samples;
+      for (int attempt = 0; status == NVML_ERROR_INSUFFICIENT_SIZE && count > 0 && attempt < 3; ++attempt) {
+        samples.resize(count + 8);
+        count = static_cast<unsigned>(samples.size());
         status = api_->utilization(device.handle, samples.data(), &count, device.last_seen_us);
-        if (status == NVML_SUCCESS) {
-          double mine = 0.0, all = 0.0;
-          for (unsigned k = 0; k < count; ++k) {
-            all += samples[k].smUtil;
-            if (in_tree(samples[k].pid)) mine += samples[k].smUtil;
-            device.last_seen_us = std::max(device.last_seen_us, samples[k].timeStamp);
-          }
-          if (all > 0) return mine / all;
+      }
+      if (status == NVML_SUCCESS) {
+        double mine = 0.0, all = 0.0;
+        for (unsigned k = 0; k < count && k < samples.size(); ++k) {
+          all += samples[k].smUtil;
+          if (in_tree(samples[k].pid)) mine += samples[k].smUtil;
+          device.last_seen_us = std::max(device.last_seen_us, samples[k].timeStamp);
         }
+        if (all > 0) return mine / all;
       }
     }
-    if (contexts && contexts->second > 0) return static_cast<double>(contexts->first) / contexts->second;
+    auto contexts = context_pids(device.handle);
+    if (contexts) {
+      std::vector<unsigned> seen = *contexts;
+      for (unsigned pid : device.previous_context_pids)
+        if (std::find(seen.begin(), seen.end(), pid) == seen.end()) seen.push_back(pid);
+      device.previous_context_pids = *contexts;
+      int mine = 0;
+      bool foreign_namespace = !seen.empty();
+      for (unsigned pid : seen) {
+        mine += in_tree(pid);
+        foreign_namespace = foreign_namespace && ::kill(static_cast<pid_t>(pid), 0) != 0 && errno == ESRCH;
+      }
+      if (mine > 0) return static_cast<double>(mine) / static_cast<double>(seen.size());
+      if (!foreign_namespace) return 0.0;  // the tree has no context here
+      if (!device.said_other_namespace) {
+        device.said_other_namespace = true;
+        notes_.push_back(fmt::format("gpu-{}: NVML lists processes that do not exist here (another pid namespace, "
+                                     "e.g. a container): the whole GPU's energy is counted for the process tree",
+                                     device.index));
+      }
+      return 1.0;
+    }
     if (!device.said_whole_gpu) {
       device.said_whole_gpu = true;
       notes_.push_back(fmt::format("gpu-{}: the driver gives no per-process data: the whole GPU's energy is "
@@ -197,6 +270,7 @@ class NvmlSensor final : public EnergySensor {
   std::vector<NvmlDevice> devices_;
   std::vector<Channel> channels_;
   std::vector<std::string> notes_;
+  bool flushing_ = false;
 };
 
 std::string device_string(const NvmlApi& api, nvmlDevice_t handle,
@@ -273,6 +347,7 @@ ProbeOutcome probe_nvml(const GpuSelection& selection) {
   for (nvmlDevice_t handle : handles) {
     NvmlDevice device;
     device.handle = handle;
+    device.index = static_cast<unsigned>(devices.size());  // when the driver cannot say
     if (nvml.index) nvml.index(handle, &device.index);
     device.uuid = device_string(nvml, handle, nvml.uuid);
     device.name = device_string(nvml, handle, nvml.name);
@@ -282,10 +357,10 @@ ProbeOutcome probe_nvml(const GpuSelection& selection) {
                                   "whole GPU is measured",
                                   device.index, device.uuid));
     GpuReadFunctions read;
-    auto lost = std::make_shared<bool>(false);
+    auto lost = std::make_shared<std::atomic<bool>>(false);
     std::shared_ptr<const NvmlApi> calls = shared_api;
     auto check = [lost](nvmlReturn_t status) {
-      if (status == NVML_ERROR_GPU_IS_LOST) *lost = true;
+      if (status == NVML_ERROR_GPU_IS_LOST) lost->store(true, std::memory_order_release);
       return status == NVML_SUCCESS;
     };
     unsigned long long probe_energy = 0;
@@ -302,7 +377,7 @@ ProbeOutcome probe_nvml(const GpuSelection& selection) {
       if (!check(calls->power(handle, &power_mw))) return std::nullopt;
       return power_mw / 1000.0;
     };
-    read.lost = [lost] { return *lost; };
+    read.lost = lost;
     device.meter = std::make_unique<GpuMeter>(fmt::format("gpu-{}", device.index), "nvml", std::move(read));
     devices.push_back(std::move(device));
   }

@@ -21,7 +21,11 @@ PowerIntegrator::~PowerIntegrator() { stop(); }
 void PowerIntegrator::start() {
   std::lock_guard lock(mutex_);
   if (thread_.joinable()) return;
+  // A restart begins afresh: nothing from before the stop is integrated over the pause.
   stopping_ = false;
+  energy_j_ = 0.0;
+  last_power_w_.reset();
+  failing_ = false;
   thread_ = std::thread([this] { run(); });
 }
 

@@ -64,8 +64,8 @@ class RocmSensor final : public EnergySensor {
   std::string channel_method(std::size_t channel) const override { return devices_[channel].meter->method(); }
   const std::vector<Channel>& channels() const override { return channels_; }
   ContextNeeds needs() const override { return {false, false, false, true}; }
-  void flush() override {
-    for (Device& device : devices_) device.meter->flush();
+  void stop() override {
+    for (Device& device : devices_) device.meter->stop();
   }
   void read(const SampleContext& context, std::span<ChannelReading> out) override {
     for (std::size_t i = 0; i < devices_.size(); ++i) {

@@ -5,7 +5,8 @@
 namespace carbonmeter {
 
 Result<SharedLibrary> SharedLibrary::open(const std::string& path) {
-  void* handle = ::dlopen(path.c_str(), RTLD_NOW | RTLD_LOCAL);
+  // Vendor libraries stay mapped once loaded: unloading them while a driver thread lingers is unsafe.
+  void* handle = ::dlopen(path.c_str(), RTLD_NOW | RTLD_LOCAL | RTLD_NODELETE);
   if (!handle) {
     const char* why = ::dlerror();
     return Error{why ? why : "cannot load " + path};

@@ -1,11 +1,15 @@
 #include "fake_gpu_state.h"
 
+#include <pthread.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <sys/stat.h>
 
 static struct fake_state state;
+static pthread_mutex_t state_lock = PTHREAD_MUTEX_INITIALIZER;
+/* Each calling thread gets its own copy: the sampler and power-polling threads call at once. */
+static __thread struct fake_state thread_copy;
 static struct timespec loaded_mtime;
 static off_t loaded_size = -1;
 static ino_t loaded_inode;
@@ -34,19 +38,29 @@ static void parse_gpu(char* line, struct fake_gpu* gpu) {
   }
 }
 
+static void reload_locked(void);
+
 const struct fake_state* fake_state_get(void) {
+  pthread_mutex_lock(&state_lock);
+  reload_locked();
+  thread_copy = state;
+  pthread_mutex_unlock(&state_lock);
+  return &thread_copy;
+}
+
+static void reload_locked(void) {
   const char* path = getenv("CARBONMETER_FAKE_GPU_STATE");
   struct stat info;
   if (!path || stat(path, &info) != 0) {
     memset(&state, 0, sizeof state);
     loaded_size = -1;
-    return &state;
+    return;
   }
   if (info.st_size == loaded_size && info.st_ino == loaded_inode && info.st_mtim.tv_sec == loaded_mtime.tv_sec &&
       info.st_mtim.tv_nsec == loaded_mtime.tv_nsec)
-    return &state;
+    return;
   FILE* file = fopen(path, "r");
-  if (!file) return &state;
+  if (!file) return;
   struct fake_state next;
   memset(&next, 0, sizeof next);
   char line[512];
@@ -63,5 +77,5 @@ const struct fake_state* fake_state_get(void) {
   loaded_mtime = info.st_mtim;
   loaded_size = info.st_size;
   loaded_inode = info.st_ino;
-  return &state;
+  return;
 }

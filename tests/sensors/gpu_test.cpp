@@ -43,9 +43,11 @@ FakeGpuDevice gpu(unsigned index, unsigned long long energy_mj = 1000) {
 
 void sleep_s(double seconds) { std::this_thread::sleep_for(std::chrono::duration<double>(seconds)); }
 
-// After the baseline, the counter check ends on the read that brings the elapsed time to 2 s.
-std::map<std::string, double> read_after_check(EnergySensor& sensor) {
-  return read_channels(sensor, GpuMeter::kCheckSeconds);
+// The first read is the baseline; the counter check (power integration meanwhile) ends on the
+// read that brings the elapsed time to 2 s. Counters are exact from then on.
+void baseline_and_check(EnergySensor& sensor) {
+  read_channels(sensor, 0.0);
+  read_channels(sensor, GpuMeter::kCheckSeconds);
 }
 
 TEST(Nvml, CounterGivesExactEnergyPerDevice) {
@@ -57,11 +59,11 @@ TEST(Nvml, CounterGivesExactEnergyPerDevice) {
   EXPECT_THAT(channel_names(*probe.sensor), ElementsAre("gpu-0/gpu", "gpu-1/gpu"));
   EXPECT_EQ(probe.sensor->channels()[0].model, "NVIDIA H100 80GB HBM3");
   EXPECT_EQ(probe.sensor->channels()[1].uuid, "GPU-1");
-  read_channels(*probe.sensor, 0.0);
+  baseline_and_check(*probe.sensor);
   gpus.devices[0].energy_mj += 500'000;  // 500 J
   gpus.devices[1].energy_mj += 123'456;
   gpus.write();
-  auto energy = read_after_check(*probe.sensor);
+  auto energy = read_channels(*probe.sensor, 1.0);
   EXPECT_DOUBLE_EQ(energy["gpu-0/gpu"], 500.0);
   EXPECT_DOUBLE_EQ(energy["gpu-1/gpu"], 123.456);
   EXPECT_EQ(probe.sensor->method(), "nvml-counter");
@@ -110,13 +112,52 @@ TEST(Nvml, ImplausibleCounterIsReplacedByIntegratedPower) {
   sleep_s(0.4);
   gpus.devices[0].energy_mj += 50'000'000;  // 50 kJ while power says 250 W
   gpus.write();
-  const double energy = read_after_check(*probe.sensor)["gpu-0/gpu"];
+  const double energy = read_channels(*probe.sensor, GpuMeter::kCheckSeconds)["gpu-0/gpu"];
   const double elapsed = std::chrono::duration<double>(std::chrono::steady_clock::now() - start).count();
   EXPECT_NEAR(energy, 250.0 * elapsed, 250.0 * elapsed * 0.15);
   EXPECT_EQ(probe.sensor->method(), "nvml-power");
   auto notes = probe.sensor->take_notes();
   ASSERT_FALSE(notes.empty());
   EXPECT_THAT(notes[0], HasSubstr("implausible"));
+}
+
+TEST(Nvml, ACounterThatFailsBrieflyLosesNothing) {
+  FakeGpus gpus(FAKE_NVML_PATH);
+  gpus.devices = {gpu(0)};
+  gpus.write();
+  ProbeOutcome probe = probe_nvml(all_gpus());
+  ASSERT_TRUE(probe.sensor);
+  baseline_and_check(*probe.sensor);
+  gpus.devices[0].counter = false;  // the counter read fails for a while
+  gpus.write();
+  EXPECT_DOUBLE_EQ(read_channels(*probe.sensor, 1.0)["gpu-0/gpu"], 0.0);
+  gpus.devices[0].counter = true;
+  gpus.devices[0].energy_mj += 50'000;
+  gpus.write();
+  EXPECT_DOUBLE_EQ(read_channels(*probe.sensor, 1.0)["gpu-0/gpu"], 50.0);  // the gap is covered
+  EXPECT_EQ(probe.sensor->method(), "nvml-counter");
+}
+
+TEST(Nvml, ProcessThatEndedBeforeTheLastReadKeepsItsShare) {
+  FakeGpus gpus(FAKE_NVML_PATH);
+  gpus.devices = {gpu(0)};
+  const unsigned me = static_cast<unsigned>(::getpid());
+  gpus.processes = {{0, me, 20}, {0, 424242, 20}};
+  gpus.write();
+  ProbeOutcome probe = probe_nvml(all_gpus());
+  ASSERT_TRUE(probe.sensor);
+  std::vector<pid_t> tree{static_cast<pid_t>(me)};
+  SampleContext context;
+  context.tree_pids = &tree;
+  std::vector<ChannelReading> out(1);
+  probe.sensor->read(context, out);
+  EXPECT_DOUBLE_EQ(*out[0].process_share, 0.5);
+  gpus.processes = {{0, 424242, 20}};  // the tree's process has ended
+  gpus.write();
+  probe.sensor->flush();
+  context.elapsed_s = 1.0;
+  probe.sensor->read(context, out);
+  EXPECT_DOUBLE_EQ(*out[0].process_share, 0.5);
 }
 
 TEST(Nvml, EightGpus) {
@@ -126,10 +167,10 @@ TEST(Nvml, EightGpus) {
   ProbeOutcome probe = probe_nvml(all_gpus());
   ASSERT_TRUE(probe.sensor);
   ASSERT_EQ(probe.sensor->channels().size(), 8u);
-  read_channels(*probe.sensor, 0.0);
+  baseline_and_check(*probe.sensor);
   for (unsigned i = 0; i < 8; ++i) gpus.devices[i].energy_mj += 10'000 * (i + 1);
   gpus.write();
-  auto energy = read_after_check(*probe.sensor);
+  auto energy = read_channels(*probe.sensor, 1.0);
   for (unsigned i = 0; i < 8; ++i) EXPECT_DOUBLE_EQ(energy["gpu-" + std::to_string(i) + "/gpu"], 10.0 * (i + 1));
 }
 
@@ -139,11 +180,11 @@ TEST(Nvml, GpuVanishingMidRunIsNotedAndTheOthersGoOn) {
   gpus.write();
   ProbeOutcome probe = probe_nvml(all_gpus());
   ASSERT_TRUE(probe.sensor);
-  read_channels(*probe.sensor, 0.0);
+  baseline_and_check(*probe.sensor);
   gpus.devices[0].lost = true;
   gpus.devices[1].energy_mj += 40'000;
   gpus.write();
-  auto energy = read_after_check(*probe.sensor);
+  auto energy = read_channels(*probe.sensor, 1.0);
   EXPECT_DOUBLE_EQ(energy["gpu-0/gpu"], 0.0);
   EXPECT_DOUBLE_EQ(energy["gpu-1/gpu"], 40.0);
   EXPECT_THAT(probe.sensor->take_notes(), ::testing::Contains(HasSubstr("gpu-0 stopped answering")));
@@ -238,10 +279,10 @@ TEST(RocmSmi, CounterPowerAndMissingLibrary) {
   EXPECT_EQ(probe.sensor->channel_method(0), "rocm-smi-counter");
   EXPECT_EQ(probe.sensor->channel_method(1), "rocm-smi-power");
   EXPECT_EQ(probe.sensor->channels()[0].model, "AMD Instinct MI300X");
-  read_channels(*probe.sensor, 0.0);
+  baseline_and_check(*probe.sensor);
   gpus.devices[0].energy_mj += 300'000;
   gpus.write();
-  EXPECT_NEAR(read_after_check(*probe.sensor)["gpu-0/gpu"], 300.0, 0.01);
+  EXPECT_NEAR(read_channels(*probe.sensor, 1.0)["gpu-0/gpu"], 300.0, 0.01);
   ::setenv("CARBONMETER_ROCM_SMI_LIBRARY", "/nonexistent/librocm_smi64.so", 1);
   ProbeOutcome missing = probe_rocm_smi(all_gpus());
   EXPECT_FALSE(missing.sensor);
@@ -253,6 +294,8 @@ TEST(GpuReport, TrackerReportsGpusAndWindowsCallTheSyncHook) {
   testing::FakeRoot root("intel_server_1s");
   FakeGpus gpus(FAKE_NVML_PATH);
   gpus.devices = {gpu(0), gpu(1)};
+  gpus.devices[0].power_mw = 700'000;  // a run under 2 s is measured by integrated power
+  gpus.devices[1].power_mw = 300'000;
   gpus.write();
   TrackerOptions options;
   options.scope = Scope::machine;
@@ -270,16 +313,17 @@ TEST(GpuReport, TrackerReportsGpusAndWindowsCallTheSyncHook) {
   ASSERT_TRUE(step.ok());
   EXPECT_EQ(syncs, 2);
 
+  EXPECT_NEAR(step.value().energy_j[Component::gpu], 1000.0 * step.value().duration_s,
+              100.0 * step.value().duration_s + 5.0);  // the window gets its joules at once
   Measurement m = tracker.stop();
-  EXPECT_DOUBLE_EQ(m.energy_j[Component::gpu], 100.0);
-  EXPECT_EQ(m.method[Component::gpu].method, "nvml-counter");
+  EXPECT_NEAR(m.energy_j[Component::gpu], 1000.0 * m.duration_s, 100.0 * m.duration_s + 5.0);
   auto report = nlohmann::json::parse(tracker.report_json());
-  EXPECT_DOUBLE_EQ(report["energy_j"]["gpu"].get<double>(), 100.0);
+  EXPECT_DOUBLE_EQ(report["energy_j"]["gpu"].get<double>(), m.energy_j[Component::gpu]);
   ASSERT_EQ(report["gpus"].size(), 2u);
   EXPECT_EQ(report["gpus"][0]["index"], 0);
   EXPECT_EQ(report["gpus"][0]["uuid"], "GPU-0");
   EXPECT_EQ(report["gpus"][0]["name"], "NVIDIA H100 80GB HBM3");
-  EXPECT_DOUBLE_EQ(report["gpus"][0]["energy_j"].get<double>(), 70.0);
+  EXPECT_NEAR(report["gpus"][0]["energy_j"].get<double>(), 700.0 * m.duration_s, 70.0 * m.duration_s + 5.0);
   EXPECT_EQ(report["gpus"][1]["method"], "nvml-counter");
   EXPECT_DOUBLE_EQ(report["gpus"][1]["share"].get<double>(), 1.0);
   EXPECT_TRUE(report["gpus"][0].contains("avg_power_w"));
@@ -290,6 +334,8 @@ TEST(GpuReport, ProcessScopeAppliesThePerGpuShare) {
   testing::FakeRoot root("intel_server_1s", false);
   FakeGpus gpus(FAKE_NVML_PATH);
   gpus.devices = {gpu(0), gpu(1)};
+  gpus.devices[0].power_mw = 400'000;
+  gpus.devices[1].power_mw = 400'000;
   const unsigned me = static_cast<unsigned>(::getpid());
   gpus.processes = {{0, me, 30}, {0, 424242, 10}, {1, 424242, 50}};
   gpus.write();
@@ -302,9 +348,11 @@ TEST(GpuReport, ProcessScopeAppliesThePerGpuShare) {
   gpus.devices[1].energy_mj += 40'000;
   gpus.write();
   Measurement m = tracker.stop();
-  EXPECT_DOUBLE_EQ(m.machine_energy_j[Component::gpu], 80.0);
-  EXPECT_DOUBLE_EQ(m.energy_j[Component::gpu], 30.0);  // 75 % of gpu-0, nothing of gpu-1
+  const double machine = m.machine_energy_j[Component::gpu];
+  EXPECT_NEAR(machine, 800.0 * m.duration_s, 80.0 * m.duration_s + 5.0);
   auto report = nlohmann::json::parse(tracker.report_json());
+  const double gpu0 = report["gpus"][0]["machine_energy_j"].get<double>();
+  EXPECT_NEAR(m.energy_j[Component::gpu], gpu0 * 0.75, 1e-6);  // 75 % of gpu-0, nothing of gpu-1
   EXPECT_DOUBLE_EQ(report["gpus"][0]["share"].get<double>(), 0.75);
   EXPECT_DOUBLE_EQ(report["gpus"][1]["share"].get<double>(), 0.0);
 }
