@@ -23,6 +23,7 @@ void add_run_command(CLI::App& app, const std::vector<std::string>& after_double
 void add_monitor_command(CLI::App& app, int& exit_code);
 void add_hardware_command(CLI::App& app, int& exit_code);
 void add_report_command(CLI::App& app, int& exit_code);
+void add_intensity_command(CLI::App& app, int& exit_code);
 
 // Shared option checks.
 void check_interval(double interval_s);

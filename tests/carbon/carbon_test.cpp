@@ -1,0 +1,289 @@
+// Energy to emissions: timestamps, intensity series, location sources in their order,
+// emissions (exact for known inputs, split at a series' step), and emissions.csv.
+#include <cmath>
+#include <cstdlib>
+#include <filesystem>
+#include <fstream>
+
+#include <gmock/gmock.h>
+#include <gtest/gtest.h>
+
+#include "carbon/emissions.hpp"
+#include "carbon/intensity_series.hpp"
+#include "carbon/location.hpp"
+#include "carbon/timestamp.hpp"
+#include "core/csv.hpp"
+#include "outputs/emissions_csv.hpp"
+#include "support/fake_root.hpp"
+
+namespace carbonmeter {
+namespace {
+
+using ::testing::HasSubstr;
+
+const std::string kData = std::string(CARBONMETER_FIXTURES_DIR) + "/carbon_data";
+constexpr double kJan1 = 1767225600.0;  // 2026-01-01T00:00:00Z
+
+ReferenceData data() {
+  auto loaded = ReferenceData::load_from(kData);
+  EXPECT_TRUE(loaded.ok()) << loaded.error().message;
+  return std::move(loaded).value();
+}
+
+TEST(Timestamp, Iso8601WithOffsetsAndUnixSeconds) {
+  EXPECT_DOUBLE_EQ(*parse_timestamp("2026-01-01T00:00:00Z"), kJan1);
+  EXPECT_DOUBLE_EQ(*parse_timestamp("2026-01-01 01:00:00+01:00"), kJan1);
+  EXPECT_DOUBLE_EQ(*parse_timestamp("2025-12-31T19:00:00-0500"), kJan1);
+  EXPECT_DOUBLE_EQ(*parse_timestamp("2026-01-01T00:00:00.5+00:00"), kJan1 + 0.5);
+  EXPECT_DOUBLE_EQ(*parse_timestamp("1767225600"), kJan1);
+  EXPECT_FALSE(parse_timestamp("2026-01-01T00:00:00"));  // no offset: refused
+  EXPECT_FALSE(parse_timestamp("yesterday"));
+  EXPECT_FALSE(parse_timestamp("2026-13-01T00:00:00Z"));
+  EXPECT_FALSE(parse_timestamp(""));
+}
+
+TEST(IntensitySeries, StepFunctionWithGapsAndCoverage) {
+  auto series = IntensitySeries::load(kData + "/series_step.csv");
+  ASSERT_TRUE(series.ok()) << series.error().message;
+  EXPECT_EQ(series.value().column(), "carbon_intensity");
+  EXPECT_DOUBLE_EQ(series.value().step_s(), 3600.0);
+  // 30 min at 100 then 30 min at 300.
+  SeriesIntegral across = series.value().integrate(kJan1 + 1800, kJan1 + 5400);
+  EXPECT_DOUBLE_EQ(across.g_per_kwh_seconds, 100 * 1800.0 + 300 * 1800.0);
+  EXPECT_DOUBLE_EQ(across.uncovered_s, 0.0);
+  // The empty row at 02:00 is a gap; the last row holds one step; before and after: uncovered.
+  SeriesIntegral gap = series.value().integrate(kJan1 + 7200, kJan1 + 10800);
+  EXPECT_DOUBLE_EQ(gap.uncovered_s, 3600.0);
+  SeriesIntegral beyond = series.value().integrate(kJan1 + 3 * 3600, kJan1 + 5 * 3600);
+  EXPECT_DOUBLE_EQ(beyond.covered_s, 3600.0);
+  EXPECT_DOUBLE_EQ(beyond.uncovered_s, 3600.0);
+  EXPECT_DOUBLE_EQ(series.value().integrate(kJan1 - 10, kJan1).uncovered_s, 10.0);
+}
+
+TEST(IntensitySeries, ColumnByNameAndClearErrorsNamingTheLine) {
+  auto other = IntensitySeries::load(kData + "/series_step.csv:other");
+  ASSERT_TRUE(other.ok()) << other.error().message;
+  EXPECT_EQ(other.value().column(), "other");
+  EXPECT_THAT(IntensitySeries::load(kData + "/series_step.csv:nope").error().message, HasSubstr("no column 'nope'"));
+  auto bad_time = IntensitySeries::parse("timestamp,ci\n2026-01-01T00:00:00Z,1\nsoon,2\n", "s.csv", "");
+  EXPECT_THAT(bad_time.error().message, HasSubstr("s.csv:3"));
+  EXPECT_THAT(bad_time.error().message, HasSubstr("not a timestamp"));
+  auto bad_number = IntensitySeries::parse("timestamp,ci\n2026-01-01T00:00:00Z,12abc\n", "s.csv", "");
+  EXPECT_THAT(bad_number.error().message, HasSubstr("s.csv:2"));
+  auto unsorted = IntensitySeries::parse("timestamp,ci\n2026-01-01T01:00:00Z,1\n2026-01-01T00:00:00Z,2\n", "s.csv", "");
+  EXPECT_THAT(unsorted.error().message, HasSubstr("increasing time order"));
+  EXPECT_THAT(IntensitySeries::parse("a,b,c\n1,2,3\n", "s.csv", "").error().message, HasSubstr("which column"));
+  EXPECT_FALSE(IntensitySeries::load("/nonexistent/series.csv").ok());
+}
+
+TEST(Location, MostExplicitSourceWins) {
+  const ReferenceData d = data();
+  LocationOptions o;
+  o.country = {"FRA", "--country"};
+  o.zone = {"SE3", "--zone"};
+  o.cloud = {"aws:us-east-1", "--cloud"};
+  o.carbon_intensity_g_per_kwh = {123.0, "--carbon-intensity"};
+  EXPECT_DOUBLE_EQ(resolve_location(o, d).value().constant->g_per_kwh, 123.0);
+  o.carbon_intensity_g_per_kwh = {};
+  auto cloud = resolve_location(o, d).value();
+  EXPECT_DOUBLE_EQ(cloud.constant->g_per_kwh, 379.1);
+  EXPECT_DOUBLE_EQ(cloud.pue, 1.135);  // the provider's PUE in a cloud region
+  EXPECT_DOUBLE_EQ(cloud.wue_l_per_kwh, 0.12);
+  EXPECT_EQ(cloud.country_iso3, "USA");
+  o.cloud = {};
+  EXPECT_DOUBLE_EQ(resolve_location(o, d).value().constant->g_per_kwh, 18.0);
+  o.zone = {};
+  auto country = resolve_location(o, d).value();
+  EXPECT_DOUBLE_EQ(country.constant->g_per_kwh, 44.2);
+  EXPECT_EQ(country.constant->source, "ember-2024");
+  EXPECT_DOUBLE_EQ(country.pue, 1.0);  // on premises
+  o.country = {"fr", "--country"};  // ISO2, any case
+  EXPECT_EQ(resolve_location(o, d).value().country_iso3, "FRA");
+  o.intensity_series = {kData + "/series_step.csv", "--intensity-series"};
+  auto series = resolve_location(o, d).value();
+  ASSERT_TRUE(series.series);
+  ASSERT_TRUE(series.series_fallback);  // the country stands in outside the series
+  EXPECT_DOUBLE_EQ(series.series_fallback->g_per_kwh, 44.2);
+}
+
+TEST(Location, UnknownPlacesAreClearErrors) {
+  const ReferenceData d = data();
+  LocationOptions o;
+  o.cloud = {"aws:us-east-11", "--cloud"};
+  EXPECT_THAT(resolve_location(o, d).error().message, HasSubstr("did you mean aws:us-east-1"));
+  o.cloud = {"aws", "--cloud"};
+  EXPECT_THAT(resolve_location(o, d).error().message, HasSubstr("PROVIDER:REGION"));
+  o.cloud = {};
+  o.country = {"XYZ", "--country"};
+  EXPECT_THAT(resolve_location(o, d).error().message, HasSubstr("not a known country"));
+}
+
+TEST(Location, EnvironmentAndConfigFileFillTheRest) {
+  testing::FakeRoot root("");
+  const auto old_cwd = std::filesystem::current_path();
+  std::filesystem::current_path(root.path());
+  root.write("carbonmeter.toml", "country = \"DEU\"\npue = 1.4\nzone = \"SE3\"\n");
+  ::setenv("CARBONMETER_ZONE", "US-CAL-CISO", 1);
+  LocationOptions o;
+  o.pue = {1.2, "--pue"};
+  auto completed = complete_location_options(o);
+  ::unsetenv("CARBONMETER_ZONE");
+  ASSERT_TRUE(completed.ok()) << completed.error().message;
+  EXPECT_EQ(*o.country.value, "DEU");
+  EXPECT_EQ(o.country.origin, "carbonmeter.toml");
+  EXPECT_EQ(*o.zone.value, "US-CAL-CISO");  // the environment before the file
+  EXPECT_EQ(o.zone.origin, "CARBONMETER_ZONE");
+  EXPECT_DOUBLE_EQ(*o.pue.value, 1.2);  // the flag before both
+  root.write("carbonmeter.toml", "country = [\n");
+  LocationOptions broken;
+  EXPECT_THAT(complete_location_options(broken).error().message, HasSubstr("carbonmeter.toml:"));
+  ::setenv("CARBONMETER_PUE", "abc", 1);
+  LocationOptions bad_env;
+  EXPECT_THAT(complete_location_options(bad_env).error().message, HasSubstr("CARBONMETER_PUE"));
+  ::unsetenv("CARBONMETER_PUE");
+  std::filesystem::current_path(old_cwd);
+}
+
+TEST(Location, WithNothingGivenItGuessesAndSaysSo) {
+  const ReferenceData d = data();
+  testing::FakeRoot root("");
+  root.write("sys/class/dmi/id/sys_vendor", "Google\n");
+  root.write("sys/class/dmi/id/product_name", "Google Compute Engine\n");
+  ::setenv("TZ", "Europe/Berlin", 1);
+  auto guess = resolve_location({}, d);
+  ASSERT_TRUE(guess.ok());
+  EXPECT_TRUE(guess.value().guessed);
+  EXPECT_EQ(guess.value().country_iso3, "DEU");
+  EXPECT_EQ(guess.value().cloud_provider, "gcp");
+  EXPECT_THAT(guess.value().notes, ::testing::Contains(HasSubstr("GUESSED")));
+  ::setenv("TZ", "Etc/UTC", 1);
+  auto world = resolve_location({}, d);
+  EXPECT_DOUBLE_EQ(world.value().constant->g_per_kwh, 473.1);
+  EXPECT_THAT(world.value().notes, ::testing::Contains(HasSubstr("WORLD average")));
+  ::unsetenv("TZ");
+}
+
+RunReport two_samples(double start, double energy_j_each, double dt) {
+  RunReport report;
+  report.header.start_unix_s = start;
+  report.header.scope = "machine";
+  report.header.methods[Component::cpu] = {"rapl-powercap", "measured counter", 0.05};
+  for (int i = 1; i <= 2; ++i) {
+    Sample s;
+    s.t_s = dt * i;
+    s.dt_s = dt;
+    s.energy_j[Component::cpu] = energy_j_each;
+    report.samples.push_back(s);
+    report.energy_j += s.energy_j;
+  }
+  report.duration_s = 2 * dt;
+  return report;
+}
+
+TEST(Emissions, KnownEnergyTimesKnownIntensityIsExact) {
+  ::setenv("CARBONMETER_DATA_DIR", kData.c_str(), 1);
+  LocationOptions o;
+  o.carbon_intensity_g_per_kwh = {400.0, "--carbon-intensity"};
+  o.pue = {1.5, "--pue"};
+  o.wue_l_per_kwh = {2.0, "--wue"};
+  auto location = resolve_location(o, data()).value();
+  auto account = account_emissions(two_samples(kJan1, 1.8e6, 1800), location);  // 2 × 0.5 kWh
+  ::unsetenv("CARBONMETER_DATA_DIR");
+  ASSERT_TRUE(account.ok()) << account.error().message;
+  EXPECT_DOUBLE_EQ(account.value().it_energy_kwh, 1.0);
+  EXPECT_DOUBLE_EQ(account.value().energy_kwh, 1.5);
+  EXPECT_DOUBLE_EQ(account.value().emissions_g, 600.0);
+  EXPECT_DOUBLE_EQ(account.value().water_l, 3.0);
+  EXPECT_NEAR(account.value().low_g, 570.0, 1e-9);  // ±5 % energy, the user's own intensity
+  EXPECT_NEAR(account.value().high_g, 630.0, 1e-9);
+  ASSERT_EQ(account.value().equivalents.size(), 2u);
+  EXPECT_DOUBLE_EQ(account.value().equivalents[0].amount, 600.0 / 250.0);
+}
+
+TEST(Emissions, ASeriesStepInsideTheRunSplitsIt) {
+  LocationOptions o;
+  o.intensity_series = {kData + "/series_step.csv", "--intensity-series"};
+  auto location = resolve_location(o, data()).value();
+  // Two half-hour samples from 00:30: the first at 100 g/kWh, the second at 300.
+  auto account = account_emissions(two_samples(kJan1 + 1800, 1.8e6, 1800), location);
+  ASSERT_TRUE(account.ok()) << account.error().message;
+  EXPECT_DOUBLE_EQ(account.value().emissions_g, 0.5 * 100 + 0.5 * 300);
+  // One sample straddling the step: split in proportion to time.
+  auto straddling = account_emissions(two_samples(kJan1 + 2700, 1.8e6, 1800), location);
+  ASSERT_TRUE(straddling.ok());
+  EXPECT_DOUBLE_EQ(straddling.value().sample_emissions_g[0], 0.5 * (100 * 0.5 + 300 * 0.5));
+  EXPECT_DOUBLE_EQ(account.value().intensity_min_g_per_kwh, 100.0);
+  EXPECT_DOUBLE_EQ(account.value().intensity_max_g_per_kwh, 300.0);
+}
+
+TEST(Emissions, ASeriesThatDoesNotCoverTheRunIsAnErrorUnlessAFallbackIsGiven) {
+  LocationOptions o;
+  o.intensity_series = {kData + "/series_step.csv", "--intensity-series"};
+  auto location = resolve_location(o, data()).value();
+  auto gap = account_emissions(two_samples(kJan1 + 7200, 1.8e6, 1800), location);  // the empty 02:00 row
+  ASSERT_FALSE(gap.ok());
+  EXPECT_THAT(gap.error().message, HasSubstr("does not cover 3600 s"));
+  o.country = {"FRA", "--country"};
+  auto with_fallback = resolve_location(o, data()).value();
+  auto filled = account_emissions(two_samples(kJan1 + 7200, 1.8e6, 1800), with_fallback);
+  ASSERT_TRUE(filled.ok());
+  EXPECT_DOUBLE_EQ(filled.value().emissions_g, 1.0 * 44.2);
+  EXPECT_DOUBLE_EQ(filled.value().fallback_s, 3600.0);
+}
+
+TEST(EmissionsCsv, HeaderIsCodeCarbonsThenOurs) {
+  const auto& columns = codecarbon_columns();
+  ASSERT_EQ(columns.size(), 38u);
+  EXPECT_EQ(columns.front(), "timestamp");
+  EXPECT_EQ(columns[5], "emissions");
+  EXPECT_EQ(columns[13], "energy_consumed");
+  EXPECT_EQ(columns.back(), "wue");
+  const auto& ours = emissions_csv_columns();
+  EXPECT_TRUE(std::equal(columns.begin(), columns.end(), ours.begin()));
+  EXPECT_GT(ours.size(), columns.size());
+}
+
+TEST(EmissionsCsv, AppendsToItsOwnAndToCodeCarbonFilesAndBacksUpOthers) {
+  testing::FakeRoot root("");
+  LocationOptions o;
+  o.country = {"FRA", "--country"};
+  auto location = resolve_location(o, data()).value();
+  RunReport report = two_samples(kJan1, 1.8e6, 1800);
+  report.header.run_id = "r1";
+  report.header.project_name = "p, with comma";
+  auto account = account_emissions(report, location).value();
+  ASSERT_TRUE(append_emissions_csv(root.path(), report, account, location).ok());
+  ASSERT_TRUE(append_emissions_csv(root.path(), report, account, location).ok());
+  auto ours = read_csv_file(root.path() + "/emissions.csv");
+  ASSERT_TRUE(ours.ok());
+  EXPECT_EQ(ours.value().header, emissions_csv_columns());
+  ASSERT_EQ(ours.value().rows.size(), 2u);
+  EXPECT_EQ(ours.value().rows[0][1], "p, with comma");
+  EXPECT_NEAR(std::stod(ours.value().rows[0][5]), 44.2 / 1000.0, 1e-12);  // kg
+  EXPECT_EQ(ours.value().rows[0][16], "FRA");
+
+  // A file CodeCarbon wrote: rows of its 38 columns are appended, its own rows untouched.
+  std::string codecarbon_header;
+  for (const auto& c : codecarbon_columns()) codecarbon_header += (codecarbon_header.empty() ? "" : ",") + c;
+  const std::string existing_row(37, ',');
+  root.write("cc/emissions.csv", codecarbon_header + "\r\n" + existing_row + "\r\n");
+  ASSERT_TRUE(append_emissions_csv(root.path() + "/cc", report, account, location).ok());
+  auto cc = read_csv_file(root.path() + "/cc/emissions.csv");
+  ASSERT_TRUE(cc.ok());
+  EXPECT_EQ(cc.value().header.size(), 38u);
+  ASSERT_EQ(cc.value().rows.size(), 2u);
+  EXPECT_EQ(cc.value().rows[1].size(), 38u);
+
+  // Any other header: kept aside, never overwritten.
+  root.write("other/emissions.csv", "a,b\n1,2\n");
+  auto outcome = append_emissions_csv(root.path() + "/other", report, account, location);
+  ASSERT_TRUE(outcome.ok());
+  ASSERT_FALSE(outcome.value().backup.empty());
+  std::ifstream backup(outcome.value().backup);
+  std::string first;
+  std::getline(backup, first);
+  EXPECT_EQ(first, "a,b");
+}
+
+}  // namespace
+}  // namespace carbonmeter
