@@ -136,7 +136,9 @@ nlohmann::json carbon_json(const CarbonAccount& account, const ResolvedLocation&
            {{"country_iso3", location.country_iso3}, {"country_name", location.country_name},
             {"region", location.region}, {"cloud_provider", location.cloud_provider},
             {"cloud_region", location.cloud_region}}},
-          {"equivalents", equivalents}};
+          {"equivalents", equivalents},
+          {"sample_intensity_g_per_kwh", account.sample_intensity_g_per_kwh},
+          {"sample_emissions_g", account.sample_emissions_g}};
 }
 
 }  // namespace carbonmeter

@@ -93,7 +93,7 @@ Result<ReferenceData> ReferenceData::load_from(const std::string& dir) {
                        upper(get("zone")), figure(get), number_or(get("pue"), 0.0), get("pue_source"),
                        number_or(get("wue_l_per_kwh"), -1.0), get("wue_source")};
     region.intensity.basis = region.intensity.basis.empty() ? "average" : region.intensity.basis;
-    if (region.intensity.g_per_kwh >= 0) data.cloud_.push_back(std::move(region));
+    data.cloud_.push_back(std::move(region));  // without a figure of its own: its zone's or country's
   });
   if (!cloud) return Error{"shipped data broken (cloud regions): " + cloud.error().message};
   auto countries = each_row(dir + "/countries.csv", {"iso2", "iso3"}, [&](const auto& get) {
@@ -122,14 +122,33 @@ std::optional<Place> ReferenceData::marginal(const std::string& iso3) const {
 }
 
 std::optional<Place> ReferenceData::zone(const std::string& zone) const {
+  const std::string wanted = upper(zone);
   for (const Place& place : zones_)
-    if (place.code == upper(zone)) return place;
-  return std::nullopt;
+    if (place.code == wanted) return place;
+  // Bidding zones are often written without their country prefix: SE3 for SE-SE3, NO1 for NO-NO1.
+  std::optional<Place> suffix_match;
+  for (const Place& place : zones_) {
+    const auto dash = place.code.find('-');
+    if (dash != std::string::npos && place.code.substr(dash + 1) == wanted) {
+      if (suffix_match) return std::nullopt;  // ambiguous
+      suffix_match = place;
+    }
+  }
+  return suffix_match;
 }
 
 std::optional<CloudRegion> ReferenceData::cloud(const std::string& provider, const std::string& region) const {
-  for (const CloudRegion& r : cloud_)
-    if (r.provider == lower(provider) && r.region == lower(region)) return r;
+  for (CloudRegion r : cloud_) {
+    if (r.provider != lower(provider) || r.region != lower(region)) continue;
+    if (r.intensity.g_per_kwh < 0) {
+      // No published figure for the region: the grid zone it sits in, else its country.
+      if (auto zone = this->zone(r.zone)) r.intensity = zone->intensity;
+      else if (auto country = this->country(r.iso3)) r.intensity = country->intensity;
+      else return std::nullopt;
+      r.intensity.source += " (of the region's " + std::string(this->zone(r.zone) ? "grid zone" : "country") + ")";
+    }
+    return r;
+  }
   return std::nullopt;
 }
 

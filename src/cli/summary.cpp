@@ -83,7 +83,7 @@ std::string format_summary(const RunReport& report) {
 }
 
 std::string format_emissions(const CarbonAccount& account, const ResolvedLocation& location) {
-  auto grams = [](double g) { return g >= 1000 ? fmt::format("{:.3f} kg", g / 1000) : fmt::format("{:.2f} g", g); };
+  auto grams = [](double g) { return g >= 1000 ? fmt::format("{:.3f} kg", g / 1000) : fmt::format("{:.3g} g", g); };
   std::string source;
   if (location.constant)
     source = fmt::format("{} g/kWh, {} {}{}", location.constant->g_per_kwh, location.constant->source,

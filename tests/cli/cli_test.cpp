@@ -11,6 +11,7 @@
 #include <nlohmann/json.hpp>
 #include <thread>
 
+#include "core/csv.hpp"
 #include "support/fake_gpu.hpp"
 #include "support/fake_root.hpp"
 
@@ -304,6 +305,81 @@ TEST(Cli, GpusAreCountedNamedAndListed) {
   ASSERT_EQ(report["gpus"].size(), 1u);
   EXPECT_EQ(report["gpus"][0]["index"], 1);
   EXPECT_EQ(report["method"]["gpu"].get<std::string>().rfind("nvml-", 0), 0u);
+}
+
+// Energy to emissions end to end: a run with a known intensity, its JSON, emissions.csv, then
+// the model card and the HTML page made from the run report.
+TEST(Cli, RunTurnsEnergyIntoEmissionsAndReportsMakeModelCardsAndPages) {
+  FakeRoot root("intel_server_1s", false);
+  std::atomic<bool> driving{true};
+  std::thread driver([&] {  // 100 W on the package
+    std::uint64_t energy_uj = 100'000'000;
+    while (driving) {
+      std::this_thread::sleep_for(std::chrono::milliseconds(10));
+      energy_uj += 1'000'000;
+      root.set_energy_uj("intel-rapl:0", energy_uj);
+    }
+  });
+  Outcome outcome = carbonmeter({"run", "--scope", "machine", "--interval", "0.1", "--carbon-intensity", "400",
+                                 "--pue", "1.5", "--output-dir", root.path(), "--json", root.path() + "/run.json", "--",
+                                 "sleep", "0.5"});
+  driving = false;
+  driver.join();
+  ASSERT_EQ(outcome.exit_code, 0) << outcome.err;
+  EXPECT_THAT(outcome.err, HasSubstr("CO2e"));
+  EXPECT_THAT(outcome.err, HasSubstr("--carbon-intensity 400"));
+  auto run = nlohmann::json::parse(slurp(root.path() + "/run.json"));
+  const double kwh = run["energy_j"]["total"].get<double>() / 3.6e6;
+  EXPECT_GT(kwh, 0.0);
+  EXPECT_NEAR(run["emissions_g"].get<double>(), kwh * 1.5 * 400, 1e-9);
+  EXPECT_LT(run["emissions_range_g"][0].get<double>(), run["emissions_g"].get<double>());
+  EXPECT_EQ(run["intensity"]["value_g_per_kwh"], 400.0);
+  EXPECT_TRUE(run.contains("water_l"));
+  EXPECT_TRUE(run["equivalents"].is_array());
+  auto csv = read_csv_file(root.path() + "/emissions.csv");
+  ASSERT_TRUE(csv.ok()) << csv.error().message;
+  ASSERT_EQ(csv.value().rows.size(), 1u);
+  EXPECT_NEAR(std::stod(csv.value().rows[0][5]), run["emissions_g"].get<double>() / 1000.0, 1e-12);
+
+  root.write("README.md", "---\nlicense: mit\n---\n# Card\n");
+  Outcome card = carbonmeter({"report", root.path() + "/run.json", "--model-card", root.path() + "/README.md",
+                              "--training-type", "fine-tuning", "--html", root.path() + "/report.html"});
+  ASSERT_EQ(card.exit_code, 0) << card.err;
+  const std::string readme = slurp(root.path() + "/README.md");
+  EXPECT_THAT(readme, HasSubstr("---\nlicense: mit\nco2_eq_emissions:\n  emissions: "));
+  EXPECT_THAT(readme, HasSubstr("training_type: \"fine-tuning\""));
+  EXPECT_THAT(readme, HasSubstr("---\n# Card\n"));
+  EXPECT_THAT(slurp(root.path() + "/report.html"), HasSubstr("<svg"));
+
+  Outcome not_a_report = carbonmeter({"report", root.path() + "/README.md", "--html", root.path() + "/x.html"});
+  EXPECT_EQ(not_a_report.exit_code, 1);
+  EXPECT_THAT(not_a_report.err, HasSubstr("not a carbonmeter run report"));
+}
+
+TEST(Cli, LocationProblemsStopTheRunBeforeTheCommandStarts) {
+  FakeRoot root("intel_server_1s", false);
+  root.write("old.csv", "timestamp,carbon_intensity\n2020-01-01T00:00:00Z,100\n2020-01-01T01:00:00Z,200\n");
+  Outcome stale = carbonmeter({"run", "--intensity-series", root.path() + "/old.csv", "--output-dir", root.path(), "--",
+                               "touch", root.path() + "/ran"});
+  EXPECT_EQ(stale.exit_code, 1);
+  EXPECT_THAT(stale.err, HasSubstr("does not cover now"));
+  root.write("bad.csv", "timestamp,carbon_intensity\n2020-01-01T00:00:00Z,abc\n");
+  Outcome bad = carbonmeter({"run", "--intensity-series", root.path() + "/bad.csv", "--", "touch", root.path() + "/ran"});
+  EXPECT_EQ(bad.exit_code, 2);
+  EXPECT_THAT(bad.err, HasSubstr("bad.csv:2"));
+  Outcome unknown = carbonmeter({"run", "--country", "Atlantis", "--", "touch", root.path() + "/ran"});
+  EXPECT_EQ(unknown.exit_code, 2);
+  EXPECT_THAT(unknown.err, HasSubstr("not a known country"));
+  EXPECT_FALSE(std::filesystem::exists(root.path() + "/ran"));
+  Outcome intensity = carbonmeter({"intensity", "--country", "FRA", "--json"});
+  ASSERT_EQ(intensity.exit_code, 0) << intensity.err;
+  auto json = nlohmann::json::parse(intensity.out);
+  EXPECT_EQ(json["country_iso3"], "FRA");
+  EXPECT_GT(json["g_per_kwh"].get<double>(), 0.0);
+  EXPECT_FALSE(json["source"].get<std::string>().empty());
+  Outcome list = carbonmeter({"intensity", "--list", "cloud"});
+  EXPECT_EQ(list.exit_code, 0);
+  EXPECT_THAT(list.out, HasSubstr("gcp:us-central1"));
 }
 
 TEST(Cli, DemoWorkloadIsMeasuredWithEstimatesOnAMachineWithoutRapl) {

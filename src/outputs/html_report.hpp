@@ -1,0 +1,14 @@
+// One self-contained HTML page for a run report (no network, no script): inline SVG charts of
+// power over time stacked by component, intensity over time, cumulative emissions, and the
+// everyday equivalents.
+#pragma once
+
+#include <string>
+
+#include <nlohmann/json.hpp>
+
+namespace carbonmeter {
+
+std::string html_report(const nlohmann::json& run);
+
+}  // namespace carbonmeter

@@ -1,0 +1,63 @@
+#include "outputs/model_card.hpp"
+
+#include <gmock/gmock.h>
+#include <gtest/gtest.h>
+
+namespace carbonmeter {
+namespace {
+
+using ::testing::HasSubstr;
+
+ModelCardEmissions sample() { return {1234.5, "carbonmeter 0.1.0 (rapl-powercap)", "fine-tuning", "France", "2 x NVIDIA H100"}; }
+
+TEST(ModelCard, CreatesFrontMatterWhenThereIsNone) {
+  const std::string card = "# My model\n\nIt is good.\n";
+  const std::string out = update_model_card(card, sample());
+  EXPECT_EQ(out.substr(0, 4), "---\n");
+  EXPECT_THAT(out, HasSubstr("co2_eq_emissions:\n  emissions: 1234.5\n  source: \"carbonmeter 0.1.0 (rapl-powercap)\"\n"
+                             "  training_type: \"fine-tuning\"\n  geographical_location: \"France\"\n"
+                             "  hardware_used: \"2 x NVIDIA H100\"\n---\n"));
+  EXPECT_EQ(out.substr(out.size() - card.size()), card);  // the card itself, byte for byte
+}
+
+TEST(ModelCard, AddsTheBlockAndKeepsEveryOtherLine) {
+  const std::string card = "---\nlicense: apache-2.0\ntags:\n- text\n---\n\n# Model\n";
+  const std::string out = update_model_card(card, sample());
+  EXPECT_EQ(out.substr(0, 37), "---\nlicense: apache-2.0\ntags:\n- text\n");
+  EXPECT_THAT(out, HasSubstr("- text\nco2_eq_emissions:\n"));
+  EXPECT_THAT(out, HasSubstr("\n---\n\n# Model\n"));
+}
+
+TEST(ModelCard, ReplacesAnOldBlockOnly) {
+  const std::string card =
+      "---\nlanguage: en\nco2_eq_emissions:\n  emissions: 10\n  source: \"old\"\n\n  training_type: \"pre-training\"\n"
+      "datasets:\n- squad\n---\nbody\n";
+  const std::string out = update_model_card(card, sample());
+  EXPECT_THAT(out, ::testing::Not(HasSubstr("old")));
+  EXPECT_THAT(out, ::testing::Not(HasSubstr("emissions: 10\n")));
+  EXPECT_EQ(out, "---\nlanguage: en\n" + std::string("co2_eq_emissions:\n  emissions: 1234.5\n  source: \"carbonmeter 0.1.0 "
+                                                      "(rapl-powercap)\"\n  training_type: \"fine-tuning\"\n  "
+                                                      "geographical_location: \"France\"\n  hardware_used: \"2 x "
+                                                      "NVIDIA H100\"\n") +
+                     "datasets:\n- squad\n---\nbody\n");
+  EXPECT_EQ(update_model_card(out, sample()), out);  // idempotent
+}
+
+TEST(ModelCard, WindowsLineEndingsAreKept) {
+  const std::string card = "---\r\nlicense: mit\r\n---\r\nText\r\n";
+  const std::string out = update_model_card(card, sample());
+  EXPECT_EQ(out.substr(0, 19), "---\r\nlicense: mit\r\n");
+  EXPECT_THAT(out, HasSubstr("co2_eq_emissions:\r\n  emissions: 1234.5\r\n"));
+  EXPECT_THAT(out, HasSubstr("\r\n---\r\nText\r\n"));
+  EXPECT_EQ(out.find("\n", 0) , 4u);  // every line ends in CRLF
+  for (std::size_t at = out.find('\n'); at != std::string::npos; at = out.find('\n', at + 1)) EXPECT_EQ(out[at - 1], '\r');
+}
+
+TEST(ModelCard, QuotesTextThatWouldBreakYaml) {
+  ModelCardEmissions e = sample();
+  e.geographical_location = "Paris: \"south\"";
+  EXPECT_THAT(update_model_card("", e), HasSubstr("geographical_location: \"Paris: \\\"south\\\"\""));
+}
+
+}  // namespace
+}  // namespace carbonmeter
