@@ -213,6 +213,16 @@ Result<ResolvedLocation> resolve_location(const LocationOptions& o, const Refere
     constant_place = out;
   }
 
+  if (o.marginal) {
+    if (!constant_place || constant_place->country_iso3.empty() || o.carbon_intensity_g_per_kwh.value)
+      return Error{"--marginal needs a place: --country, --zone or --cloud"};
+    auto marginal = data.marginal(constant_place->country_iso3);
+    if (!marginal)
+      return Error{"--marginal: no published marginal factor for " + constant_place->country_iso3 +
+                   " (see data/SOURCES.md); leave --marginal out for the average"};
+    constant_place->constant = marginal->intensity;
+    constant_place->how += " (marginal factor of " + constant_place->country_iso3 + ")";
+  }
   if (o.intensity_series.value) {
     auto series = IntensitySeries::load(*o.intensity_series.value);
     if (!series) return series.error();

@@ -29,6 +29,7 @@ struct LocationOptions {
   Setting<std::string> country;
   Setting<double> pue;
   Setting<double> wue_l_per_kwh;
+  bool marginal = false;  // the country's marginal (combined-margin) factor instead of its average
 };
 
 // Fills what the flags left empty from the environment and the config file; errors name the

@@ -6,6 +6,7 @@
 #include <csignal>
 
 #include "cli/child_process.hpp"
+#include "carbon/embodied.hpp"
 #include "carbon/emissions.hpp"
 #include "cli/commands.hpp"
 #include "cli/location_options.hpp"
@@ -27,6 +28,7 @@ struct RunOptions {
   std::string gpu_ids;
   bool quiet = false;
   bool no_csv = false;
+  std::string embodied;
   LocationFlags location;
   std::vector<std::string> command;
 };
@@ -40,6 +42,8 @@ int run_command(const RunOptions& options) {
     throw UsageError("--output-dir is empty: name a folder for the run journal");
   if (auto domains = parse_rapl_domains(options.rapl_domains); !domains)
     throw UsageError(domains.error().message);
+  if (!options.embodied.empty())
+    if (auto valid = amortise_embodied(options.embodied, RunReport{}); !valid) throw UsageError(valid.error().message);
   // Where the electricity comes from is settled before the command runs: a wrong option must not
   // cost a run.
   const ResolvedLocation location = resolve_location_flags(options.location);
@@ -114,6 +118,18 @@ int run_command(const RunOptions& options) {
     if (status == 0) status = 1;
   };
   if (!account) fail(account.error().message);
+  std::optional<EmbodiedAccount> embodied;
+  if (!options.embodied.empty()) {
+    auto amortised = amortise_embodied(options.embodied, report);
+    if (amortised) {
+      embodied = amortised.value();
+      if (!options.quiet)
+        std::fprintf(stderr, "  embodied %.3g g CO2e: manufacturing amortised over %.2f h (%s; apart from the above)\n",
+                     embodied->total_g, report.duration_s / 3600.0, options.embodied.c_str());
+    } else {
+      fail(amortised.error().message);
+    }
+  }
   if (account && !options.no_csv) {
     auto csv = append_emissions_csv(options.output_dir, report, account.value(), location);
     if (!csv) fail(csv.error().message);
@@ -126,6 +142,7 @@ int run_command(const RunOptions& options) {
   if (!options.json_path.empty()) {
     nlohmann::json json = report_to_json(report);
     if (account) json.update(carbon_json(account.value(), location));
+    if (embodied) json.update(embodied_json(*embodied));
     if (auto written = write_json_file(json, options.json_path); !written) fail(written.error().message);
   }
   return status;
@@ -152,6 +169,9 @@ void add_run_command(CLI::App& app, const std::vector<std::string>& after_double
                   "GPUs to measure: indices or UUIDs, comma-separated (default: CUDA_VISIBLE_DEVICES, else all)");
   run->add_flag("--quiet", options->quiet, "Print no summary");
   run->add_flag("--no-csv", options->no_csv, "Do not append to OUTPUT_DIR/emissions.csv");
+  run->add_option("--embodied", options->embodied,
+                  "Also report manufacturing emissions amortised over the run: auto (a server and its GPUs) or "
+                  "ITEM[xN],... from data/embodied.csv");
   add_location_options(*run, options->location);
   // Everything from the first word that is not an option (or after --) is the command.
   run->prefix_command();

@@ -17,6 +17,8 @@ void add_location_options(CLI::App& command, LocationFlags& flags) {
   command.add_option("--pue", flags.pue, "Power usage effectiveness of the data centre (1 on-premises)")
       ->check(CLI::Range(1.0, 5.0));
   command.add_option("--wue", flags.wue, "Water usage effectiveness in litres per kWh")->check(CLI::Range(0.0, 100.0));
+  command.add_flag("--marginal", flags.marginal,
+                   "Use the country's marginal (combined-margin) factor instead of its average intensity");
 }
 
 ResolvedLocation resolve_location_flags(const LocationFlags& flags) {
@@ -28,6 +30,7 @@ ResolvedLocation resolve_location_flags(const LocationFlags& flags) {
   if (!flags.country.empty()) options.country = {flags.country, "--country"};
   if (flags.pue >= 1) options.pue = {flags.pue, "--pue"};
   if (flags.wue >= 0) options.wue_l_per_kwh = {flags.wue, "--wue"};
+  options.marginal = flags.marginal;
   if (auto completed = complete_location_options(options); !completed) throw UsageError(completed.error().message);
   auto data = ReferenceData::load();
   if (!data) throw FatalError(data.error().message + " (set CARBONMETER_DATA_DIR to carbonmeter's data/ folder)");

@@ -17,6 +17,7 @@ struct LocationFlags {
   std::string country;
   double pue = -1;
   double wue = -1;
+  bool marginal = false;
 };
 
 void add_location_options(CLI::App& command, LocationFlags& flags);

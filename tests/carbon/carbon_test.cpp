@@ -8,6 +8,7 @@
 #include <gmock/gmock.h>
 #include <gtest/gtest.h>
 
+#include "carbon/embodied.hpp"
 #include "carbon/emissions.hpp"
 #include "carbon/intensity_series.hpp"
 #include "carbon/location.hpp"
@@ -104,6 +105,31 @@ TEST(Location, MostExplicitSourceWins) {
   ASSERT_TRUE(series.series);
   ASSERT_TRUE(series.series_fallback);  // the country stands in outside the series
   EXPECT_DOUBLE_EQ(series.series_fallback->g_per_kwh, 44.2);
+}
+
+TEST(Location, MarginalFactorOnRequest) {
+  LocationOptions o;
+  o.country = {"FRA", "--country"};
+  o.marginal = true;
+  auto marginal = resolve_location(o, data());
+  ASSERT_TRUE(marginal.ok()) << marginal.error().message;
+  EXPECT_DOUBLE_EQ(marginal.value().constant->g_per_kwh, 158.0);
+  EXPECT_EQ(marginal.value().constant->basis, "marginal");
+  o.country = {"DEU", "--country"};
+  EXPECT_THAT(resolve_location(o, data()).error().message, HasSubstr("no published marginal factor"));
+}
+
+TEST(Embodied, AmortisedOverTheRunAndReportedApart) {
+  ::setenv("CARBONMETER_DATA_DIR", kData.c_str(), 1);
+  RunReport report;
+  report.duration_s = 3600;
+  auto account = amortise_embodied("server_test,gpu_testx2", report);
+  auto bad = amortise_embodied("spaceship", report);
+  ::unsetenv("CARBONMETER_DATA_DIR");
+  ASSERT_TRUE(account.ok()) << account.error().message;
+  EXPECT_DOUBLE_EQ(account.value().total_g, 1000.0 * 1000 / 35040 + 2 * 500.0 * 1000 / 26280);
+  ASSERT_FALSE(bad.ok());
+  EXPECT_THAT(bad.error().message, HasSubstr("known: auto"));
 }
 
 TEST(Location, UnknownPlacesAreClearErrors) {
