@@ -207,7 +207,8 @@ void BM_SampleNow_8FakeGpus(benchmark::State& state) {
   {
     std::ofstream out(state_path);
     for (int i = 0; i < 8; ++i)
-      out << "gpu index=" << i << " uuid=GPU-" << i << " energy_mj=1000 power_mw=300000 counter=1 name=Fake H100\n";
+      out << "gpu index=" << i << " uuid=GPU-" << i
+          << " energy_mj=1000 power_mw=300000 counter=1 name=Fake H100\n";
     out << "proc gpu=0 pid=" << g_tree_root << " sm=50\n";
   }
   ::setenv("CARBONMETER_FAKE_GPU_STATE", state_path.c_str(), 1);

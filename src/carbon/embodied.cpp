@@ -26,7 +26,8 @@ std::string lower(std::string text) {
 // The embodied.csv row for a GPU model name.
 std::string gpu_item(const std::string& model) {
   const std::string name = lower(model);
-  if (name.find("h100") != std::string::npos || name.find("h200") != std::string::npos) return "gpu_h100_sxm_80gb";
+  if (name.find("h100") != std::string::npos || name.find("h200") != std::string::npos)
+    return "gpu_h100_sxm_80gb";
   if (name.find("a100") != std::string::npos) return "gpu_a100_sxm4_40gb";
   if (name.find(" l4") != std::string::npos || name.rfind("l4", 0) == 0) return "gpu_l4";
   return "gpu_default";
@@ -41,10 +42,12 @@ Result<EmbodiedAccount> amortise_embodied(const std::string& spec, const RunRepo
   const CsvTable& csv = table.value();
   const int item = csv.column("item"), kg = csv.column("kg_co2e"), life = csv.column("lifetime_hours"),
             source = csv.column("source");
-  if (item < 0 || kg < 0 || life < 0) return Error{"--embodied: data/embodied.csv lacks item,kg_co2e,lifetime_hours"};
+  if (item < 0 || kg < 0 || life < 0)
+    return Error{"--embodied: data/embodied.csv lacks item,kg_co2e,lifetime_hours"};
   for (const auto& r : csv.rows) {
     if (static_cast<int>(r.size()) <= std::max({item, kg, life})) continue;
-    rows[lower(r[item])] = {std::atof(r[kg].c_str()), std::atof(r[life].c_str()), source >= 0 ? r[source] : ""};
+    rows[lower(r[item])] = {std::atof(r[kg].c_str()), std::atof(r[life].c_str()),
+                            source >= 0 ? r[source] : ""};
   }
   std::vector<std::pair<std::string, int>> wanted;
   if (spec == "auto") {
@@ -55,8 +58,9 @@ Result<EmbodiedAccount> amortise_embodied(const std::string& spec, const RunRepo
     std::stringstream stream(spec);
     for (std::string part; std::getline(stream, part, ',');) {
       int count = 1;
-      if (auto x = part.rfind('x'); x != std::string::npos && x + 1 < part.size() &&
-                                    std::all_of(part.begin() + static_cast<long>(x) + 1, part.end(), ::isdigit)) {
+      if (auto x = part.rfind('x');
+          x != std::string::npos && x + 1 < part.size() &&
+          std::all_of(part.begin() + static_cast<long>(x) + 1, part.end(), ::isdigit)) {
         count = std::atoi(part.c_str() + x + 1);
         part = part.substr(0, x);
       }
@@ -70,7 +74,8 @@ Result<EmbodiedAccount> amortise_embodied(const std::string& spec, const RunRepo
     if (it == rows.end() || it->second.lifetime_h <= 0) {
       std::string known;
       for (const auto& [key, row] : rows) known += (known.empty() ? "" : ", ") + key;
-      return Error{"--embodied: unknown item '" + name + "' (known: auto, " + known + "; ITEMxN for N of them)"};
+      return Error{"--embodied: unknown item '" + name + "' (known: auto, " + known +
+                   "; ITEMxN for N of them)"};
     }
     const Row& row = it->second;
     const double g = row.kg * 1000.0 * hours / row.lifetime_h * count;
@@ -83,8 +88,12 @@ Result<EmbodiedAccount> amortise_embodied(const std::string& spec, const RunRepo
 nlohmann::json embodied_json(const EmbodiedAccount& account) {
   nlohmann::json items = nlohmann::json::array();
   for (const EmbodiedItem& i : account.items)
-    items.push_back({{"item", i.item}, {"count", i.count}, {"kg_co2e", i.kg_co2e}, {"lifetime_hours", i.lifetime_hours},
-                     {"amortised_g", i.amortised_g}, {"source", i.source}});
+    items.push_back({{"item", i.item},
+                     {"count", i.count},
+                     {"kg_co2e", i.kg_co2e},
+                     {"lifetime_hours", i.lifetime_hours},
+                     {"amortised_g", i.amortised_g},
+                     {"source", i.source}});
   return {{"embodied_g", account.total_g}, {"embodied_items", items}};
 }
 

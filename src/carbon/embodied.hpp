@@ -2,10 +2,9 @@
 // duration, from data/embodied.csv; reported apart from operational emissions.
 #pragma once
 
+#include <nlohmann/json.hpp>
 #include <string>
 #include <vector>
-
-#include <nlohmann/json.hpp>
 
 #include "carbonmeter/result.hpp"
 #include "core/run_report.hpp"

@@ -1,10 +1,10 @@
 #include "carbon/emissions.hpp"
 
+#include <fmt/format.h>
+
 #include <algorithm>
 #include <cmath>
 #include <limits>
-
-#include <fmt/format.h>
 
 #include "core/csv.hpp"
 #include "core/roots.hpp"
@@ -16,7 +16,8 @@ double relative_energy_uncertainty(const RunReport& report) {
   const double total = report.energy_j.total();
   if (total <= 0) return 0.0;
   double absolute = 0.0;
-  for (Component c : kComponents) absolute += report.energy_j[c] * report.header.methods[c].relative_uncertainty;
+  for (Component c : kComponents)
+    absolute += report.energy_j[c] * report.header.methods[c].relative_uncertainty;
   return absolute / total;
 }
 
@@ -63,16 +64,17 @@ Result<CarbonAccount> account_emissions(const RunReport& report, const ResolvedL
     account.emissions_g = report.energy_j.total() / kJoulesPerKwh * location.pue * intensity;
   }
   if (account.uncovered_s > 0)
-    return Error{fmt::format("the intensity series {} does not cover {:.0f} s of the run (it spans {} to {}): give a "
-                             "series that covers the run, or a fallback (--country, --zone, --cloud or "
-                             "--carbon-intensity) beside --intensity-series",
-                             location.series->name(), account.uncovered_s,
-                             format_iso8601_utc(location.series->start_unix_s()),
-                             format_iso8601_utc(location.series->end_unix_s()))};
+    return Error{fmt::format(
+        "the intensity series {} does not cover {:.0f} s of the run (it spans {} to {}): give a "
+        "series that covers the run, or a fallback (--country, --zone, --cloud or "
+        "--carbon-intensity) beside --intensity-series",
+        location.series->name(), account.uncovered_s, format_iso8601_utc(location.series->start_unix_s()),
+        format_iso8601_utc(location.series->end_unix_s()))};
   account.it_energy_kwh = report.energy_j.total() / kJoulesPerKwh;
   account.energy_kwh = account.it_energy_kwh * location.pue;
-  account.intensity_g_per_kwh = account.energy_kwh > 0 ? account.emissions_g / account.energy_kwh
-                                                       : (location.constant ? location.constant->g_per_kwh : 0.0);
+  account.intensity_g_per_kwh = account.energy_kwh > 0
+                                    ? account.emissions_g / account.energy_kwh
+                                    : (location.constant ? location.constant->g_per_kwh : 0.0);
   const double energy_relative = relative_energy_uncertainty(report);
   account.relative_uncertainty = std::hypot(energy_relative, location.intensity_relative_uncertainty);
   account.low_g = account.emissions_g * std::max(0.0, 1.0 - account.relative_uncertainty);
@@ -91,10 +93,13 @@ std::vector<Equivalent> equivalents_of(double emissions_g) {
             vintage = csv.column("vintage"), source = csv.column("source");
   if (item < 0 || factor < 0) return out;
   for (const auto& row : csv.rows) {
-    auto cell = [&](int i) { return i >= 0 && static_cast<std::size_t>(i) < row.size() ? row[static_cast<std::size_t>(i)] : ""; };
+    auto cell = [&](int i) {
+      return i >= 0 && static_cast<std::size_t>(i) < row.size() ? row[static_cast<std::size_t>(i)] : "";
+    };
     const double g_per_unit = std::strtod(cell(factor).c_str(), nullptr);
     if (!(g_per_unit > 0)) continue;
-    out.push_back({cell(item), cell(unit), emissions_g / g_per_unit, g_per_unit, cell(vintage), cell(source)});
+    out.push_back(
+        {cell(item), cell(unit), emissions_g / g_per_unit, g_per_unit, cell(vintage), cell(source)});
   }
   return out;
 }
@@ -120,8 +125,12 @@ nlohmann::json carbon_json(const CarbonAccount& account, const ResolvedLocation&
                       {"fallback_s", account.fallback_s}});
   json equivalents = json::array();
   for (const Equivalent& e : account.equivalents)
-    equivalents.push_back({{"item", e.item}, {"unit", e.unit}, {"amount", e.amount},
-                           {"g_co2e_per_unit", e.g_co2e_per_unit}, {"vintage", e.vintage}, {"source", e.source}});
+    equivalents.push_back({{"item", e.item},
+                           {"unit", e.unit},
+                           {"amount", e.amount},
+                           {"g_co2e_per_unit", e.g_co2e_per_unit},
+                           {"vintage", e.vintage},
+                           {"source", e.source}});
   return {{"emissions_g", account.emissions_g},
           {"emissions_kg", account.emissions_g / 1000.0},
           {"emissions_range_g", {account.low_g, account.high_g}},
@@ -133,8 +142,10 @@ nlohmann::json carbon_json(const CarbonAccount& account, const ResolvedLocation&
           {"water_l", account.water_l},
           {"intensity", intensity},
           {"location",
-           {{"country_iso3", location.country_iso3}, {"country_name", location.country_name},
-            {"region", location.region}, {"cloud_provider", location.cloud_provider},
+           {{"country_iso3", location.country_iso3},
+            {"country_name", location.country_name},
+            {"region", location.region},
+            {"cloud_provider", location.cloud_provider},
             {"cloud_region", location.cloud_region}}},
           {"equivalents", equivalents},
           {"sample_intensity_g_per_kwh", account.sample_intensity_g_per_kwh},

@@ -30,8 +30,8 @@ struct CarbonAccount {
   double intensity_g_per_kwh = 0.0;   // effective: emissions / energy
   double intensity_min_g_per_kwh = 0.0;
   double intensity_max_g_per_kwh = 0.0;
-  double uncovered_s = 0.0;    // time the series did not cover (and no fallback was given)
-  double fallback_s = 0.0;     // time covered by the fallback figure
+  double uncovered_s = 0.0;  // time the series did not cover (and no fallback was given)
+  double fallback_s = 0.0;   // time covered by the fallback figure
   double water_l = 0.0;
   std::vector<double> sample_intensity_g_per_kwh;  // per report sample, for charts
   std::vector<double> sample_emissions_g;

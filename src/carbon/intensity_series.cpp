@@ -33,7 +33,8 @@ int find_intensity_column(const CsvTable& table, int time_column) {
   for (std::size_t i = 0; i < table.header.size(); ++i) {
     const std::string name = lower(table.header[i]);
     if (static_cast<int>(i) != time_column &&
-        (name.find("intensity") != std::string::npos || name == "avg_ci" || name == "ci" || name.find("gco2") != std::string::npos))
+        (name.find("intensity") != std::string::npos || name == "avg_ci" || name == "ci" ||
+         name.find("gco2") != std::string::npos))
       return static_cast<int>(i);
   }
   if (table.header.size() == 2) return time_column == 0 ? 1 : 0;
@@ -56,7 +57,8 @@ Result<IntensitySeries> IntensitySeries::load(const std::string& spec) {
   return parse(text.value(), path, column);
 }
 
-Result<IntensitySeries> IntensitySeries::parse(std::string_view text, const std::string& name, const std::string& column) {
+Result<IntensitySeries> IntensitySeries::parse(std::string_view text, const std::string& name,
+                                               const std::string& column) {
   auto table = parse_csv(text, name);
   if (!table) return table.error();
   const CsvTable& csv = table.value();
@@ -80,8 +82,9 @@ Result<IntensitySeries> IntensitySeries::parse(std::string_view text, const std:
       return Error{where + ": too few fields (expected " + std::to_string(csv.header.size()) + ")"};
     auto time = parse_timestamp(row[static_cast<std::size_t>(time_column)]);
     if (!time)
-      return Error{where + ": '" + row[static_cast<std::size_t>(time_column)] +
-                   "' is not a timestamp (ISO 8601 with an offset, e.g. 2022-01-01T00:00:00+00:00, or Unix seconds)"};
+      return Error{
+          where + ": '" + row[static_cast<std::size_t>(time_column)] +
+          "' is not a timestamp (ISO 8601 with an offset, e.g. 2022-01-01T00:00:00+00:00, or Unix seconds)"};
     if (!series.times_.empty() && *time <= series.times_.back())
       return Error{where + ": rows must be in increasing time order (this one is not after the one before)"};
     const std::string value_text(trim(row[static_cast<std::size_t>(value_column)]));
@@ -97,7 +100,8 @@ Result<IntensitySeries> IntensitySeries::parse(std::string_view text, const std:
   }
   if (series.times_.empty()) return Error{name + ": no rows"};
   std::vector<double> steps;
-  for (std::size_t i = 1; i < series.times_.size(); ++i) steps.push_back(series.times_[i] - series.times_[i - 1]);
+  for (std::size_t i = 1; i < series.times_.size(); ++i)
+    steps.push_back(series.times_[i] - series.times_[i - 1]);
   if (!steps.empty()) {
     std::nth_element(steps.begin(), steps.begin() + steps.size() / 2, steps.end());
     series.step_s_ = steps[steps.size() / 2];
@@ -114,7 +118,8 @@ SeriesIntegral IntensitySeries::integrate(double from, double to) const {
   out.uncovered_s += std::max(0.0, to - std::max(from, end_unix_s_));
   const double a = std::max(from, times_.front()), b = std::min(to, end_unix_s_);
   if (b <= a) return out;
-  std::size_t i = static_cast<std::size_t>(std::upper_bound(times_.begin(), times_.end(), a) - times_.begin()) - 1;
+  std::size_t i =
+      static_cast<std::size_t>(std::upper_bound(times_.begin(), times_.end(), a) - times_.begin()) - 1;
   for (double t = a; t < b && i < times_.size(); ++i) {
     const double row_end = i + 1 < times_.size() ? times_[i + 1] : end_unix_s_;
     const double piece = std::min(b, row_end) - t;

@@ -22,7 +22,8 @@ class IntensitySeries {
  public:
   // spec: "FILE" or "FILE:COLUMN" (a column name). Errors name the file and line.
   static Result<IntensitySeries> load(const std::string& spec);
-  static Result<IntensitySeries> parse(std::string_view text, const std::string& name, const std::string& column);
+  static Result<IntensitySeries> parse(std::string_view text, const std::string& name,
+                                       const std::string& column);
 
   // The intensity integrated over [from, to] (Unix seconds).
   SeriesIntegral integrate(double from_unix_s, double to_unix_s) const;

@@ -1,13 +1,12 @@
 #include "carbon/location.hpp"
 
+#include <fmt/format.h>
+#include <toml++/toml.h>
 #include <unistd.h>
 
 #include <cmath>
 #include <cstdlib>
 #include <filesystem>
-
-#include <fmt/format.h>
-#include <toml++/toml.h>
 
 #include "core/roots.hpp"
 #include "core/text_file.hpp"
@@ -26,7 +25,8 @@ constexpr double kWorldUncertainty = 0.50;
 Result<double> parse_number(const std::string& text, const std::string& origin, double low, double high) {
   char* end = nullptr;
   const double value = std::strtod(text.c_str(), &end);
-  if (text.empty() || end != text.c_str() + text.size() || !std::isfinite(value) || value < low || value > high)
+  if (text.empty() || end != text.c_str() + text.size() || !std::isfinite(value) || value < low ||
+      value > high)
     return Error{fmt::format("{}: '{}' is not a number from {} to {}", origin, text, low, high)};
   return value;
 }
@@ -129,9 +129,12 @@ std::string detect_cloud_provider() {
   const std::string dmi = sysfs_root() + "/class/dmi/id/";
   const std::string vendor = trimmed_file(dmi + "sys_vendor"), product = trimmed_file(dmi + "product_name"),
                     bios = trimmed_file(dmi + "bios_vendor");
-  if (vendor.find("Google") != std::string::npos || product.find("Google Compute Engine") != std::string::npos) return "gcp";
+  if (vendor.find("Google") != std::string::npos ||
+      product.find("Google Compute Engine") != std::string::npos)
+    return "gcp";
   if (vendor.find("Amazon") != std::string::npos || bios.find("Amazon") != std::string::npos) return "aws";
-  if (vendor.find("Microsoft") != std::string::npos && product.find("Virtual Machine") != std::string::npos) return "azure";
+  if (vendor.find("Microsoft") != std::string::npos && product.find("Virtual Machine") != std::string::npos)
+    return "azure";
   return "";
 }
 
@@ -151,23 +154,26 @@ Result<ResolvedLocation> resolve_location(const LocationOptions& o, const Refere
   // The places named, resolved once: a series may fall back on the next most explicit one.
   std::optional<ResolvedLocation> constant_place;
   if (o.carbon_intensity_g_per_kwh.value) {
-    constant_place = from_figure({*o.carbon_intensity_g_per_kwh.value, 0, "given", "given", "user"},
-                                 fmt::format("{} {} g/kWh", o.carbon_intensity_g_per_kwh.origin,
-                                             *o.carbon_intensity_g_per_kwh.value),
-                                 kConstantUncertainty);
+    constant_place = from_figure(
+        {*o.carbon_intensity_g_per_kwh.value, 0, "given", "given", "user"},
+        fmt::format("{} {} g/kWh", o.carbon_intensity_g_per_kwh.origin, *o.carbon_intensity_g_per_kwh.value),
+        kConstantUncertainty);
   } else if (o.cloud.value) {
     const std::string& spec = *o.cloud.value;
     const auto colon = spec.find(':');
     if (colon == std::string::npos)
-      return Error{o.cloud.origin + " '" + spec + "': write PROVIDER:REGION, e.g. gcp:us-central1 (see `carbonmeter intensity --list cloud`)"};
+      return Error{
+          o.cloud.origin + " '" + spec +
+          "': write PROVIDER:REGION, e.g. gcp:us-central1 (see `carbonmeter intensity --list cloud`)"};
     auto region = data.cloud(spec.substr(0, colon), spec.substr(colon + 1));
     if (!region) {
       std::vector<std::string> known;
       for (const CloudRegion& r : data.cloud_regions()) known.push_back(r.provider + ":" + r.region);
       auto close = data.suggestions(spec, known);
-      return Error{o.cloud.origin + " '" + spec + "' is not a known cloud region" +
-                   (close.empty() ? "" : " (did you mean " + fmt::format("{}", fmt::join(close, ", ")) + "?)") +
-                   "; see `carbonmeter intensity --list cloud`, or give --carbon-intensity"};
+      return Error{
+          o.cloud.origin + " '" + spec + "' is not a known cloud region" +
+          (close.empty() ? "" : " (did you mean " + fmt::format("{}", fmt::join(close, ", ")) + "?)") +
+          "; see `carbonmeter intensity --list cloud`, or give --carbon-intensity"};
     }
     ResolvedLocation out = from_figure(region->intensity, o.cloud.origin + " " + spec, kZoneUncertainty);
     out.cloud_provider = region->provider;
@@ -190,9 +196,10 @@ Result<ResolvedLocation> resolve_location(const LocationOptions& o, const Refere
       std::vector<std::string> known;
       for (const Place& p : data.zones()) known.push_back(p.code);
       auto close = data.suggestions(*o.zone.value, known);
-      return Error{o.zone.origin + " '" + *o.zone.value + "' is not a known grid zone" +
-                   (close.empty() ? "" : " (did you mean " + fmt::format("{}", fmt::join(close, ", ")) + "?)") +
-                   "; see `carbonmeter intensity --list zones`"};
+      return Error{
+          o.zone.origin + " '" + *o.zone.value + "' is not a known grid zone" +
+          (close.empty() ? "" : " (did you mean " + fmt::format("{}", fmt::join(close, ", ")) + "?)") +
+          "; see `carbonmeter intensity --list zones`"};
     }
     ResolvedLocation out = from_figure(zone->intensity, o.zone.origin + " " + zone->code, kZoneUncertainty);
     out.region = zone->code;
@@ -205,9 +212,11 @@ Result<ResolvedLocation> resolve_location(const LocationOptions& o, const Refere
       std::vector<std::string> known;
       for (const Place& p : data.countries()) known.push_back(p.code);
       return Error{o.country.origin + " '" + *o.country.value +
-                   "' is not a known country: use its ISO 3166 code (FRA or FR); see `carbonmeter intensity --list countries`"};
+                   "' is not a known country: use its ISO 3166 code (FRA or FR); see `carbonmeter intensity "
+                   "--list countries`"};
     }
-    ResolvedLocation out = from_figure(country->intensity, o.country.origin + " " + country->code, kCountryUncertainty);
+    ResolvedLocation out =
+        from_figure(country->intensity, o.country.origin + " " + country->code, kCountryUncertainty);
     out.country_iso3 = country->code;
     out.country_name = country->name;
     constant_place = out;
@@ -246,7 +255,8 @@ Result<ResolvedLocation> resolve_location(const LocationOptions& o, const Refere
   auto iso3 = timezone.empty() ? std::nullopt : data.country_of_timezone(timezone);
   auto country = iso3 ? data.country(*iso3) : std::nullopt;
   if (country) {
-    out = from_figure(country->intensity, "guess: time zone " + timezone + " → " + country->code, kGuessedCountryUncertainty);
+    out = from_figure(country->intensity, "guess: time zone " + timezone + " → " + country->code,
+                      kGuessedCountryUncertainty);
     out.guessed = true;
     out.country_iso3 = country->code;
     out.country_name = country->name;
@@ -257,13 +267,15 @@ Result<ResolvedLocation> resolve_location(const LocationOptions& o, const Refere
     if (!world) return Error{"shipped data lacks the WORLD average: reinstall carbonmeter"};
     out = from_figure(world->intensity, "world average (location unknown)", kWorldUncertainty);
     out.guessed = true;
-    out.notes.push_back("location unknown" + (timezone.empty() ? std::string() : " (time zone " + timezone + ")") +
+    out.notes.push_back("location unknown" +
+                        (timezone.empty() ? std::string() : " (time zone " + timezone + ")") +
                         ": the WORLD average is used; pass --country, --zone or --cloud");
   }
   if (!provider.empty()) {
     out.cloud_provider = provider;
-    out.notes.push_back("running on " + provider + " (from DMI); its region is unknown offline: pass --cloud " +
-                        provider + ":REGION for the region's intensity and PUE");
+    out.notes.push_back("running on " + provider +
+                        " (from DMI); its region is unknown offline: pass --cloud " + provider +
+                        ":REGION for the region's intensity and PUE");
   }
   return apply_pue_wue(out);
 }

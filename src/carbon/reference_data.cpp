@@ -33,7 +33,9 @@ Status each_row(const std::string& path, const std::vector<std::string>& require
   for (const auto& cells : csv.rows) {
     auto get = [&](const std::string& name) -> std::string {
       const int index = csv.column(name);
-      return index >= 0 && static_cast<std::size_t>(index) < cells.size() ? cells[static_cast<std::size_t>(index)] : "";
+      return index >= 0 && static_cast<std::size_t>(index) < cells.size()
+                 ? cells[static_cast<std::size_t>(index)]
+                 : "";
     };
     row(get);
   }
@@ -42,8 +44,8 @@ Status each_row(const std::string& path, const std::vector<std::string>& require
 
 template <class Get>
 IntensityFigure figure(const Get& get) {
-  return {number_or(get("g_per_kwh"), -1.0), static_cast<int>(number_or(get("year"), 0)), get("kind"), get("basis"),
-          get("source")};
+  return {number_or(get("g_per_kwh"), -1.0), static_cast<int>(number_or(get("year"), 0)), get("kind"),
+          get("basis"), get("source")};
 }
 
 // Edit distance, for suggestions.
@@ -83,26 +85,29 @@ Result<ReferenceData> ReferenceData::load_from(const std::string& dir) {
       if (place.intensity.g_per_kwh >= 0) out.push_back(std::move(place));
     });
   };
-  for (auto [status, what] : {std::pair{load_places("intensity_countries.csv", "iso3", data.countries_), "countries"},
-                              std::pair{load_places("intensity_marginal.csv", "iso3", data.marginal_), "marginal"},
-                              std::pair{load_places("intensity_zones.csv", "zone", data.zones_), "zones"}}) {
+  for (auto [status, what] :
+       {std::pair{load_places("intensity_countries.csv", "iso3", data.countries_), "countries"},
+        std::pair{load_places("intensity_marginal.csv", "iso3", data.marginal_), "marginal"},
+        std::pair{load_places("intensity_zones.csv", "zone", data.zones_), "zones"}}) {
     if (!status) return Error{"shipped data broken (" + std::string(what) + "): " + status.error().message};
   }
-  auto cloud = each_row(dir + "/cloud_regions.csv", {"provider", "region", "g_per_kwh", "pue"}, [&](const auto& get) {
-    CloudRegion region{lower(get("provider")), lower(get("region")), get("location"), upper(get("iso3")),
-                       upper(get("zone")), figure(get), number_or(get("pue"), 0.0), get("pue_source"),
-                       number_or(get("wue_l_per_kwh"), -1.0), get("wue_source")};
-    region.intensity.basis = region.intensity.basis.empty() ? "average" : region.intensity.basis;
-    data.cloud_.push_back(std::move(region));  // without a figure of its own: its zone's or country's
-  });
+  auto cloud =
+      each_row(dir + "/cloud_regions.csv", {"provider", "region", "g_per_kwh", "pue"}, [&](const auto& get) {
+        CloudRegion region{
+            lower(get("provider")),     lower(get("region")), get("location"),
+            upper(get("iso3")),         upper(get("zone")),   figure(get),
+            number_or(get("pue"), 0.0), get("pue_source"),    number_or(get("wue_l_per_kwh"), -1.0),
+            get("wue_source")};
+        region.intensity.basis = region.intensity.basis.empty() ? "average" : region.intensity.basis;
+        data.cloud_.push_back(std::move(region));  // without a figure of its own: its zone's or country's
+      });
   if (!cloud) return Error{"shipped data broken (cloud regions): " + cloud.error().message};
   auto countries = each_row(dir + "/countries.csv", {"iso2", "iso3"}, [&](const auto& get) {
     data.iso2_to_iso3_[upper(get("iso2"))] = upper(get("iso3"));
   });
   if (!countries) return Error{"shipped data broken (country codes): " + countries.error().message};
-  auto zones = each_row(dir + "/timezones.csv", {"timezone", "iso3"}, [&](const auto& get) {
-    data.timezones_[get("timezone")] = upper(get("iso3"));
-  });
+  auto zones = each_row(dir + "/timezones.csv", {"timezone", "iso3"},
+                        [&](const auto& get) { data.timezones_[get("timezone")] = upper(get("iso3")); });
   if (!zones) return Error{"shipped data broken (time zones): " + zones.error().message};
   return data;
 }
@@ -137,15 +142,20 @@ std::optional<Place> ReferenceData::zone(const std::string& zone) const {
   return suffix_match;
 }
 
-std::optional<CloudRegion> ReferenceData::cloud(const std::string& provider, const std::string& region) const {
+std::optional<CloudRegion> ReferenceData::cloud(const std::string& provider,
+                                                const std::string& region) const {
   for (CloudRegion r : cloud_) {
     if (r.provider != lower(provider) || r.region != lower(region)) continue;
     if (r.intensity.g_per_kwh < 0) {
       // No published figure for the region: the grid zone it sits in, else its country.
-      if (auto zone = this->zone(r.zone)) r.intensity = zone->intensity;
-      else if (auto country = this->country(r.iso3)) r.intensity = country->intensity;
-      else return std::nullopt;
-      r.intensity.source += " (of the region's " + std::string(this->zone(r.zone) ? "grid zone" : "country") + ")";
+      if (auto zone = this->zone(r.zone))
+        r.intensity = zone->intensity;
+      else if (auto country = this->country(r.iso3))
+        r.intensity = country->intensity;
+      else
+        return std::nullopt;
+      r.intensity.source +=
+          " (of the region's " + std::string(this->zone(r.zone) ? "grid zone" : "country") + ")";
     }
     return r;
   }
@@ -163,7 +173,8 @@ std::string ReferenceData::country_name(const std::string& iso3) const {
   return place ? place->name : "";
 }
 
-std::vector<std::string> ReferenceData::suggestions(const std::string& wanted, const std::vector<std::string>& known) const {
+std::vector<std::string> ReferenceData::suggestions(const std::string& wanted,
+                                                    const std::vector<std::string>& known) const {
   std::vector<std::pair<std::size_t, std::string>> scored;
   for (const std::string& name : known) scored.emplace_back(distance(lower(wanted), lower(name)), name);
   std::sort(scored.begin(), scored.end());

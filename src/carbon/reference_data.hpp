@@ -56,7 +56,8 @@ class ReferenceData {
   const std::vector<Place>& zones() const { return zones_; }
   const std::vector<CloudRegion>& cloud_regions() const { return cloud_; }
   // Names that come close to a wrong one, for "did you mean".
-  std::vector<std::string> suggestions(const std::string& wanted, const std::vector<std::string>& known) const;
+  std::vector<std::string> suggestions(const std::string& wanted,
+                                       const std::vector<std::string>& known) const;
 
  private:
   std::vector<Place> countries_;

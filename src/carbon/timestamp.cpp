@@ -22,7 +22,8 @@ std::int64_t days_from_civil(int y, int m, int d) {
   y -= m <= 2;
   const std::int64_t era = (y >= 0 ? y : y - 399) / 400;
   const unsigned yoe = static_cast<unsigned>(y - era * 400);
-  const unsigned doy = (153 * static_cast<unsigned>(m + (m > 2 ? -3 : 9)) + 2) / 5 + static_cast<unsigned>(d) - 1;
+  const unsigned doy =
+      (153 * static_cast<unsigned>(m + (m > 2 ? -3 : 9)) + 2) / 5 + static_cast<unsigned>(d) - 1;
   const unsigned doe = yoe * 365 + yoe / 4 - yoe / 100 + doy;
   return era * 146097 + static_cast<std::int64_t>(doe) - 719468;
 }
@@ -31,7 +32,8 @@ std::int64_t days_from_civil(int y, int m, int d) {
 
 std::optional<double> parse_timestamp(std::string_view text) {
   while (!text.empty() && (text.front() == ' ' || text.front() == '"')) text.remove_prefix(1);
-  while (!text.empty() && (text.back() == ' ' || text.back() == '"' || text.back() == '\r')) text.remove_suffix(1);
+  while (!text.empty() && (text.back() == ' ' || text.back() == '"' || text.back() == '\r'))
+    text.remove_suffix(1);
   if (text.empty()) return std::nullopt;
   // Unix seconds: a plain number.
   double seconds = 0;
@@ -51,10 +53,12 @@ std::optional<double> parse_timestamp(std::string_view text) {
     at += 3;
     if (at < text.size() && (text[at] == '.' || text[at] == ',')) {
       double scale = 0.1;
-      for (++at; at < text.size() && text[at] >= '0' && text[at] <= '9'; ++at, scale /= 10) fraction += (text[at] - '0') * scale;
+      for (++at; at < text.size() && text[at] >= '0' && text[at] <= '9'; ++at, scale /= 10)
+        fraction += (text[at] - '0') * scale;
     }
   }
-  if (month < 1 || month > 12 || day < 1 || day > 31 || hour > 24 || minute > 59 || second > 60) return std::nullopt;
+  if (month < 1 || month > 12 || day < 1 || day > 31 || hour > 24 || minute > 59 || second > 60)
+    return std::nullopt;
   int offset_s = 0;
   if (at >= text.size()) return std::nullopt;  // no offset: refused
   if (text[at] == 'Z' || text[at] == 'z') {

@@ -1,8 +1,8 @@
 // carbonmeter intensity [location options] [--json] [--list countries|zones|cloud]: the carbon
 // intensity carbonmeter would use here, with its kind, source and year; or what it knows.
-#include <cstdio>
-
 #include <fmt/format.h>
+
+#include <cstdio>
 #include <nlohmann/json.hpp>
 
 #include "carbon/timestamp.hpp"
@@ -26,8 +26,13 @@ int list_known(const std::string& what, bool json_output) {
   if (!data) throw FatalError(data.error().message);
   nlohmann::json rows = nlohmann::json::array();
   auto place_row = [](const Place& p) {
-    return nlohmann::json{{"code", p.code}, {"name", p.name}, {"iso3", p.iso3}, {"g_per_kwh", p.intensity.g_per_kwh},
-                          {"year", p.intensity.year}, {"kind", p.intensity.kind}, {"source", p.intensity.source}};
+    return nlohmann::json{{"code", p.code},
+                          {"name", p.name},
+                          {"iso3", p.iso3},
+                          {"g_per_kwh", p.intensity.g_per_kwh},
+                          {"year", p.intensity.year},
+                          {"kind", p.intensity.kind},
+                          {"source", p.intensity.source}};
   };
   if (what == "countries") {
     for (const Place& p : data.value().countries()) rows.push_back(place_row(p));
@@ -35,9 +40,15 @@ int list_known(const std::string& what, bool json_output) {
     for (const Place& p : data.value().zones()) rows.push_back(place_row(p));
   } else {
     for (const CloudRegion& r : data.value().cloud_regions())
-      rows.push_back({{"code", r.provider + ":" + r.region}, {"name", r.location}, {"iso3", r.iso3},
-                      {"g_per_kwh", r.intensity.g_per_kwh}, {"year", r.intensity.year}, {"kind", r.intensity.kind},
-                      {"source", r.intensity.source}, {"pue", r.pue}, {"wue_l_per_kwh", r.wue_l_per_kwh}});
+      rows.push_back({{"code", r.provider + ":" + r.region},
+                      {"name", r.location},
+                      {"iso3", r.iso3},
+                      {"g_per_kwh", r.intensity.g_per_kwh},
+                      {"year", r.intensity.year},
+                      {"kind", r.intensity.kind},
+                      {"source", r.intensity.source},
+                      {"pue", r.pue},
+                      {"wue_l_per_kwh", r.wue_l_per_kwh}});
   }
   if (json_output) {
     std::puts(dump_json(rows, 2).c_str());
@@ -45,8 +56,9 @@ int list_known(const std::string& what, bool json_output) {
   }
   for (const auto& row : rows)
     std::printf("%-28s %8.1f g/kWh  %-4d %-10s %-26s %s\n", row["code"].get<std::string>().c_str(),
-                row["g_per_kwh"].get<double>(), row["year"].get<int>(), row["kind"].get<std::string>().c_str(),
-                row["source"].get<std::string>().c_str(), row["name"].get<std::string>().c_str());
+                row["g_per_kwh"].get<double>(), row["year"].get<int>(),
+                row["kind"].get<std::string>().c_str(), row["source"].get<std::string>().c_str(),
+                row["name"].get<std::string>().c_str());
   return 0;
 }
 
@@ -68,14 +80,20 @@ int intensity(const IntensityOptions& options) {
   std::string line;
   if (location.constant) {
     const IntensityFigure& f = *location.constant;
-    out.update({{"g_per_kwh", f.g_per_kwh}, {"kind", f.kind}, {"basis", f.basis}, {"source", f.source}, {"year", f.year}});
+    out.update({{"g_per_kwh", f.g_per_kwh},
+                {"kind", f.kind},
+                {"basis", f.basis},
+                {"source", f.source},
+                {"year", f.year}});
     line = fmt::format("{:.1f} gCO2e/kWh ({} {}, {}{})", f.g_per_kwh, f.basis, f.kind, f.source,
                        f.year ? fmt::format(", {}", f.year) : "");
   } else if (location.series) {
     double when = unix_now_s();
     if (!options.at.empty()) {
       auto parsed = parse_timestamp(options.at);
-      if (!parsed) throw UsageError("--at '" + options.at + "' is not a timestamp (ISO 8601 with offset, or Unix seconds)");
+      if (!parsed)
+        throw UsageError("--at '" + options.at +
+                         "' is not a timestamp (ISO 8601 with offset, or Unix seconds)");
       when = *parsed;
     }
     const SeriesIntegral value = location.series->integrate(when, when + 1);
@@ -87,8 +105,9 @@ int intensity(const IntensityOptions& options) {
                 {"at", format_iso8601_utc(when)}});
     if (value.covered_s > 0) {
       out["g_per_kwh"] = value.g_per_kwh_seconds / value.covered_s;
-      line = fmt::format("{:.1f} gCO2e/kWh at {} (series {}, column {})", value.g_per_kwh_seconds / value.covered_s,
-                         format_iso8601_utc(when), location.series->name(), location.series->column());
+      line = fmt::format("{:.1f} gCO2e/kWh at {} (series {}, column {})",
+                         value.g_per_kwh_seconds / value.covered_s, format_iso8601_utc(when),
+                         location.series->name(), location.series->column());
     } else {
       out["g_per_kwh"] = nullptr;
       line = fmt::format("no value at {}: the series spans {} to {} (use --at)", format_iso8601_utc(when),
@@ -100,10 +119,12 @@ int intensity(const IntensityOptions& options) {
     std::puts(dump_json(out, 2).c_str());
     return 0;
   }
-  std::printf("%s\n  from %s%s\n  PUE %.2f (%s)", line.c_str(), location.how.c_str(), location.guessed ? " — a GUESS" : "",
-              location.pue, location.pue_source.c_str());
-  if (location.wue_l_per_kwh > 0) std::printf(", WUE %.2f L/kWh (%s)", location.wue_l_per_kwh, location.wue_source.c_str());
-  std::printf("\n  uncertainty of this figure for a given hour: ±%.0f %%\n", location.intensity_relative_uncertainty * 100);
+  std::printf("%s\n  from %s%s\n  PUE %.2f (%s)", line.c_str(), location.how.c_str(),
+              location.guessed ? " — a GUESS" : "", location.pue, location.pue_source.c_str());
+  if (location.wue_l_per_kwh > 0)
+    std::printf(", WUE %.2f L/kWh (%s)", location.wue_l_per_kwh, location.wue_source.c_str());
+  std::printf("\n  uncertainty of this figure for a given hour: ±%.0f %%\n",
+              location.intensity_relative_uncertainty * 100);
   for (const std::string& note : location.notes) std::printf("  note: %s\n", note.c_str());
   return 0;
 }
@@ -112,7 +133,8 @@ int intensity(const IntensityOptions& options) {
 
 void add_intensity_command(CLI::App& app, int& exit_code) {
   auto options = std::make_shared<IntensityOptions>();
-  CLI::App* cmd = app.add_subcommand("intensity", "The grid carbon intensity for a place (or here), with its source");
+  CLI::App* cmd =
+      app.add_subcommand("intensity", "The grid carbon intensity for a place (or here), with its source");
   add_location_options(*cmd, options->location);
   cmd->add_flag("--json", options->json, "Print JSON");
   cmd->add_option("--list", options->list, "List what is known: countries, zones or cloud")

@@ -1,14 +1,13 @@
 // carbonmeter report: rebuilds a run's report from its journal (--recover DIR), and turns a run
 // report into a model card's co2_eq_emissions block (--model-card) or an HTML page (--html).
+#include <fmt/format.h>
 #include <unistd.h>
 
 #include <cstdio>
 #include <fstream>
 #include <map>
-#include <set>
-
-#include <fmt/format.h>
 #include <nlohmann/json.hpp>
+#include <set>
 
 #include "carbonmeter/version.hpp"
 #include "cli/commands.hpp"
@@ -54,13 +53,16 @@ nlohmann::json read_run(const std::string& path) {
   if (!text) throw FatalError("report: " + text.error().message);
   nlohmann::json run = nlohmann::json::parse(text.value(), nullptr, false);
   if (run.is_discarded() || !run.is_object() || !run.contains("energy_j"))
-    throw FatalError("report: " + path + " is not a carbonmeter run report (write one with `carbonmeter run --json FILE`)");
+    throw FatalError("report: " + path +
+                     " is not a carbonmeter run report (write one with `carbonmeter run --json FILE`)");
   return run;
 }
 
-ModelCardEmissions card_emissions(const nlohmann::json& run, const std::string& path, const std::string& training_type) {
+ModelCardEmissions card_emissions(const nlohmann::json& run, const std::string& path,
+                                  const std::string& training_type) {
   if (!run.contains("emissions_g") || !run["emissions_g"].is_number())
-    throw FatalError("report: " + path + " has no emissions_g (it was written before carbon accounting); rerun with "
+    throw FatalError("report: " + path +
+                     " has no emissions_g (it was written before carbon accounting); rerun with "
                      "`carbonmeter run --json`");
   ModelCardEmissions out;
   out.emissions_g = run["emissions_g"].get<double>();
@@ -78,14 +80,16 @@ ModelCardEmissions card_emissions(const nlohmann::json& run, const std::string& 
   std::string place = location.value("country_name", std::string());
   const std::string region = location.value("cloud_region", std::string()).empty()
                                  ? location.value("region", std::string())
-                                 : location.value("cloud_provider", std::string()) + " " + location.value("cloud_region", std::string());
+                                 : location.value("cloud_provider", std::string()) + " " +
+                                       location.value("cloud_region", std::string());
   if (!region.empty()) place += (place.empty() ? "" : ", ") + region;
   out.geographical_location = place;
   std::map<std::string, int> gpus;
   const nlohmann::json run_gpus = run.value("gpus", nlohmann::json::array());
   for (const auto& gpu : run_gpus) ++gpus[gpu.value("name", std::string("GPU"))];
   std::string hardware;
-  for (const auto& [model, count] : gpus) hardware += fmt::format("{}{} x {}", hardware.empty() ? "" : ", ", count, model);
+  for (const auto& [model, count] : gpus)
+    hardware += fmt::format("{}{} x {}", hardware.empty() ? "" : ", ", count, model);
   const std::string cpu = run.value("host", nlohmann::json::object()).value("cpu_model", std::string());
   if (!cpu.empty()) hardware += (hardware.empty() ? "" : ", ") + cpu;
   out.hardware_used = hardware;
@@ -103,9 +107,10 @@ int from_run_report(const ReportOptions& options) {
       if (!text) throw FatalError("--model-card: " + text.error().message);
       card = text.value();
     }
-    write_file_atomically(options.model_card,
-                          update_model_card(card, card_emissions(run, options.run_json, options.training_type)),
-                          "--model-card");
+    write_file_atomically(
+        options.model_card,
+        update_model_card(card, card_emissions(run, options.run_json, options.training_type)),
+        "--model-card");
     std::fprintf(stderr, "carbonmeter: co2_eq_emissions written to %s\n", options.model_card.c_str());
   }
   if (!options.html.empty()) {
@@ -135,8 +140,9 @@ int recover(const ReportOptions& options) {
 int report(const ReportOptions& options) {
   if (!options.run_json.empty()) return from_run_report(options);
   if (options.recover_dir.empty() && options.journal_path.empty())
-    throw UsageError("report: give RUN.json (with --model-card or --html), or --recover DIR (the run's "
-                     "--output-dir), or --journal FILE");
+    throw UsageError(
+        "report: give RUN.json (with --model-card or --html), or --recover DIR (the run's "
+        "--output-dir), or --journal FILE");
   return recover(options);
 }
 
@@ -144,12 +150,16 @@ int report(const ReportOptions& options) {
 
 void add_report_command(CLI::App& app, int& exit_code) {
   auto options = std::make_shared<ReportOptions>();
-  CLI::App* cmd = app.add_subcommand("report", "Model card block or HTML page from a run report; or rebuild a report from its journal");
+  CLI::App* cmd = app.add_subcommand(
+      "report", "Model card block or HTML page from a run report; or rebuild a report from its journal");
   cmd->add_option("run", options->run_json, "A run report written by `carbonmeter run --json`");
-  cmd->add_option("--model-card", options->model_card, "Add or update co2_eq_emissions in this model card (README.md)");
-  cmd->add_option("--training-type", options->training_type, "For the model card: pre-training, fine-tuning, ...");
+  cmd->add_option("--model-card", options->model_card,
+                  "Add or update co2_eq_emissions in this model card (README.md)");
+  cmd->add_option("--training-type", options->training_type,
+                  "For the model card: pre-training, fine-tuning, ...");
   cmd->add_option("--html", options->html, "Write a self-contained HTML report with charts");
-  cmd->add_option("--recover", options->recover_dir, "The run's output folder: rebuild from its newest journal");
+  cmd->add_option("--recover", options->recover_dir,
+                  "The run's output folder: rebuild from its newest journal");
   cmd->add_option("--journal", options->journal_path, "A specific journal file to rebuild from");
   cmd->add_option("--json", options->json_path, "With --recover/--journal: write the rebuilt report (JSON)");
   cmd->callback([options, &exit_code] { exit_code = report(*options); });

@@ -5,14 +5,14 @@
 
 #include <csignal>
 
-#include "cli/child_process.hpp"
 #include "carbon/embodied.hpp"
 #include "carbon/emissions.hpp"
+#include "cli/child_process.hpp"
 #include "cli/commands.hpp"
 #include "cli/location_options.hpp"
-#include "outputs/emissions_csv.hpp"
 #include "cli/summary.hpp"
 #include "core/tracker_impl.hpp"
+#include "outputs/emissions_csv.hpp"
 #include "sensors/rapl_domains.hpp"
 
 namespace carbonmeter::cli {
@@ -43,7 +43,8 @@ int run_command(const RunOptions& options) {
   if (auto domains = parse_rapl_domains(options.rapl_domains); !domains)
     throw UsageError(domains.error().message);
   if (!options.embodied.empty())
-    if (auto valid = amortise_embodied(options.embodied, RunReport{}); !valid) throw UsageError(valid.error().message);
+    if (auto valid = amortise_embodied(options.embodied, RunReport{}); !valid)
+      throw UsageError(valid.error().message);
   // Where the electricity comes from is settled before the command runs: a wrong option must not
   // cost a run.
   const ResolvedLocation location = resolve_location_flags(options.location);
@@ -51,8 +52,9 @@ int run_command(const RunOptions& options) {
     const double now = unix_now_s();
     if (location.series->integrate(now, now + 1).uncovered_s > 0)
       throw FatalError("--intensity-series " + location.series->name() + " does not cover now (" +
-                       format_iso8601_utc(now) + "; it spans " + format_iso8601_utc(location.series->start_unix_s()) +
-                       " to " + format_iso8601_utc(location.series->end_unix_s()) +
+                       format_iso8601_utc(now) + "; it spans " +
+                       format_iso8601_utc(location.series->start_unix_s()) + " to " +
+                       format_iso8601_utc(location.series->end_unix_s()) +
                        "): give a series that does, or a fallback such as --country beside it");
   }
 
@@ -124,15 +126,18 @@ int run_command(const RunOptions& options) {
     if (amortised) {
       embodied = amortised.value();
       if (!options.quiet)
-        std::fprintf(stderr, "  embodied %.3g g CO2e: manufacturing amortised over %.2f h (%s; apart from the above)\n",
-                     embodied->total_g, report.duration_s / 3600.0, options.embodied.c_str());
+        std::fprintf(
+            stderr,
+            "  embodied %.3g g CO2e: manufacturing amortised over %.2f h (%s; apart from the above)\n",
+            embodied->total_g, report.duration_s / 3600.0, options.embodied.c_str());
     } else {
       fail(amortised.error().message);
     }
   }
   if (account && !options.no_csv) {
     auto csv = append_emissions_csv(options.output_dir, report, account.value(), location);
-    if (!csv) fail(csv.error().message);
+    if (!csv)
+      fail(csv.error().message);
     else if (!csv.value().backup.empty() && !options.quiet)
       std::fprintf(stderr, "  note: %s had another header: kept as %s\n", csv.value().path.c_str(),
                    csv.value().backup.c_str());
@@ -165,13 +170,15 @@ void add_run_command(CLI::App& app, const std::vector<std::string>& after_double
       ->capture_default_str();
   run->add_option("--rapl-domains", options->rapl_domains,
                   "RAPL domains to count: package,dram (default), psys, or core,uncore");
-  run->add_option("--gpu-ids", options->gpu_ids,
-                  "GPUs to measure: indices or UUIDs, comma-separated (default: CUDA_VISIBLE_DEVICES, else all)");
+  run->add_option(
+      "--gpu-ids", options->gpu_ids,
+      "GPUs to measure: indices or UUIDs, comma-separated (default: CUDA_VISIBLE_DEVICES, else all)");
   run->add_flag("--quiet", options->quiet, "Print no summary");
   run->add_flag("--no-csv", options->no_csv, "Do not append to OUTPUT_DIR/emissions.csv");
-  run->add_option("--embodied", options->embodied,
-                  "Also report manufacturing emissions amortised over the run: auto (a server and its GPUs) or "
-                  "ITEM[xN],... from data/embodied.csv");
+  run->add_option(
+      "--embodied", options->embodied,
+      "Also report manufacturing emissions amortised over the run: auto (a server and its GPUs) or "
+      "ITEM[xN],... from data/embodied.csv");
   add_location_options(*run, options->location);
   // Everything from the first word that is not an option (or after --) is the command.
   run->prefix_command();

@@ -1,9 +1,8 @@
 // The location options shared by the commands that turn energy into emissions.
 #pragma once
 
-#include <memory>
-
 #include <CLI/CLI.hpp>
+#include <memory>
 
 #include "carbon/location.hpp"
 

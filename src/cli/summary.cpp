@@ -26,12 +26,16 @@ std::string gpu_models(const RunReport& report) {
   std::vector<std::pair<std::string, int>> models;
   for (const DeviceEnergy& device : report.devices) {
     if (device.component != Component::gpu) continue;
-    auto it = std::find_if(models.begin(), models.end(), [&](const auto& m) { return m.first == device.model; });
-    if (it == models.end()) models.emplace_back(device.model, 1);
-    else ++it->second;
+    auto it =
+        std::find_if(models.begin(), models.end(), [&](const auto& m) { return m.first == device.model; });
+    if (it == models.end())
+      models.emplace_back(device.model, 1);
+    else
+      ++it->second;
   }
   std::string out;
-  for (const auto& [model, count] : models) out += fmt::format("{}{} × {}", out.empty() ? " — " : ", ", count, model);
+  for (const auto& [model, count] : models)
+    out += fmt::format("{}{} × {}", out.empty() ? " — " : ", ", count, model);
   return out;
 }
 
@@ -83,23 +87,30 @@ std::string format_summary(const RunReport& report) {
 }
 
 std::string format_emissions(const CarbonAccount& account, const ResolvedLocation& location) {
-  auto grams = [](double g) { return g >= 1000 ? fmt::format("{:.3f} kg", g / 1000) : fmt::format("{:.3g} g", g); };
+  auto grams = [](double g) {
+    return g >= 1000 ? fmt::format("{:.3f} kg", g / 1000) : fmt::format("{:.3g} g", g);
+  };
   std::string source;
   if (location.constant)
     source = fmt::format("{} g/kWh, {} {}{}", location.constant->g_per_kwh, location.constant->source,
-                         location.constant->kind, location.constant->year ? fmt::format(" {}", location.constant->year) : "");
+                         location.constant->kind,
+                         location.constant->year ? fmt::format(" {}", location.constant->year) : "");
   else if (location.series)
     source = fmt::format("series {} ({}), {:.0f}–{:.0f} g/kWh over the run", location.series->name(),
-                         location.series->column(), account.intensity_min_g_per_kwh, account.intensity_max_g_per_kwh);
-  std::string out = fmt::format("  CO2e    {:>12}  range {}–{} (±{:.0f} %)  at {:.1f} g/kWh × PUE {:.2f}\n",
-                                grams(account.emissions_g), grams(account.low_g), grams(account.high_g),
-                                account.relative_uncertainty * 100, account.intensity_g_per_kwh, location.pue);
+                         location.series->column(), account.intensity_min_g_per_kwh,
+                         account.intensity_max_g_per_kwh);
+  std::string out =
+      fmt::format("  CO2e    {:>12}  range {}–{} (±{:.0f} %)  at {:.1f} g/kWh × PUE {:.2f}\n",
+                  grams(account.emissions_g), grams(account.low_g), grams(account.high_g),
+                  account.relative_uncertainty * 100, account.intensity_g_per_kwh, location.pue);
   out += fmt::format("  where   {}{} ({})\n", location.how, location.guessed ? " — a GUESS" : "", source);
-  if (location.wue_l_per_kwh > 0) out += fmt::format("  water   {:.3f} L ({} L/kWh, {})\n", account.water_l,
-                                                     location.wue_l_per_kwh, location.wue_source);
+  if (location.wue_l_per_kwh > 0)
+    out += fmt::format("  water   {:.3f} L ({} L/kWh, {})\n", account.water_l, location.wue_l_per_kwh,
+                       location.wue_source);
   std::string equivalents;
   for (std::size_t i = 0; i < account.equivalents.size() && i < 3; ++i)
-    equivalents += fmt::format("{}{:.3g} {}", i ? ", " : "", account.equivalents[i].amount, account.equivalents[i].unit);
+    equivalents +=
+        fmt::format("{}{:.3g} {}", i ? ", " : "", account.equivalents[i].amount, account.equivalents[i].unit);
   if (!equivalents.empty()) out += "  about   " + equivalents + "\n";
   for (const std::string& note : location.notes) out += "  note: " + note + "\n";
   return out;

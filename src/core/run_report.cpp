@@ -163,7 +163,8 @@ json report_to_json(const RunReport& report) {
                     {"machine_energy_j", d.energy_j},
                     {"avg_power_w", report.duration_s > 0 ? attributed_j / report.duration_s : 0.0},
                     {"method", d.method},
-                    {"share", d.energy_j > 0 ? attributed_j / d.energy_j : (report.header.scope == "machine" ? 1.0 : 0.0)}});
+                    {"share", d.energy_j > 0 ? attributed_j / d.energy_j
+                                             : (report.header.scope == "machine" ? 1.0 : 0.0)}});
   }
   json samples = json::array();
   for (const Sample& s : report.samples) samples.push_back(sample_to_json(s));

@@ -138,7 +138,8 @@ void Sampler::sample_locked(bool refresh_all) {
   // The process tree (one procfs read per process) and memory change slowly: they are read at most
   // every kSlowRefreshS, so that short intervals stay cheap whatever the size of the tree.
   // (Half an interval of slack, so that timer jitter does not skip a refresh at 0.1 s intervals.)
-  const bool refresh_slow = refresh_all || sample.t_s - last_slow_refresh_t_s_ >= kSlowRefreshS - 0.5 * interval_s_;
+  const bool refresh_slow =
+      refresh_all || sample.t_s - last_slow_refresh_t_s_ >= kSlowRefreshS - 0.5 * interval_s_;
   if (refresh_slow) last_slow_refresh_t_s_ = sample.t_s;
 
   SampleContext context;

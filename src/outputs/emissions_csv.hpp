@@ -17,7 +17,7 @@ const std::vector<std::string>& emissions_csv_columns();  // CodeCarbon's, then 
 
 struct CsvAppendOutcome {
   std::string path;
-  std::string backup;  // where an incompatible file went, or ""
+  std::string backup;              // where an incompatible file went, or ""
   bool codecarbon_layout = false;  // appended to a CodeCarbon file with its 38 columns
 };
 

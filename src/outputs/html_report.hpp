@@ -3,9 +3,8 @@
 // everyday equivalents.
 #pragma once
 
-#include <string>
-
 #include <nlohmann/json.hpp>
+#include <string>
 
 namespace carbonmeter {
 

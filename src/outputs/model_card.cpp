@@ -1,8 +1,8 @@
 #include "outputs/model_card.hpp"
 
-#include <vector>
-
 #include <fmt/format.h>
+
+#include <vector>
 
 namespace carbonmeter {
 namespace {
@@ -25,7 +25,8 @@ std::string block(const ModelCardEmissions& e, const std::string& eol) {
   out += fmt::format("  emissions: {:.6g}{}", e.emissions_g, eol);
   out += "  source: " + yaml_string(e.source) + eol;
   if (!e.training_type.empty()) out += "  training_type: " + yaml_string(e.training_type) + eol;
-  if (!e.geographical_location.empty()) out += "  geographical_location: " + yaml_string(e.geographical_location) + eol;
+  if (!e.geographical_location.empty())
+    out += "  geographical_location: " + yaml_string(e.geographical_location) + eol;
   if (!e.hardware_used.empty()) out += "  hardware_used: " + yaml_string(e.hardware_used) + eol;
   return out;
 }
@@ -54,7 +55,8 @@ std::string content(const std::string& line) {
 std::string update_model_card(const std::string& card, const ModelCardEmissions& emissions) {
   const std::string eol = card.find("\r\n") != std::string::npos ? "\r\n" : "\n";
   const std::vector<std::string> lines = lines_of(card);
-  const bool has_front_matter = !lines.empty() && (content(lines[0]) == "---" || content(lines[0]) == "\xEF\xBB\xBF---");
+  const bool has_front_matter =
+      !lines.empty() && (content(lines[0]) == "---" || content(lines[0]) == "\xEF\xBB\xBF---");
   std::size_t close = 0;
   if (has_front_matter) {
     for (std::size_t i = 1; i < lines.size(); ++i)

@@ -59,8 +59,10 @@ double GpuMeter::read(double elapsed_s) {
     (void)integrator_->take_energy_j();
     if (mode_ != Mode::power) {
       auto first = read_.energy_counter();
-      if (first) (void)counter_.update(*first, 0.0);
-      else switch_to_power("the energy counter does not answer");
+      if (first)
+        (void)counter_.update(*first, 0.0);
+      else
+        switch_to_power("the energy counter does not answer");
     }
     return 0.0;
   }
@@ -95,15 +97,38 @@ double GpuMeter::read(double elapsed_s) {
     const bool power_seen = checked_power_j_ > 1.0;
     const double ratio = power_seen ? checked_counter_j_ / checked_power_j_ : 1.0;
     if (power_seen && (ratio < 0.5 || ratio > 2.0)) {
-      switch_to_power(fmt::format("the energy counter gave {:.1f} J where power × time gave {:.1f} J over the first "
-                                  "{:.1f} s: implausible",
-                                  checked_counter_j_, checked_power_j_, checked_s_));
+      switch_to_power(
+          fmt::format("the energy counter gave {:.1f} J where power × time gave {:.1f} J over the first "
+                      "{:.1f} s: implausible",
+                      checked_counter_j_, checked_power_j_, checked_s_));
     } else {
       mode_ = Mode::counter;
       integrator_->stop();
     }
   }
   return power_j;
+}
+
+std::string combined_gpu_method(const std::vector<const GpuMeter*>& meters, const std::string& prefix) {
+  std::string method;
+  for (const GpuMeter* meter : meters) {
+    const std::string one = meter->method();
+    if (method.empty())
+      method = one;
+    else if (method != one)
+      return prefix + "-mixed";
+  }
+  return method.empty() ? prefix : method;
+}
+
+std::string gpu_method_kind(const std::string& method) {
+  return method.ends_with("-counter") ? "measured counter" : "integrated power";
+}
+
+double worst_gpu_uncertainty(const std::vector<const GpuMeter*>& meters) {
+  double worst = 0.0;
+  for (const GpuMeter* meter : meters) worst = std::max(worst, meter->relative_uncertainty());
+  return worst;
 }
 
 }  // namespace carbonmeter

@@ -66,4 +66,10 @@ class GpuMeter {
   std::vector<std::string> notes_;
 };
 
+// What a set of GPUs is measured with, as one component's method and kind: PREFIX-counter,
+// PREFIX-power, or PREFIX-mixed when they differ; and the largest of their uncertainties.
+std::string combined_gpu_method(const std::vector<const GpuMeter*>& meters, const std::string& prefix);
+std::string gpu_method_kind(const std::string& method);
+double worst_gpu_uncertainty(const std::vector<const GpuMeter*>& meters);
+
 }  // namespace carbonmeter

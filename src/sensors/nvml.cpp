@@ -1,19 +1,18 @@
 #include "sensors/nvml.hpp"
 
+#include <fmt/format.h>
+#include <fmt/ranges.h>
 #include <signal.h>
 
 #include <algorithm>
 #include <atomic>
 #include <cerrno>
+#include <charconv>
 #include <chrono>
 #include <cstddef>
-#include <charconv>
 #include <cstdlib>
 #include <map>
 #include <memory>
-
-#include <fmt/format.h>
-#include <fmt/ranges.h>
 
 #include "sensors/gpu_meter.hpp"
 #include "sensors/shared_library.hpp"
@@ -42,7 +41,8 @@ struct nvmlProcessInfo_t {
 
 // The layouts NVML's ABI fixes (nvml.h): checked here because the test fakes share these
 // declarations and could not catch a mistake.
-static_assert(sizeof(nvmlProcessUtilizationSample_t) == 32 && offsetof(nvmlProcessUtilizationSample_t, timeStamp) == 8);
+static_assert(sizeof(nvmlProcessUtilizationSample_t) == 32 &&
+              offsetof(nvmlProcessUtilizationSample_t, timeStamp) == 8);
 static_assert(sizeof(nvmlProcessInfo_t) == 24 && offsetof(nvmlProcessInfo_t, usedGpuMemory) == 8);
 
 struct NvmlApi {
@@ -65,24 +65,19 @@ struct NvmlApi {
   nvmlReturn_t (*processes)(nvmlDevice_t, unsigned*, nvmlProcessInfo_t*) = nullptr;
   nvmlReturn_t (*graphics_processes)(nvmlDevice_t, unsigned*, nvmlProcessInfo_t*) = nullptr;
   nvmlReturn_t (*mps_processes)(nvmlDevice_t, unsigned*, nvmlProcessInfo_t*) = nullptr;
-  nvmlReturn_t (*utilization)(nvmlDevice_t, nvmlProcessUtilizationSample_t*, unsigned*, unsigned long long) = nullptr;
+  nvmlReturn_t (*utilization)(nvmlDevice_t, nvmlProcessUtilizationSample_t*, unsigned*,
+                              unsigned long long) = nullptr;
 
   std::string error(nvmlReturn_t code) const {
     return error_string ? error_string(code) : fmt::format("NVML error {}", code);
   }
 };
 
-template <class F>
-bool bind(const SharedLibrary& library, const char* name, F& function) {
-  function = reinterpret_cast<F>(library.symbol(name));
-  return function != nullptr;
-}
-
 Result<NvmlApi> bind_api(const SharedLibrary& library) {
   NvmlApi api;
   std::string missing;
   auto need = [&](const char* name, auto& function) {
-    if (!bind(library, name, function)) missing += (missing.empty() ? "" : ", ") + std::string(name);
+    if (!library.bind(name, function)) missing += (missing.empty() ? "" : ", ") + std::string(name);
   };
   need("nvmlInit_v2", api.init);
   need("nvmlShutdown", api.shutdown);
@@ -93,19 +88,20 @@ Result<NvmlApi> bind_api(const SharedLibrary& library) {
   need("nvmlDeviceGetUUID", api.uuid);
   need("nvmlDeviceGetPowerUsage", api.power);
   if (!missing.empty())
-    return Error{library.path() + " lacks " + missing + ": the NVIDIA driver is too old or the library is not NVML"};
-  bind(library, "nvmlErrorString", api.error_string);
-  bind(library, "nvmlDeviceGetIndex", api.index);
-  bind(library, "nvmlDeviceGetTotalEnergyConsumption", api.energy);
-  bind(library, "nvmlDeviceGetMigMode", api.mig_mode);
-  bind(library, "nvmlDeviceGetDeviceHandleFromMigDeviceHandle", api.mig_parent);
-  if (!bind(library, "nvmlDeviceGetComputeRunningProcesses_v3", api.processes))
-    bind(library, "nvmlDeviceGetComputeRunningProcesses_v2", api.processes);
-  if (!bind(library, "nvmlDeviceGetGraphicsRunningProcesses_v3", api.graphics_processes))
-    bind(library, "nvmlDeviceGetGraphicsRunningProcesses_v2", api.graphics_processes);
-  if (!bind(library, "nvmlDeviceGetMPSComputeRunningProcesses_v3", api.mps_processes))
-    bind(library, "nvmlDeviceGetMPSComputeRunningProcesses_v2", api.mps_processes);
-  bind(library, "nvmlDeviceGetProcessUtilization", api.utilization);
+    return Error{library.path() + " lacks " + missing +
+                 ": the NVIDIA driver is too old or the library is not NVML"};
+  library.bind("nvmlErrorString", api.error_string);
+  library.bind("nvmlDeviceGetIndex", api.index);
+  library.bind("nvmlDeviceGetTotalEnergyConsumption", api.energy);
+  library.bind("nvmlDeviceGetMigMode", api.mig_mode);
+  library.bind("nvmlDeviceGetDeviceHandleFromMigDeviceHandle", api.mig_parent);
+  if (!library.bind("nvmlDeviceGetComputeRunningProcesses_v3", api.processes))
+    library.bind("nvmlDeviceGetComputeRunningProcesses_v2", api.processes);
+  if (!library.bind("nvmlDeviceGetGraphicsRunningProcesses_v3", api.graphics_processes))
+    library.bind("nvmlDeviceGetGraphicsRunningProcesses_v2", api.graphics_processes);
+  if (!library.bind("nvmlDeviceGetMPSComputeRunningProcesses_v3", api.mps_processes))
+    library.bind("nvmlDeviceGetMPSComputeRunningProcesses_v2", api.mps_processes);
+  library.bind("nvmlDeviceGetProcessUtilization", api.utilization);
   return api;
 }
 
@@ -128,29 +124,16 @@ class NvmlSensor final : public EnergySensor {
   NvmlSensor(SharedLibrary library, std::shared_ptr<const NvmlApi> api, std::vector<NvmlDevice> devices)
       : library_(std::move(library)), api_(std::move(api)), devices_(std::move(devices)) {
     for (const NvmlDevice& device : devices_)
-      channels_.push_back({Component::gpu, fmt::format("gpu-{}", device.index), "gpu", device.name, device.uuid});
+      channels_.push_back(
+          {Component::gpu, fmt::format("gpu-{}", device.index), "gpu", device.name, device.uuid});
   }
   ~NvmlSensor() override {
     devices_.clear();  // meters stop their threads before NVML goes
     api_->shutdown();
   }
-  std::string method() const override {
-    std::string method;
-    for (const NvmlDevice& device : devices_) {
-      const std::string one = device.meter->method();
-      if (method.empty()) method = one;
-      else if (method != one) return "nvml-mixed";
-    }
-    return method.empty() ? "nvml" : method;
-  }
-  std::string kind() const override {
-    return method() == "nvml-counter" ? "measured counter" : "integrated power";
-  }
-  double relative_uncertainty(Component) const override {
-    double worst = 0.0;
-    for (const NvmlDevice& device : devices_) worst = std::max(worst, device.meter->relative_uncertainty());
-    return worst;
-  }
+  std::string method() const override { return combined_gpu_method(meters(), "nvml"); }
+  std::string kind() const override { return gpu_method_kind(method()); }
+  double relative_uncertainty(Component) const override { return worst_gpu_uncertainty(meters()); }
   std::string channel_method(std::size_t channel) const override { return devices_[channel].meter->method(); }
   const std::vector<Channel>& channels() const override { return channels_; }
   ContextNeeds needs() const override { return {false, false, false, true}; }
@@ -180,6 +163,11 @@ class NvmlSensor final : public EnergySensor {
   std::vector<std::string> take_notes() override { return std::exchange(notes_, {}); }
 
  private:
+  std::vector<const GpuMeter*> meters() const {
+    std::vector<const GpuMeter*> out;
+    for (const NvmlDevice& device : devices_) out.push_back(device.meter.get());
+    return out;
+  }
   // The tree's share of the GPU: none without a context on it; else its share of the SM
   // utilisation samples since the last read; else its share of the processes with a context;
   // the whole GPU (said once) when the driver gives no per-process data.
@@ -213,8 +201,10 @@ class NvmlSensor final : public EnergySensor {
       return std::find(tree.begin(), tree.end(), static_cast<pid_t>(pid)) != tree.end();
     };
     if (device.last_seen_us == 0)
-      device.last_seen_us = static_cast<unsigned long long>(std::chrono::duration_cast<std::chrono::microseconds>(
-                                std::chrono::system_clock::now().time_since_epoch()).count());
+      device.last_seen_us =
+          static_cast<unsigned long long>(std::chrono::duration_cast<std::chrono::microseconds>(
+                                              std::chrono::system_clock::now().time_since_epoch())
+                                              .count());
     if (api_->utilization) {
       unsigned count = 0;
       nvmlReturn_t status = api_->utilization(device.handle, nullptr, &count, device.last_seen_us);
@@ -250,17 +240,19 @@ class NvmlSensor final : public EnergySensor {
       if (!foreign_namespace) return 0.0;  // the tree has no context here
       if (!device.said_other_namespace) {
         device.said_other_namespace = true;
-        notes_.push_back(fmt::format("gpu-{}: NVML lists processes that do not exist here (another pid namespace, "
-                                     "e.g. a container): the whole GPU's energy is counted for the process tree",
-                                     device.index));
+        notes_.push_back(
+            fmt::format("gpu-{}: NVML lists processes that do not exist here (another pid namespace, "
+                        "e.g. a container): the whole GPU's energy is counted for the process tree",
+                        device.index));
       }
       return 1.0;
     }
     if (!device.said_whole_gpu) {
       device.said_whole_gpu = true;
-      notes_.push_back(fmt::format("gpu-{}: the driver gives no per-process data: the whole GPU's energy is "
-                                   "counted for the process tree",
-                                   device.index));
+      notes_.push_back(
+          fmt::format("gpu-{}: the driver gives no per-process data: the whole GPU's energy is "
+                      "counted for the process tree",
+                      device.index));
     }
     return 1.0;
   }
@@ -287,13 +279,12 @@ ProbeOutcome probe_nvml(const GpuSelection& selection) {
   ProbeOutcome outcome;
   outcome.status.method = "nvml";
   outcome.status.components = "gpu";
-  const char* override_path = std::getenv("CARBONMETER_NVML_LIBRARY");
-  const std::string path = override_path && *override_path ? override_path : "libnvidia-ml.so.1";
-  auto library = SharedLibrary::open(path);
+  auto library = SharedLibrary::open_overridable("CARBONMETER_NVML_LIBRARY", "libnvidia-ml.so.1");
   if (!library) {
     outcome.status.detail = "no NVIDIA driver library (" + library.error().message + ")";
-    outcome.status.fix = "on a machine with NVIDIA GPUs install the driver (libnvidia-ml.so.1 comes with it), or "
-                         "point CARBONMETER_NVML_LIBRARY at it";
+    outcome.status.fix =
+        "on a machine with NVIDIA GPUs install the driver (libnvidia-ml.so.1 comes with it), or "
+        "point CARBONMETER_NVML_LIBRARY at it";
     return outcome;
   }
   auto api = bind_api(library.value());
@@ -318,8 +309,10 @@ ProbeOutcome probe_nvml(const GpuSelection& selection) {
     nvml.count(&count);
     for (unsigned i = 0; i < count; ++i) {
       nvmlDevice_t handle = nullptr;
-      if (nvml.by_index(i, &handle) == NVML_SUCCESS) handles.push_back(handle);
-      else problems.push_back(fmt::format("GPU {} cannot be opened", i));
+      if (nvml.by_index(i, &handle) == NVML_SUCCESS)
+        handles.push_back(handle);
+      else
+        problems.push_back(fmt::format("GPU {} cannot be opened", i));
     }
   } else {
     for (const std::string& id : selection.ids) {
@@ -328,13 +321,15 @@ ProbeOutcome probe_nvml(const GpuSelection& selection) {
       const bool by_index = std::from_chars(id.data(), id.data() + id.size(), index).ec == std::errc();
       nvmlReturn_t status = by_index ? nvml.by_index(index, &handle) : nvml.by_uuid(id.c_str(), &handle);
       if (status != NVML_SUCCESS) {
-        problems.push_back(fmt::format("{} '{}' names no GPU here ({})", selection.source, id, nvml.error(status)));
+        problems.push_back(
+            fmt::format("{} '{}' names no GPU here ({})", selection.source, id, nvml.error(status)));
         continue;
       }
       if (id.rfind("MIG-", 0) == 0) {
         nvmlDevice_t parent = nullptr;
         if (!nvml.mig_parent || nvml.mig_parent(handle, &parent) != NVML_SUCCESS) {
-          problems.push_back("MIG instance " + id + " cannot be mapped to its GPU by this driver: not measured");
+          problems.push_back("MIG instance " + id +
+                             " cannot be mapped to its GPU by this driver: not measured");
           continue;
         }
         handle = parent;
@@ -353,9 +348,10 @@ ProbeOutcome probe_nvml(const GpuSelection& selection) {
     device.name = device_string(nvml, handle, nvml.name);
     unsigned mig = 0, pending = 0;
     if (nvml.mig_mode && nvml.mig_mode(handle, &mig, &pending) == NVML_SUCCESS && mig == 1)
-      notes.push_back(fmt::format("gpu-{} ({}) is in MIG mode: NVML gives no energy per MIG instance, so the "
-                                  "whole GPU is measured",
-                                  device.index, device.uuid));
+      notes.push_back(
+          fmt::format("gpu-{} ({}) is in MIG mode: NVML gives no energy per MIG instance, so the "
+                      "whole GPU is measured",
+                      device.index, device.uuid));
     GpuReadFunctions read;
     auto lost = std::make_shared<std::atomic<bool>>(false);
     std::shared_ptr<const NvmlApi> calls = shared_api;
@@ -383,15 +379,16 @@ ProbeOutcome probe_nvml(const GpuSelection& selection) {
   }
   if (devices.empty()) {
     nvml.shutdown();
-    outcome.status.detail = problems.empty() ? "NVML found no GPU" : fmt::format("{}", fmt::join(problems, "; "));
+    outcome.status.detail =
+        problems.empty() ? "NVML found no GPU" : fmt::format("{}", fmt::join(problems, "; "));
     if (!selection.all && selection.ids.empty())
       outcome.status.detail = selection.source + " hides every GPU";
     return outcome;
   }
   std::string detail;
   for (const NvmlDevice& device : devices)
-    detail += fmt::format("{}gpu-{} {} ({}, {})", detail.empty() ? "" : "; ", device.index, device.name, device.uuid,
-                          device.meter->method());
+    detail += fmt::format("{}gpu-{} {} ({}, {})", detail.empty() ? "" : "; ", device.index, device.name,
+                          device.uuid, device.meter->method());
   outcome.status.found = true;
   outcome.status.detail = detail;
   outcome.status.missing = fmt::format("{}", fmt::join(problems, "; "));

@@ -89,9 +89,11 @@ void PowerIntegrator::run() {
     if (!learned && std::chrono::duration<double>(now - started).count() >= kLearningS) {
       learned = true;
       if (change_intervals_s.size() >= 2) {
-        std::nth_element(change_intervals_s.begin(), change_intervals_s.begin() + change_intervals_s.size() / 2,
+        std::nth_element(change_intervals_s.begin(),
+                         change_intervals_s.begin() + change_intervals_s.size() / 2,
                          change_intervals_s.end());
-        period_s_ = std::clamp(change_intervals_s[change_intervals_s.size() / 2] / 2.0, kMinPeriodS, kMaxPeriodS);
+        period_s_ =
+            std::clamp(change_intervals_s[change_intervals_s.size() / 2] / 2.0, kMinPeriodS, kMaxPeriodS);
       } else {
         period_s_ = 0.1;  // the reading hardly changes: a tenth of a second is enough
       }

@@ -8,8 +8,8 @@
 #include <functional>
 #include <mutex>
 #include <optional>
-#include <utility>
 #include <thread>
+#include <utility>
 
 namespace carbonmeter {
 

@@ -5,10 +5,10 @@
 #include "sensors/cpu_estimate.hpp"
 #include "sensors/gpu_selection.hpp"
 #include "sensors/nvml.hpp"
-#include "sensors/rocm_smi.hpp"
 #include "sensors/ram_estimate.hpp"
 #include "sensors/rapl_msr.hpp"
 #include "sensors/rapl_powercap.hpp"
+#include "sensors/rocm_smi.hpp"
 
 namespace carbonmeter {
 namespace {
@@ -89,7 +89,8 @@ Result<SensorSet> probe_sensors(const SensorOptions& options) {
 
   const GpuSelection gpus = select_gpus(options.gpu_ids);
   adopt(set, probe_nvml(gpus), {Component::gpu});
-  if (set.methods[Component::gpu].method == "none" || options.probe_all) adopt(set, probe_rocm_smi(gpus), {Component::gpu});
+  if (set.methods[Component::gpu].method == "none" || options.probe_all)
+    adopt(set, probe_rocm_smi(gpus), {Component::gpu});
   if (set.methods[Component::gpu].method == "none") {
     const SensorStatus& nvml = set.statuses[set.statuses.size() - 2];
     const SensorStatus& rocm = set.statuses.back();

@@ -1,11 +1,11 @@
 #include "sensors/rocm_smi.hpp"
 
+#include <fmt/format.h>
+#include <fmt/ranges.h>
+
 #include <charconv>
 #include <cstdlib>
 #include <memory>
-
-#include <fmt/format.h>
-#include <fmt/ranges.h>
 
 #include "sensors/gpu_meter.hpp"
 #include "sensors/shared_library.hpp"
@@ -27,12 +27,6 @@ struct RocmApi {
   rsmi_status_t (*power_ave)(std::uint32_t, std::uint32_t, std::uint64_t*) = nullptr;
 };
 
-template <class F>
-bool bind(const SharedLibrary& library, const char* name, F& function) {
-  function = reinterpret_cast<F>(library.symbol(name));
-  return function != nullptr;
-}
-
 class RocmSensor final : public EnergySensor {
  public:
   struct Device {
@@ -41,26 +35,17 @@ class RocmSensor final : public EnergySensor {
   };
   RocmSensor(SharedLibrary library, std::shared_ptr<const RocmApi> api, std::vector<Device> devices,
              std::vector<Channel> channels)
-      : library_(std::move(library)), api_(std::move(api)), devices_(std::move(devices)), channels_(std::move(channels)) {}
+      : library_(std::move(library)),
+        api_(std::move(api)),
+        devices_(std::move(devices)),
+        channels_(std::move(channels)) {}
   ~RocmSensor() override {
     devices_.clear();
     api_->shut_down();
   }
-  std::string method() const override {
-    std::string method;
-    for (const Device& device : devices_) {
-      const std::string one = device.meter->method();
-      if (method.empty()) method = one;
-      else if (method != one) return "rocm-smi-mixed";
-    }
-    return method;
-  }
-  std::string kind() const override { return method() == "rocm-smi-counter" ? "measured counter" : "integrated power"; }
-  double relative_uncertainty(Component) const override {
-    double worst = 0.0;
-    for (const Device& device : devices_) worst = std::max(worst, device.meter->relative_uncertainty());
-    return worst;
-  }
+  std::string method() const override { return combined_gpu_method(meters(), "rocm-smi"); }
+  std::string kind() const override { return gpu_method_kind(method()); }
+  double relative_uncertainty(Component) const override { return worst_gpu_uncertainty(meters()); }
   std::string channel_method(std::size_t channel) const override { return devices_[channel].meter->method(); }
   const std::vector<Channel>& channels() const override { return channels_; }
   ContextNeeds needs() const override { return {false, false, false, true}; }
@@ -76,12 +61,18 @@ class RocmSensor final : public EnergySensor {
     }
     if (context.tree_pids && !said_whole_gpu_) {
       said_whole_gpu_ = true;
-      notes_.push_back("ROCm SMI gives no per-process data: each AMD GPU's whole energy is counted for the process tree");
+      notes_.push_back(
+          "ROCm SMI gives no per-process data: each AMD GPU's whole energy is counted for the process tree");
     }
   }
   std::vector<std::string> take_notes() override { return std::exchange(notes_, {}); }
 
  private:
+  std::vector<const GpuMeter*> meters() const {
+    std::vector<const GpuMeter*> out;
+    for (const Device& device : devices_) out.push_back(device.meter.get());
+    return out;
+  }
   SharedLibrary library_;
   std::shared_ptr<const RocmApi> api_;
   std::vector<Device> devices_;
@@ -96,32 +87,31 @@ ProbeOutcome probe_rocm_smi(const GpuSelection& selection) {
   ProbeOutcome outcome;
   outcome.status.method = "rocm-smi";
   outcome.status.components = "gpu";
-  const char* override_path = std::getenv("CARBONMETER_ROCM_SMI_LIBRARY");
-  const std::string path = override_path && *override_path ? override_path : "librocm_smi64.so";
-  auto library = SharedLibrary::open(path);
+  auto library = SharedLibrary::open_overridable("CARBONMETER_ROCM_SMI_LIBRARY", "librocm_smi64.so");
   if (!library) {
     outcome.status.detail = "no ROCm SMI library (" + library.error().message + ")";
-    outcome.status.fix = "on a machine with AMD GPUs install ROCm (librocm_smi64.so), or point "
-                         "CARBONMETER_ROCM_SMI_LIBRARY at it";
+    outcome.status.fix =
+        "on a machine with AMD GPUs install ROCm (librocm_smi64.so), or point "
+        "CARBONMETER_ROCM_SMI_LIBRARY at it";
     return outcome;
   }
   auto api = std::make_shared<RocmApi>();
   std::string missing;
   auto need = [&](const char* name, auto& function) {
-    if (!bind(library.value(), name, function)) missing += (missing.empty() ? "" : ", ") + std::string(name);
+    if (!library.value().bind(name, function)) missing += (missing.empty() ? "" : ", ") + std::string(name);
   };
   need("rsmi_init", api->init);
   need("rsmi_shut_down", api->shut_down);
   need("rsmi_num_monitor_devices", api->count);
   need("rsmi_dev_power_ave_get", api->power_ave);
   if (!missing.empty()) {
-    outcome.status.detail = path + " lacks " + missing;
+    outcome.status.detail = library.value().path() + " lacks " + missing;
     outcome.status.fix = "update ROCm";
     return outcome;
   }
-  bind(library.value(), "rsmi_dev_name_get", api->name);
-  bind(library.value(), "rsmi_dev_unique_id_get", api->unique_id);
-  bind(library.value(), "rsmi_dev_energy_count_get", api->energy);
+  library.value().bind("rsmi_dev_name_get", api->name);
+  library.value().bind("rsmi_dev_unique_id_get", api->unique_id);
+  library.value().bind("rsmi_dev_energy_count_get", api->energy);
   if (rsmi_status_t status = api->init(0); status != RSMI_STATUS_SUCCESS) {
     outcome.status.detail = fmt::format("rsmi_init failed (status {})", status);
     outcome.status.fix = "check that the amdgpu driver is loaded (`rocm-smi` must work)";
@@ -150,7 +140,8 @@ ProbeOutcome probe_rocm_smi(const GpuSelection& selection) {
     char name[128] = "AMD GPU";
     if (api->name) api->name(index, name, sizeof name);
     std::uint64_t id = 0;
-    std::string uuid = api->unique_id && api->unique_id(index, &id) == RSMI_STATUS_SUCCESS ? fmt::format("0x{:x}", id) : "";
+    std::string uuid =
+        api->unique_id && api->unique_id(index, &id) == RSMI_STATUS_SUCCESS ? fmt::format("0x{:x}", id) : "";
     GpuReadFunctions read;
     std::uint64_t counter = 0, timestamp = 0;
     float resolution_uj = 0.0f;
@@ -177,13 +168,15 @@ ProbeOutcome probe_rocm_smi(const GpuSelection& selection) {
   }
   if (devices.empty()) {
     api->shut_down();
-    outcome.status.detail = problems.empty() ? "ROCm SMI found no GPU" : fmt::format("{}", fmt::join(problems, "; "));
+    outcome.status.detail =
+        problems.empty() ? "ROCm SMI found no GPU" : fmt::format("{}", fmt::join(problems, "; "));
     return outcome;
   }
   outcome.status.found = true;
   outcome.status.detail = detail;
   outcome.status.missing = fmt::format("{}", fmt::join(problems, "; "));
-  outcome.sensor = std::make_unique<RocmSensor>(std::move(library).value(), api, std::move(devices), std::move(channels));
+  outcome.sensor =
+      std::make_unique<RocmSensor>(std::move(library).value(), api, std::move(devices), std::move(channels));
   return outcome;
 }
 

@@ -2,6 +2,8 @@
 
 #include <dlfcn.h>
 
+#include <cstdlib>
+
 namespace carbonmeter {
 
 Result<SharedLibrary> SharedLibrary::open(const std::string& path) {
@@ -12,6 +14,12 @@ Result<SharedLibrary> SharedLibrary::open(const std::string& path) {
     return Error{why ? why : "cannot load " + path};
   }
   return SharedLibrary(handle, path);
+}
+
+Result<SharedLibrary> SharedLibrary::open_overridable(const char* override_variable,
+                                                      const std::string& default_name) {
+  const char* path = std::getenv(override_variable);
+  return open(path && *path ? path : default_name);
 }
 
 SharedLibrary::~SharedLibrary() {

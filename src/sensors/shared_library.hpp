@@ -10,6 +10,9 @@ namespace carbonmeter {
 class SharedLibrary {
  public:
   static Result<SharedLibrary> open(const std::string& path);
+  // $override_variable when set, else default_name (looked up the usual way).
+  static Result<SharedLibrary> open_overridable(const char* override_variable,
+                                                const std::string& default_name);
   SharedLibrary(SharedLibrary&& other) noexcept : handle_(other.handle_), path_(std::move(other.path_)) {
     other.handle_ = nullptr;
   }
@@ -17,6 +20,12 @@ class SharedLibrary {
   ~SharedLibrary();
   // The symbol's address, or nullptr.
   void* symbol(const char* name) const;
+  // Sets function to the symbol; false (and nullptr) when the library lacks it.
+  template <class F>
+  bool bind(const char* name, F& function) const {
+    function = reinterpret_cast<F>(symbol(name));
+    return function != nullptr;
+  }
   const std::string& path() const { return path_; }
 
  private:

@@ -1,12 +1,12 @@
 // Energy to emissions: timestamps, intensity series, location sources in their order,
 // emissions (exact for known inputs, split at a series' step), and emissions.csv.
+#include <gmock/gmock.h>
+#include <gtest/gtest.h>
+
 #include <cmath>
 #include <cstdlib>
 #include <filesystem>
 #include <fstream>
-
-#include <gmock/gmock.h>
-#include <gtest/gtest.h>
 
 #include "carbon/embodied.hpp"
 #include "carbon/emissions.hpp"
@@ -65,15 +65,18 @@ TEST(IntensitySeries, ColumnByNameAndClearErrorsNamingTheLine) {
   auto other = IntensitySeries::load(kData + "/series_step.csv:other");
   ASSERT_TRUE(other.ok()) << other.error().message;
   EXPECT_EQ(other.value().column(), "other");
-  EXPECT_THAT(IntensitySeries::load(kData + "/series_step.csv:nope").error().message, HasSubstr("no column 'nope'"));
+  EXPECT_THAT(IntensitySeries::load(kData + "/series_step.csv:nope").error().message,
+              HasSubstr("no column 'nope'"));
   auto bad_time = IntensitySeries::parse("timestamp,ci\n2026-01-01T00:00:00Z,1\nsoon,2\n", "s.csv", "");
   EXPECT_THAT(bad_time.error().message, HasSubstr("s.csv:3"));
   EXPECT_THAT(bad_time.error().message, HasSubstr("not a timestamp"));
   auto bad_number = IntensitySeries::parse("timestamp,ci\n2026-01-01T00:00:00Z,12abc\n", "s.csv", "");
   EXPECT_THAT(bad_number.error().message, HasSubstr("s.csv:2"));
-  auto unsorted = IntensitySeries::parse("timestamp,ci\n2026-01-01T01:00:00Z,1\n2026-01-01T00:00:00Z,2\n", "s.csv", "");
+  auto unsorted =
+      IntensitySeries::parse("timestamp,ci\n2026-01-01T01:00:00Z,1\n2026-01-01T00:00:00Z,2\n", "s.csv", "");
   EXPECT_THAT(unsorted.error().message, HasSubstr("increasing time order"));
-  EXPECT_THAT(IntensitySeries::parse("a,b,c\n1,2,3\n", "s.csv", "").error().message, HasSubstr("which column"));
+  EXPECT_THAT(IntensitySeries::parse("a,b,c\n1,2,3\n", "s.csv", "").error().message,
+              HasSubstr("which column"));
   EXPECT_FALSE(IntensitySeries::load("/nonexistent/series.csv").ok());
 }
 
@@ -98,7 +101,7 @@ TEST(Location, MostExplicitSourceWins) {
   EXPECT_DOUBLE_EQ(country.constant->g_per_kwh, 44.2);
   EXPECT_EQ(country.constant->source, "ember-2024");
   EXPECT_DOUBLE_EQ(country.pue, 1.0);  // on premises
-  o.country = {"fr", "--country"};  // ISO2, any case
+  o.country = {"fr", "--country"};     // ISO2, any case
   EXPECT_EQ(resolve_location(o, d).value().country_iso3, "FRA");
   o.intensity_series = {kData + "/series_step.csv", "--intensity-series"};
   auto series = resolve_location(o, d).value();

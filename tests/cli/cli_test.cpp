@@ -236,7 +236,8 @@ TEST(Cli, HardwareListsEverySensorWithFixes) {
   ASSERT_EQ(json.exit_code, 0);
   auto parsed = nlohmann::json::parse(json.out);
   EXPECT_EQ(parsed["selected"]["cpu"]["method"], "cpu-estimate");
-  EXPECT_EQ(parsed["sensors"].size(), 6u);  // rapl-powercap, rapl-msr, cpu-estimate, ram-estimate, nvml, rocm-smi
+  EXPECT_EQ(parsed["sensors"].size(),
+            6u);  // rapl-powercap, rapl-msr, cpu-estimate, ram-estimate, nvml, rocm-smi
 }
 
 TEST(Cli, TextThatIsNotUtf8IsReportedNotACrash) {
@@ -320,9 +321,9 @@ TEST(Cli, RunTurnsEnergyIntoEmissionsAndReportsMakeModelCardsAndPages) {
       root.set_energy_uj("intel-rapl:0", energy_uj);
     }
   });
-  Outcome outcome = carbonmeter({"run", "--scope", "machine", "--interval", "0.1", "--carbon-intensity", "400",
-                                 "--pue", "1.5", "--output-dir", root.path(), "--json", root.path() + "/run.json", "--",
-                                 "sleep", "0.5"});
+  Outcome outcome = carbonmeter({"run", "--scope", "machine", "--interval", "0.1", "--carbon-intensity",
+                                 "400", "--pue", "1.5", "--output-dir", root.path(), "--json",
+                                 root.path() + "/run.json", "--", "sleep", "0.5"});
   driving = false;
   driver.join();
   ASSERT_EQ(outcome.exit_code, 0) << outcome.err;
@@ -351,7 +352,8 @@ TEST(Cli, RunTurnsEnergyIntoEmissionsAndReportsMakeModelCardsAndPages) {
   EXPECT_THAT(readme, HasSubstr("---\n# Card\n"));
   EXPECT_THAT(slurp(root.path() + "/report.html"), HasSubstr("<svg"));
 
-  Outcome not_a_report = carbonmeter({"report", root.path() + "/README.md", "--html", root.path() + "/x.html"});
+  Outcome not_a_report =
+      carbonmeter({"report", root.path() + "/README.md", "--html", root.path() + "/x.html"});
   EXPECT_EQ(not_a_report.exit_code, 1);
   EXPECT_THAT(not_a_report.err, HasSubstr("not a carbonmeter run report"));
 }
@@ -359,12 +361,13 @@ TEST(Cli, RunTurnsEnergyIntoEmissionsAndReportsMakeModelCardsAndPages) {
 TEST(Cli, LocationProblemsStopTheRunBeforeTheCommandStarts) {
   FakeRoot root("intel_server_1s", false);
   root.write("old.csv", "timestamp,carbon_intensity\n2020-01-01T00:00:00Z,100\n2020-01-01T01:00:00Z,200\n");
-  Outcome stale = carbonmeter({"run", "--intensity-series", root.path() + "/old.csv", "--output-dir", root.path(), "--",
-                               "touch", root.path() + "/ran"});
+  Outcome stale = carbonmeter({"run", "--intensity-series", root.path() + "/old.csv", "--output-dir",
+                               root.path(), "--", "touch", root.path() + "/ran"});
   EXPECT_EQ(stale.exit_code, 1);
   EXPECT_THAT(stale.err, HasSubstr("does not cover now"));
   root.write("bad.csv", "timestamp,carbon_intensity\n2020-01-01T00:00:00Z,abc\n");
-  Outcome bad = carbonmeter({"run", "--intensity-series", root.path() + "/bad.csv", "--", "touch", root.path() + "/ran"});
+  Outcome bad = carbonmeter(
+      {"run", "--intensity-series", root.path() + "/bad.csv", "--", "touch", root.path() + "/ran"});
   EXPECT_EQ(bad.exit_code, 2);
   EXPECT_THAT(bad.err, HasSubstr("bad.csv:2"));
   Outcome unknown = carbonmeter({"run", "--country", "Atlantis", "--", "touch", root.path() + "/ran"});

@@ -2,6 +2,8 @@
 // screenshot, decoded here, must show the charts' colours).
 #include "outputs/html_report.hpp"
 
+#include <gmock/gmock.h>
+#include <gtest/gtest.h>
 #include <sys/wait.h>
 #include <zlib.h>
 
@@ -9,9 +11,6 @@
 #include <cstdlib>
 #include <filesystem>
 #include <fstream>
-
-#include <gmock/gmock.h>
-#include <gtest/gtest.h>
 
 #include "support/fake_root.hpp"
 
@@ -24,7 +23,9 @@ nlohmann::json run_report() {
   nlohmann::json samples = nlohmann::json::array();
   nlohmann::json intensity = nlohmann::json::array(), emissions = nlohmann::json::array();
   for (int i = 1; i <= 60; ++i) {
-    samples.push_back({{"t_s", i}, {"dt_s", 1}, {"power_w", {{"cpu", 40 + i % 7}, {"ram", 5}, {"gpu", 250 + (i % 10) * 10}}}});
+    samples.push_back({{"t_s", i},
+                       {"dt_s", 1},
+                       {"power_w", {{"cpu", 40 + i % 7}, {"ram", 5}, {"gpu", 250 + (i % 10) * 10}}}});
     intensity.push_back(i < 30 ? 100 : 300);
     emissions.push_back(0.01 * (i < 30 ? 1 : 3));
   }
@@ -40,8 +41,13 @@ nlohmann::json run_report() {
           {"intensity", {{"how", "--intensity-series grid.csv"}}},
           {"sample_intensity_g_per_kwh", intensity},
           {"sample_emissions_g", emissions},
-          {"equivalents", {{{"item", "car_km"}, {"unit", "km"}, {"amount", 0.005}, {"g_co2e_per_unit", 244.2},
-                            {"source", "US EPA"}, {"vintage", "2023"}}}},
+          {"equivalents",
+           {{{"item", "car_km"},
+             {"unit", "km"},
+             {"amount", 0.005},
+             {"g_co2e_per_unit", 244.2},
+             {"source", "US EPA"},
+             {"vintage", "2023"}}}},
           {"notes", {"a note"}}};
 }
 
@@ -103,15 +109,22 @@ std::optional<Image> read_png(const std::string& path) {
       const int c = up && x >= static_cast<std::size_t>(image.channels) ? up[x - image.channels] : 0;
       int value = line[x];
       switch (filter) {
-        case 1: value += a; break;
-        case 2: value += b; break;
-        case 3: value += (a + b) / 2; break;
+        case 1:
+          value += a;
+          break;
+        case 2:
+          value += b;
+          break;
+        case 3:
+          value += (a + b) / 2;
+          break;
         case 4: {
           const int p = a + b - c, pa = std::abs(p - a), pb = std::abs(p - b), pc = std::abs(p - c);
           value += pa <= pb && pa <= pc ? a : pb <= pc ? b : c;
           break;
         }
-        default: break;
+        default:
+          break;
       }
       out[x] = static_cast<std::uint8_t>(value);
     }
@@ -140,12 +153,17 @@ TEST(HtmlReport, HeadlessChromiumDrawsTheCharts) {
   testing::FakeRoot root("");
   const std::string page = root.path() + "/report.html", shot = root.path() + "/shot.png";
   std::ofstream(page) << html_report(run_report());
-  const std::string command = browser + " --headless --no-sandbox --disable-gpu --disable-quic --no-first-run "
+  const std::string command = browser +
+                              " --headless --no-sandbox --disable-gpu --disable-quic --no-first-run "
                               "--disable-background-networking --disable-component-update --disable-sync "
-                              "--hide-scrollbars --user-data-dir=" + root.path() + "/profile --window-size=800,1200 "
-                              "--screenshot=" + shot + " file://" + page + " >" + root.path() + "/chromium.log 2>&1";
+                              "--hide-scrollbars --user-data-dir=" +
+                              root.path() +
+                              "/profile --window-size=800,1200 "
+                              "--screenshot=" +
+                              shot + " file://" + page + " >" + root.path() + "/chromium.log 2>&1";
   const int status = std::system(command.c_str());
-  ASSERT_TRUE(WIFEXITED(status) && WEXITSTATUS(status) == 0) << "chromium failed: see " << root.path() << "/chromium.log";
+  ASSERT_TRUE(WIFEXITED(status) && WEXITSTATUS(status) == 0)
+      << "chromium failed: see " << root.path() << "/chromium.log";
   auto image = read_png(shot);
   ASSERT_TRUE(image) << "no readable screenshot";
   EXPECT_EQ(image->width, 800);

@@ -8,15 +8,19 @@ namespace {
 
 using ::testing::HasSubstr;
 
-ModelCardEmissions sample() { return {1234.5, "carbonmeter 0.1.0 (rapl-powercap)", "fine-tuning", "France", "2 x NVIDIA H100"}; }
+ModelCardEmissions sample() {
+  return {1234.5, "carbonmeter 0.1.0 (rapl-powercap)", "fine-tuning", "France", "2 x NVIDIA H100"};
+}
 
 TEST(ModelCard, CreatesFrontMatterWhenThereIsNone) {
   const std::string card = "# My model\n\nIt is good.\n";
   const std::string out = update_model_card(card, sample());
   EXPECT_EQ(out.substr(0, 4), "---\n");
-  EXPECT_THAT(out, HasSubstr("co2_eq_emissions:\n  emissions: 1234.5\n  source: \"carbonmeter 0.1.0 (rapl-powercap)\"\n"
-                             "  training_type: \"fine-tuning\"\n  geographical_location: \"France\"\n"
-                             "  hardware_used: \"2 x NVIDIA H100\"\n---\n"));
+  EXPECT_THAT(
+      out,
+      HasSubstr("co2_eq_emissions:\n  emissions: 1234.5\n  source: \"carbonmeter 0.1.0 (rapl-powercap)\"\n"
+                "  training_type: \"fine-tuning\"\n  geographical_location: \"France\"\n"
+                "  hardware_used: \"2 x NVIDIA H100\"\n---\n"));
   EXPECT_EQ(out.substr(out.size() - card.size()), card);  // the card itself, byte for byte
 }
 
@@ -30,15 +34,17 @@ TEST(ModelCard, AddsTheBlockAndKeepsEveryOtherLine) {
 
 TEST(ModelCard, ReplacesAnOldBlockOnly) {
   const std::string card =
-      "---\nlanguage: en\nco2_eq_emissions:\n  emissions: 10\n  source: \"old\"\n\n  training_type: \"pre-training\"\n"
+      "---\nlanguage: en\nco2_eq_emissions:\n  emissions: 10\n  source: \"old\"\n\n  training_type: "
+      "\"pre-training\"\n"
       "datasets:\n- squad\n---\nbody\n";
   const std::string out = update_model_card(card, sample());
   EXPECT_THAT(out, ::testing::Not(HasSubstr("old")));
   EXPECT_THAT(out, ::testing::Not(HasSubstr("emissions: 10\n")));
-  EXPECT_EQ(out, "---\nlanguage: en\n" + std::string("co2_eq_emissions:\n  emissions: 1234.5\n  source: \"carbonmeter 0.1.0 "
-                                                      "(rapl-powercap)\"\n  training_type: \"fine-tuning\"\n  "
-                                                      "geographical_location: \"France\"\n  hardware_used: \"2 x "
-                                                      "NVIDIA H100\"\n") +
+  EXPECT_EQ(out, "---\nlanguage: en\n" +
+                     std::string("co2_eq_emissions:\n  emissions: 1234.5\n  source: \"carbonmeter 0.1.0 "
+                                 "(rapl-powercap)\"\n  training_type: \"fine-tuning\"\n  "
+                                 "geographical_location: \"France\"\n  hardware_used: \"2 x "
+                                 "NVIDIA H100\"\n") +
                      "datasets:\n- squad\n---\nbody\n");
   EXPECT_EQ(update_model_card(out, sample()), out);  // idempotent
 }
@@ -49,8 +55,9 @@ TEST(ModelCard, WindowsLineEndingsAreKept) {
   EXPECT_EQ(out.substr(0, 19), "---\r\nlicense: mit\r\n");
   EXPECT_THAT(out, HasSubstr("co2_eq_emissions:\r\n  emissions: 1234.5\r\n"));
   EXPECT_THAT(out, HasSubstr("\r\n---\r\nText\r\n"));
-  EXPECT_EQ(out.find("\n", 0) , 4u);  // every line ends in CRLF
-  for (std::size_t at = out.find('\n'); at != std::string::npos; at = out.find('\n', at + 1)) EXPECT_EQ(out[at - 1], '\r');
+  EXPECT_EQ(out.find("\n", 0), 4u);  // every line ends in CRLF
+  for (std::size_t at = out.find('\n'); at != std::string::npos; at = out.find('\n', at + 1))
+    EXPECT_EQ(out[at - 1], '\r');
 }
 
 TEST(ModelCard, QuotesTextThatWouldBreakYaml) {

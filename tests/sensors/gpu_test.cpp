@@ -1,13 +1,12 @@
 // GPU energy through the real loading and measuring code, against fake NVML and ROCm SMI
 // libraries driven by a scripted state file.
+#include <gmock/gmock.h>
+#include <gtest/gtest.h>
 #include <unistd.h>
 
 #include <chrono>
-#include <thread>
-
-#include <gmock/gmock.h>
-#include <gtest/gtest.h>
 #include <nlohmann/json.hpp>
+#include <thread>
 
 #include "carbonmeter/tracker.hpp"
 #include "sensors/gpu_meter.hpp"
@@ -22,11 +21,11 @@
 namespace carbonmeter {
 namespace {
 
+using testing::channel_names;
 using ::testing::ElementsAre;
-using ::testing::HasSubstr;
 using testing::FakeGpuDevice;
 using testing::FakeGpus;
-using testing::channel_names;
+using ::testing::HasSubstr;
 using testing::read_channels;
 
 GpuSelection all_gpus() { return select_gpus("", std::nullopt); }
@@ -171,7 +170,8 @@ TEST(Nvml, EightGpus) {
   for (unsigned i = 0; i < 8; ++i) gpus.devices[i].energy_mj += 10'000 * (i + 1);
   gpus.write();
   auto energy = read_channels(*probe.sensor, 1.0);
-  for (unsigned i = 0; i < 8; ++i) EXPECT_DOUBLE_EQ(energy["gpu-" + std::to_string(i) + "/gpu"], 10.0 * (i + 1));
+  for (unsigned i = 0; i < 8; ++i)
+    EXPECT_DOUBLE_EQ(energy["gpu-" + std::to_string(i) + "/gpu"], 10.0 * (i + 1));
 }
 
 TEST(Nvml, GpuVanishingMidRunIsNotedAndTheOthersGoOn) {
@@ -196,7 +196,8 @@ TEST(GpuSelection, CudaVisibleDevicesIndicesAndUuids) {
   GpuSelection uuids = select_gpus("", std::string("GPU-b, GPU-a"));
   EXPECT_FALSE(uuids.all);
   EXPECT_THAT(uuids.ids, ElementsAre("GPU-b", "GPU-a"));
-  EXPECT_THAT(select_gpus("", std::string("1,0,bogus,2")).ids, ElementsAre("1", "0"));  // cut at the invalid one
+  EXPECT_THAT(select_gpus("", std::string("1,0,bogus,2")).ids,
+              ElementsAre("1", "0"));  // cut at the invalid one
   EXPECT_TRUE(select_gpus("", std::string("")).ids.empty());
   EXPECT_TRUE(select_gpus("", std::string("-1")).ids.empty());
   EXPECT_THAT(select_gpus("3", std::string("0")).ids, ElementsAre("3"));  // --gpu-ids wins

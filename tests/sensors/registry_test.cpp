@@ -83,7 +83,8 @@ TEST(Registry, MissingDataFolderSaysCpuIsNotMeasured) {
   SensorSet set = probe();
   ::unsetenv("CARBONMETER_DATA_DIR");
   EXPECT_EQ(set.methods[Component::cpu].method, "none");
-  EXPECT_THAT(set.notes, ::testing::Contains(::testing::AllOf(HasSubstr("NOT measured"), HasSubstr("CARBONMETER_DATA_DIR"))));
+  EXPECT_THAT(set.notes, ::testing::Contains(
+                             ::testing::AllOf(HasSubstr("NOT measured"), HasSubstr("CARBONMETER_DATA_DIR"))));
 }
 
 TEST(Registry, BadDomainListIsAnError) {

@@ -33,11 +33,13 @@ void FakeGpus::write() const {
   {
     std::ofstream out(temporary, std::ios::trunc);
     for (const FakeGpuDevice& d : devices)
-      out << "gpu index=" << d.index << " uuid=" << (d.uuid.empty() ? "GPU-" + std::to_string(d.index) : d.uuid)
+      out << "gpu index=" << d.index
+          << " uuid=" << (d.uuid.empty() ? "GPU-" + std::to_string(d.index) : d.uuid)
           << " energy_mj=" << d.energy_mj << " power_mw=" << d.power_mw << " counter=" << d.counter
           << " mig=" << d.mig << (d.mig_uuid.empty() ? "" : " mig_uuid=" + d.mig_uuid) << " lost=" << d.lost
           << " procutil=" << d.procutil << " name=" << d.name << "\n";
-    for (const FakeGpuProcess& p : processes) out << "proc gpu=" << p.gpu << " pid=" << p.pid << " sm=" << p.sm << "\n";
+    for (const FakeGpuProcess& p : processes)
+      out << "proc gpu=" << p.gpu << " pid=" << p.pid << " sm=" << p.sm << "\n";
   }
   std::filesystem::rename(temporary, dir_ + "/state");
 }
