@@ -5,6 +5,7 @@
 #include <algorithm>
 #include <cmath>
 #include <limits>
+#include <map>
 
 #include "core/csv.hpp"
 #include "core/roots.hpp"
@@ -63,25 +64,54 @@ Result<CarbonAccount> account_emissions(const RunReport& report, const ResolvedL
     account.intensity_min_g_per_kwh = account.intensity_max_g_per_kwh = intensity;
     account.emissions_g = report.energy_j.total() / kJoulesPerKwh * location.pue * intensity;
   }
-  if (account.uncovered_s > 0)
-    return Error{fmt::format(
-        "the intensity series {} does not cover {:.0f} s of the run (it spans {} to {}): give a "
-        "series that covers the run, or a fallback (--country, --zone, --cloud or "
-        "--carbon-intensity) beside --intensity-series",
-        location.series->name(), account.uncovered_s, format_iso8601_utc(location.series->start_unix_s()),
-        format_iso8601_utc(location.series->end_unix_s()))};
   account.it_energy_kwh = report.energy_j.total() / kJoulesPerKwh;
   account.energy_kwh = account.it_energy_kwh * location.pue;
   account.intensity_g_per_kwh = account.energy_kwh > 0
                                     ? account.emissions_g / account.energy_kwh
                                     : (location.constant ? location.constant->g_per_kwh : 0.0);
-  const double energy_relative = relative_energy_uncertainty(report);
-  account.relative_uncertainty = std::hypot(energy_relative, location.intensity_relative_uncertainty);
+  account.energy_relative_uncertainty = relative_energy_uncertainty(report);
+  // With a series, the time its fallback filled carries the fallback's (larger) uncertainty.
+  double intensity_relative = location.intensity_relative_uncertainty;
+  if (location.series && account.fallback_s > 0) {
+    const double fallback_share = std::min(1.0, account.fallback_s / std::max(report.duration_s, 1e-9));
+    intensity_relative = (1.0 - fallback_share) * location.intensity_relative_uncertainty +
+                         fallback_share * location.fallback_relative_uncertainty;
+  }
+  account.intensity_relative_uncertainty = intensity_relative;
+  account.relative_uncertainty = std::hypot(account.energy_relative_uncertainty, intensity_relative);
   account.low_g = account.emissions_g * std::max(0.0, 1.0 - account.relative_uncertainty);
   account.high_g = account.emissions_g * (1.0 + account.relative_uncertainty);
-  account.water_l = account.energy_kwh * location.wue_l_per_kwh;
+  // WUE is litres per kWh of IT energy (The Green Grid), so PUE does not enter here.
+  account.water_l = account.it_energy_kwh * location.wue_l_per_kwh;
   account.equivalents = equivalents_of(account.emissions_g);
   return account;
+}
+
+std::optional<std::string> coverage_error(const CarbonAccount& account, const ResolvedLocation& location) {
+  if (!(account.uncovered_s > 0) || !location.series) return std::nullopt;
+  return fmt::format(
+      "the intensity series {} does not cover {:.0f} s of the run (it spans {} to {}); the emissions "
+      "of the covered part only are in the JSON report (emissions_complete: false) and nothing was "
+      "added to emissions.csv: give a series that covers the run, or a fallback (--country, --zone, "
+      "--cloud or --carbon-intensity) beside --intensity-series",
+      location.series->name(), account.uncovered_s, format_iso8601_utc(location.series->start_unix_s()),
+      format_iso8601_utc(location.series->end_unix_s()));
+}
+
+std::string equivalent_phrase(const Equivalent& e) {
+  static const std::map<std::string, std::string> kPhrases = {
+      {"car_km", "km driven by an average car"},
+      {"smartphone_charge", "smartphone charges"},
+      {"tv_hour", "hours of TV"},
+      {"streaming_video_hour", "hours of video streaming"},
+      {"tree_year", "tree-years of CO2 uptake"},
+      {"flight_nyc_sfo", "passenger flights New York to San Francisco"},
+      {"gasoline_gallon", "US gallons of petrol burnt"},
+      {"us_household_day", "days of a US household's energy use"}};
+  const auto phrase = kPhrases.find(e.item);
+  const std::string amount =
+      e.amount >= 100 ? fmt::format("{:.0f}", e.amount) : fmt::format("{:.3g}", e.amount);
+  return amount + " " + (phrase != kPhrases.end() ? phrase->second : e.unit + " (" + e.item + ")");
 }
 
 std::vector<Equivalent> equivalents_of(double emissions_g) {
@@ -111,7 +141,7 @@ nlohmann::json carbon_json(const CarbonAccount& account, const ResolvedLocation&
                     {"effective_g_per_kwh", account.intensity_g_per_kwh},
                     {"min_g_per_kwh", account.intensity_min_g_per_kwh},
                     {"max_g_per_kwh", account.intensity_max_g_per_kwh},
-                    {"relative_uncertainty", location.intensity_relative_uncertainty}};
+                    {"relative_uncertainty", account.intensity_relative_uncertainty}};
   if (location.constant)
     intensity.update({{"value_g_per_kwh", location.constant->g_per_kwh},
                       {"kind", location.constant->kind},
@@ -122,7 +152,8 @@ nlohmann::json carbon_json(const CarbonAccount& account, const ResolvedLocation&
     intensity.update({{"series", location.series->name()},
                       {"column", location.series->column()},
                       {"series_step_s", location.series->step_s()},
-                      {"fallback_s", account.fallback_s}});
+                      {"fallback_s", account.fallback_s},
+                      {"uncovered_s", account.uncovered_s}});
   json equivalents = json::array();
   for (const Equivalent& e : account.equivalents)
     equivalents.push_back({{"item", e.item},
@@ -135,6 +166,8 @@ nlohmann::json carbon_json(const CarbonAccount& account, const ResolvedLocation&
           {"emissions_kg", account.emissions_g / 1000.0},
           {"emissions_range_g", {account.low_g, account.high_g}},
           {"emissions_relative_uncertainty", account.relative_uncertainty},
+          {"emissions_complete", !(account.uncovered_s > 0)},
+          {"energy_relative_uncertainty", account.energy_relative_uncertainty},
           {"energy_with_pue_kwh", account.energy_kwh},
           {"pue", location.pue},
           {"pue_source", location.pue_source},

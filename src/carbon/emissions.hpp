@@ -2,6 +2,7 @@
 // sample (a series is integrated over the sample's interval, so a step inside a run splits it).
 #pragma once
 
+#include <optional>
 #include <string>
 #include <vector>
 
@@ -27,10 +28,12 @@ struct CarbonAccount {
   double low_g = 0.0;
   double high_g = 0.0;
   double relative_uncertainty = 0.0;  // energy's and intensity's, combined in quadrature
-  double intensity_g_per_kwh = 0.0;   // effective: emissions / energy
+  double energy_relative_uncertainty = 0.0;
+  double intensity_relative_uncertainty = 0.0;
+  double intensity_g_per_kwh = 0.0;  // effective: emissions / energy
   double intensity_min_g_per_kwh = 0.0;
   double intensity_max_g_per_kwh = 0.0;
-  double uncovered_s = 0.0;  // time the series did not cover (and no fallback was given)
+  double uncovered_s = 0.0;  // time the series did not cover (no fallback given): no emissions counted
   double fallback_s = 0.0;   // time covered by the fallback figure
   double water_l = 0.0;
   std::vector<double> sample_intensity_g_per_kwh;  // per report sample, for charts
@@ -38,9 +41,16 @@ struct CarbonAccount {
   std::vector<Equivalent> equivalents;
 };
 
-// Fails when a series does not cover the run and no fallback was given (the message says how
-// much is missing and what to pass).
+// The emissions of the run; time a series does not cover (with no fallback) gets none and is
+// counted in uncovered_s: see coverage_error.
 Result<CarbonAccount> account_emissions(const RunReport& report, const ResolvedLocation& location);
+
+// Set when a series did not cover the run and no fallback was given: the message says how much is
+// missing and what to pass. The caller treats it as an error but keeps the covered part.
+std::optional<std::string> coverage_error(const CarbonAccount& account, const ResolvedLocation& location);
+
+// "27.5 km driven by car", "542 smartphone charges": an equivalent for a person to read.
+std::string equivalent_phrase(const Equivalent& equivalent);
 
 // The everyday equivalents of data/equivalents.csv for these emissions (empty when the file is
 // missing).

@@ -2,6 +2,7 @@
 
 #include <algorithm>
 #include <cctype>
+#include <charconv>
 #include <cmath>
 #include <cstdlib>
 #include <filesystem>
@@ -90,9 +91,10 @@ Result<IntensitySeries> IntensitySeries::parse(std::string_view text, const std:
     const std::string value_text(trim(row[static_cast<std::size_t>(value_column)]));
     double value = std::numeric_limits<double>::quiet_NaN();
     if (!value_text.empty()) {
-      char* end = nullptr;
-      value = std::strtod(value_text.c_str(), &end);
-      if (end != value_text.c_str() + value_text.size() || !std::isfinite(value) || value < 0 || value > 5000)
+      const char* first = value_text.data() + (value_text[0] == '+' ? 1 : 0);
+      const char* last = value_text.data() + value_text.size();
+      auto [end, error] = std::from_chars(first, last, value);  // decimal only: no hex, inf or nan
+      if (error != std::errc() || end != last || !std::isfinite(value) || value < 0 || value > 5000)
         return Error{where + ": '" + value_text + "' is not an intensity in g/kWh (a number from 0 to 5000)"};
     }
     series.times_.push_back(*time);
@@ -122,13 +124,17 @@ SeriesIntegral IntensitySeries::integrate(double from, double to) const {
       static_cast<std::size_t>(std::upper_bound(times_.begin(), times_.end(), a) - times_.begin()) - 1;
   for (double t = a; t < b && i < times_.size(); ++i) {
     const double row_end = i + 1 < times_.size() ? times_[i + 1] : end_unix_s_;
+    // A row followed by a hole (the next row more than two steps later) holds for one step only.
+    const double hold_end = row_end - times_[i] > 2 * step_s_ ? times_[i] + step_s_ : row_end;
+    const double held = std::max(0.0, std::min(b, hold_end) - t);
     const double piece = std::min(b, row_end) - t;
     if (piece > 0) {
       if (std::isnan(values_[i])) {
         out.uncovered_s += piece;
       } else {
-        out.covered_s += piece;
-        out.g_per_kwh_seconds += values_[i] * piece;
+        out.covered_s += held;
+        out.g_per_kwh_seconds += values_[i] * held;
+        out.uncovered_s += piece - held;
       }
     }
     t = row_end;

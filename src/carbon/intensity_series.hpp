@@ -2,7 +2,9 @@
 //
 // Semantics (docs/carbon.md): a row's value holds from its timestamp until the next row's; the
 // last row holds for one median step. A row whose value is empty is a gap: no data from its
-// timestamp until the next row. Rows must be in strictly increasing time order.
+// timestamp until the next row. A hole in the rows (the next row more than two median steps later)
+// is a gap too: the row before it holds for one median step only. Rows must be in strictly increasing time
+// order.
 #pragma once
 
 #include <string>

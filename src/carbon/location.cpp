@@ -4,6 +4,7 @@
 #include <toml++/toml.h>
 #include <unistd.h>
 
+#include <algorithm>
 #include <cmath>
 #include <cstdlib>
 #include <filesystem>
@@ -36,21 +37,32 @@ void fill(Setting<T>& setting, const std::optional<T>& value, const std::string&
   if (!setting.value && value) setting = {value, origin};
 }
 
+bool names_a_place(const LocationOptions& o) {
+  return o.carbon_intensity_g_per_kwh.value || o.intensity_series.value || o.cloud.value || o.zone.value ||
+         o.country.value;
+}
+
+// A source that names a place replaces the place of every less explicit source as a whole:
+// `--country FRA` is not overridden by CARBONMETER_CARBON_INTENSITY, nor a variable by the file.
 Status from_environment(LocationOptions& o) {
-  auto text = [](const char* name) -> std::optional<std::string> {
+  const bool place_given = names_a_place(o);
+  auto text = [&](const char* name, bool is_place = true) -> std::optional<std::string> {
+    if (is_place && place_given) return std::nullopt;
     const char* value = std::getenv(name);
     return value && *value ? std::optional<std::string>(value) : std::nullopt;
   };
-  auto number = [&](const char* name, Setting<double>& setting, double low, double high) -> Status {
+  auto number = [&](const char* name, Setting<double>& setting, double low, double high,
+                    bool is_place = false) -> Status {
     if (setting.value) return Ok{};
-    if (auto value = text(name)) {
+    if (auto value = text(name, is_place)) {
       auto parsed = parse_number(*value, name, low, high);
       if (!parsed) return parsed.error();
       setting = {parsed.value(), name};
     }
     return Ok{};
   };
-  if (auto s = number("CARBONMETER_CARBON_INTENSITY", o.carbon_intensity_g_per_kwh, 0, 5000); !s) return s;
+  if (auto s = number("CARBONMETER_CARBON_INTENSITY", o.carbon_intensity_g_per_kwh, 0, 5000, true); !s)
+    return s;
   if (auto s = number("CARBONMETER_PUE", o.pue, 1, 5); !s) return s;
   if (auto s = number("CARBONMETER_WUE", o.wue_l_per_kwh, 0, 100); !s) return s;
   fill(o.intensity_series, text("CARBONMETER_INTENSITY_SERIES"), "CARBONMETER_INTENSITY_SERIES");
@@ -60,6 +72,9 @@ Status from_environment(LocationOptions& o) {
   return Ok{};
 }
 
+constexpr const char* kConfigKeys[] = {
+    "carbon_intensity", "intensity_series", "cloud", "zone", "country", "pue", "wue"};
+
 Status from_config_file(LocationOptions& o, const std::string& path) {
   toml::table table;
   try {
@@ -67,25 +82,43 @@ Status from_config_file(LocationOptions& o, const std::string& path) {
   } catch (const toml::parse_error& error) {
     return Error{fmt::format("{}:{}: {}", path, error.source().begin.line, std::string(error.description()))};
   }
-  auto text = [&](const char* key) -> std::optional<std::string> {
-    if (auto value = table[key].value<std::string>()) return *value;
-    return std::nullopt;
-  };
-  auto number = [&](const char* key, Setting<double>& setting, double low, double high) -> Status {
-    if (setting.value || !table.contains(key)) return Ok{};
-    auto value = table[key].value<double>();
-    if (!value || !std::isfinite(*value) || *value < low || *value > high)
-      return Error{fmt::format("{}: {} must be a number from {} to {}", path, key, low, high)};
-    setting = {*value, path};
+  for (const auto& [key, value] : table) {
+    const std::string_view name = key.str();
+    if (std::find(std::begin(kConfigKeys), std::end(kConfigKeys), name) == std::end(kConfigKeys))
+      o.warnings.push_back(fmt::format("{}:{}: unknown key '{}' ignored (known: {})", path,
+                                       value.source().begin.line, name, fmt::join(kConfigKeys, ", ")));
+  }
+  const bool place_given = names_a_place(o);
+  const std::filesystem::path directory = std::filesystem::path(path).parent_path();
+  auto text = [&](const char* key, Setting<std::string>& setting) -> Status {
+    if (!table.contains(key)) return Ok{};
+    auto value = table[key].value<std::string>();
+    if (!value || value->empty())
+      return Error{fmt::format("{}:{}: {} must be a non-empty string (in quotes)", path,
+                               table[key].node()->source().begin.line, key)};
+    if (!setting.value && !place_given) setting = {*value, path};
     return Ok{};
   };
-  if (auto s = number("carbon_intensity", o.carbon_intensity_g_per_kwh, 0, 5000); !s) return s;
+  auto number = [&](const char* key, Setting<double>& setting, double low, double high,
+                    bool is_place = false) -> Status {
+    if (!table.contains(key)) return Ok{};
+    auto value = table[key].value<double>();
+    if (!value || !std::isfinite(*value) || *value < low || *value > high)
+      return Error{fmt::format("{}:{}: {} must be a number from {} to {}", path,
+                               table[key].node()->source().begin.line, key, low, high)};
+    if (!setting.value && !(is_place && place_given)) setting = {*value, path};
+    return Ok{};
+  };
+  if (auto s = number("carbon_intensity", o.carbon_intensity_g_per_kwh, 0, 5000, true); !s) return s;
   if (auto s = number("pue", o.pue, 1, 5); !s) return s;
   if (auto s = number("wue", o.wue_l_per_kwh, 0, 100); !s) return s;
-  fill(o.intensity_series, text("intensity_series"), path);
-  fill(o.cloud, text("cloud"), path);
-  fill(o.zone, text("zone"), path);
-  fill(o.country, text("country"), path);
+  for (auto [key, setting] :
+       {std::pair{"intensity_series", &o.intensity_series}, std::pair{"cloud", &o.cloud},
+        std::pair{"zone", &o.zone}, std::pair{"country", &o.country}})
+    if (auto s = text(key, *setting); !s) return s;
+  // A series named in the file is found beside the file, not beside the working directory.
+  if (o.intensity_series.origin == path && std::filesystem::path(*o.intensity_series.value).is_relative())
+    o.intensity_series.value = (directory / *o.intensity_series.value).string();
   return Ok{};
 }
 
@@ -107,7 +140,9 @@ ResolvedLocation from_figure(const IntensityFigure& figure, std::string how, dou
 Status complete_location_options(LocationOptions& options) {
   if (auto s = from_environment(options); !s) return s;
   std::vector<std::string> candidates{"carbonmeter.toml"};
-  if (const char* home = std::getenv("HOME"); home && *home)
+  if (const char* config = std::getenv("XDG_CONFIG_HOME"); config && *config && config[0] == '/')
+    candidates.push_back(std::string(config) + "/carbonmeter/carbonmeter.toml");
+  else if (const char* home = std::getenv("HOME"); home && *home)
     candidates.push_back(std::string(home) + "/.config/carbonmeter/carbonmeter.toml");
   for (const std::string& path : candidates) {
     std::error_code ec;
@@ -140,6 +175,7 @@ std::string detect_cloud_provider() {
 
 Result<ResolvedLocation> resolve_location(const LocationOptions& o, const ReferenceData& data) {
   auto apply_pue_wue = [&](ResolvedLocation& out) {
+    out.notes.insert(out.notes.begin(), o.warnings.begin(), o.warnings.end());
     if (o.pue.value) {
       out.pue = *o.pue.value;
       out.pue_source = o.pue.origin;
@@ -239,6 +275,7 @@ Result<ResolvedLocation> resolve_location(const LocationOptions& o, const Refere
     out.how = o.intensity_series.origin + " " + *o.intensity_series.value;
     out.series = std::make_shared<const IntensitySeries>(std::move(series).value());
     out.series_fallback = constant_place ? constant_place->constant : std::nullopt;
+    out.fallback_relative_uncertainty = constant_place ? constant_place->intensity_relative_uncertainty : 0.0;
     out.constant.reset();
     out.intensity_relative_uncertainty = kSeriesUncertainty;
     if (out.series_fallback)
@@ -276,6 +313,10 @@ Result<ResolvedLocation> resolve_location(const LocationOptions& o, const Refere
     out.notes.push_back("running on " + provider +
                         " (from DMI); its region is unknown offline: pass --cloud " + provider +
                         ":REGION for the region's intensity and PUE");
+    if (auto pue = data.typical_pue(provider)) {
+      out.pue = *pue;
+      out.pue_source = fmt::format("guess: median PUE of {}'s regions in the shipped data", provider);
+    }
   }
   return apply_pue_wue(out);
 }

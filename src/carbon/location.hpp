@@ -30,10 +30,12 @@ struct LocationOptions {
   Setting<double> pue;
   Setting<double> wue_l_per_kwh;
   bool marginal = false;  // the country's marginal (combined-margin) factor instead of its average
+  std::vector<std::string> warnings;  // e.g. unknown keys in the config file
 };
 
 // Fills what the flags left empty from the environment and the config file; errors name the
-// variable or file and line.
+// variable or file and line. The place (intensity, series, cloud, zone, country) comes whole from
+// the most explicit source that names one: flags, then variables, then the file.
 Status complete_location_options(LocationOptions& options);
 
 struct ResolvedLocation {
@@ -47,7 +49,8 @@ struct ResolvedLocation {
   std::optional<IntensityFigure> constant;
   std::shared_ptr<const IntensitySeries> series;
   std::optional<IntensityFigure> series_fallback;  // a constant given beside the series
-  double intensity_relative_uncertainty = 0.0;
+  double intensity_relative_uncertainty = 0.0;     // of the series when there is one
+  double fallback_relative_uncertainty = 0.0;      // of series_fallback
   double pue = 1.0;
   std::string pue_source = "default for on-premises machines";
   double wue_l_per_kwh = 0.0;

@@ -120,6 +120,15 @@ std::optional<Place> ReferenceData::country(const std::string& code) const {
   return std::nullopt;
 }
 
+std::optional<double> ReferenceData::typical_pue(const std::string& provider) const {
+  std::vector<double> pues;
+  for (const CloudRegion& region : cloud_)
+    if (region.provider == lower(provider) && region.pue > 0) pues.push_back(region.pue);
+  if (pues.empty()) return std::nullopt;
+  std::sort(pues.begin(), pues.end());
+  return pues[pues.size() / 2];
+}
+
 std::optional<Place> ReferenceData::marginal(const std::string& iso3) const {
   for (const Place& place : marginal_)
     if (place.code == upper(iso3)) return place;

@@ -50,6 +50,8 @@ class ReferenceData {
   std::optional<Place> zone(const std::string& zone) const;
   std::optional<CloudRegion> cloud(const std::string& provider, const std::string& region) const;
   std::optional<std::string> country_of_timezone(const std::string& timezone) const;
+  // The median PUE of a provider's regions, for a machine known to be in its cloud but not where.
+  std::optional<double> typical_pue(const std::string& provider) const;
   std::string country_name(const std::string& iso3) const;
 
   const std::vector<Place>& countries() const { return countries_; }

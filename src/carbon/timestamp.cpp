@@ -38,8 +38,10 @@ std::optional<double> parse_timestamp(std::string_view text) {
   // Unix seconds: a plain number.
   double seconds = 0;
   auto [end, error] = std::from_chars(text.data(), text.data() + text.size(), seconds);
+  // Unix seconds from 1970 to the end of 9999, as ISO dates below are limited to.
   if (error == std::errc() && end == text.data() + text.size())
-    return std::isfinite(seconds) ? std::optional<double>(seconds) : std::nullopt;
+    return std::isfinite(seconds) && seconds >= 0 && seconds < 253402300800.0 ? std::optional<double>(seconds)
+                                                                              : std::nullopt;
 
   int year, month, day, hour, minute, second = 0;
   if (!digits(text, 0, 4, year) || text.size() < 16 || text[4] != '-' || !digits(text, 5, 2, month) ||
@@ -57,7 +59,11 @@ std::optional<double> parse_timestamp(std::string_view text) {
         fraction += (text[at] - '0') * scale;
     }
   }
-  if (month < 1 || month > 12 || day < 1 || day > 31 || hour > 24 || minute > 59 || second > 60)
+  static constexpr int kDaysInMonth[] = {31, 29, 31, 30, 31, 30, 31, 31, 30, 31, 30, 31};
+  const bool leap = (year % 4 == 0 && year % 100 != 0) || year % 400 == 0;
+  if (month < 1 || month > 12 || day < 1 || day > kDaysInMonth[month - 1] ||
+      (month == 2 && day == 29 && !leap) || hour > 24 || minute > 59 || second > 60 ||
+      (hour == 24 && (minute != 0 || second != 0 || fraction != 0)))
     return std::nullopt;
   int offset_s = 0;
   if (at >= text.size()) return std::nullopt;  // no offset: refused

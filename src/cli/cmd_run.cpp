@@ -120,6 +120,9 @@ int run_command(const RunOptions& options) {
     if (status == 0) status = 1;
   };
   if (!account) fail(account.error().message);
+  const std::optional<std::string> uncovered =
+      account ? coverage_error(account.value(), location) : std::nullopt;
+  if (uncovered) fail(*uncovered);
   std::optional<EmbodiedAccount> embodied;
   if (!options.embodied.empty()) {
     auto amortised = amortise_embodied(options.embodied, report);
@@ -134,8 +137,9 @@ int run_command(const RunOptions& options) {
       fail(amortised.error().message);
     }
   }
-  if (account && !options.no_csv) {
-    auto csv = append_emissions_csv(options.output_dir, report, account.value(), location);
+  if (account && !uncovered && !options.no_csv) {
+    auto csv = append_emissions_csv(options.output_dir, report, account.value(), location,
+                                    embodied ? std::optional<double>(embodied->total_g) : std::nullopt);
     if (!csv)
       fail(csv.error().message);
     else if (!csv.value().backup.empty() && !options.quiet)

@@ -1,16 +1,37 @@
 #include "cli/location_options.hpp"
 
+#include <fmt/format.h>
+
 #include <cmath>
+#include <cstdlib>
 
 #include "cli/commands.hpp"
 
 namespace carbonmeter::cli {
 
+namespace {
+
+// CLI::Range lets NaN through (every comparison with it is false); a number must be finite here.
+CLI::Validator finite_range(double low, double high) {
+  return CLI::Validator(
+      [low, high](std::string& text) -> std::string {
+        char* end = nullptr;
+        const double value = std::strtod(text.c_str(), &end);
+        if (text.empty() || *end != '\0' || !std::isfinite(value) || value < low || value > high)
+          return "'" + text + "' is not a number from " + fmt::format("{}", low) + " to " +
+                 fmt::format("{}", high);
+        return "";
+      },
+      fmt::format("NUMBER in [{} - {}]", low, high));
+}
+
+}  // namespace
+
 void add_location_options(CLI::App& command, LocationFlags& flags) {
   command
       .add_option("--carbon-intensity", flags.carbon_intensity,
                   "Grid carbon intensity in gCO2e/kWh (most explicit)")
-      ->check(CLI::Range(0.0, 5000.0));
+      ->check(finite_range(0.0, 5000.0));
   command.add_option(
       "--intensity-series", flags.intensity_series,
       "CSV of intensity over time: FILE[:COLUMN] (timestamps ISO 8601 with offset, or Unix seconds)");
@@ -19,9 +40,9 @@ void add_location_options(CLI::App& command, LocationFlags& flags) {
   command.add_option("--zone", flags.zone, "Grid zone, e.g. US-CAL-CISO, SE3, CA-QC");
   command.add_option("--country", flags.country, "Country, ISO 3166 code (FRA or FR)");
   command.add_option("--pue", flags.pue, "Power usage effectiveness of the data centre (1 on-premises)")
-      ->check(CLI::Range(1.0, 5.0));
+      ->check(finite_range(1.0, 5.0));
   command.add_option("--wue", flags.wue, "Water usage effectiveness in litres per kWh")
-      ->check(CLI::Range(0.0, 100.0));
+      ->check(finite_range(0.0, 100.0));
   command.add_flag("--marginal", flags.marginal,
                    "Use the country's marginal (combined-margin) factor instead of its average intensity");
 }

@@ -109,8 +109,7 @@ std::string format_emissions(const CarbonAccount& account, const ResolvedLocatio
                        location.wue_source);
   std::string equivalents;
   for (std::size_t i = 0; i < account.equivalents.size() && i < 3; ++i)
-    equivalents +=
-        fmt::format("{}{:.3g} {}", i ? ", " : "", account.equivalents[i].amount, account.equivalents[i].unit);
+    equivalents += fmt::format("{}{}", i ? ", " : "", equivalent_phrase(account.equivalents[i]));
   if (!equivalents.empty()) out += "  about   " + equivalents + "\n";
   for (const std::string& note : location.notes) out += "  note: " + note + "\n";
   return out;

@@ -2,10 +2,15 @@
 
 #include <fmt/format.h>
 
+#include <charconv>
+#include <cmath>
+#include <string_view>
 #include <vector>
 
 namespace carbonmeter {
 namespace {
+
+constexpr std::string_view kBom = "\xEF\xBB\xBF";
 
 std::string yaml_string(const std::string& text) {
   std::string out = "\"";
@@ -22,7 +27,7 @@ std::string yaml_string(const std::string& text) {
 
 std::string block(const ModelCardEmissions& e, const std::string& eol) {
   std::string out = "co2_eq_emissions:" + eol;
-  out += fmt::format("  emissions: {:.6g}{}", e.emissions_g, eol);
+  out += "  emissions: " + yaml_plain_number(e.emissions_g) + eol;
   out += "  source: " + yaml_string(e.source) + eol;
   if (!e.training_type.empty()) out += "  training_type: " + yaml_string(e.training_type) + eol;
   if (!e.geographical_location.empty())
@@ -32,13 +37,13 @@ std::string block(const ModelCardEmissions& e, const std::string& eol) {
 }
 
 // The card split into lines that keep their own line endings.
-std::vector<std::string> lines_of(const std::string& text) {
+std::vector<std::string> lines_of(std::string_view text) {
   std::vector<std::string> lines;
   std::size_t start = 0;
   while (start < text.size()) {
     std::size_t end = text.find('\n', start);
     if (end == std::string::npos) end = text.size() - 1;
-    lines.push_back(text.substr(start, end - start + 1));
+    lines.emplace_back(text.substr(start, end - start + 1));
     start = end + 1;
   }
   return lines;
@@ -50,41 +55,93 @@ std::string content(const std::string& line) {
   return out;
 }
 
+// A front matter marker line: `---` (or `...` to close), trailing blanks allowed.
+bool is_marker(const std::string& line, std::string_view marker) {
+  const std::string text = content(line);
+  if (text.rfind(marker, 0) != 0) return false;
+  return text.find_first_not_of(" \t", marker.size()) == std::string::npos;
+}
+
+// A top-level `co2_eq_emissions:` key (plain or quoted).
+bool is_emissions_key(const std::string& line) {
+  const std::string text = content(line);
+  std::size_t at = 0;
+  for (std::string_view key : {"co2_eq_emissions", "\"co2_eq_emissions\"", "'co2_eq_emissions'"})
+    if (text.rfind(key, 0) == 0) {
+      at = key.size();
+      break;
+    }
+  if (at == 0) return false;
+  while (at < text.size() && (text[at] == ' ' || text[at] == '\t')) ++at;
+  if (at >= text.size() || text[at] != ':') return false;
+  return at + 1 == text.size() || text[at + 1] == ' ' || text[at + 1] == '\t';
+}
+
+// The last line of the value of the key at lines[key]: its indented lines (and a block sequence's
+// `- ` items, which YAML allows at the key's own indentation); blank lines between them too, not
+// after the last.
+std::size_t block_end(const std::vector<std::string>& lines, std::size_t key, std::size_t close) {
+  std::size_t last = key;
+  for (std::size_t j = key + 1; j < close; ++j) {
+    const std::string next = content(lines[j]);
+    if (next.find_first_not_of(" \t") == std::string::npos) continue;
+    if (next[0] != ' ' && next[0] != '\t' && !(next[0] == '-' && (next.size() == 1 || next[1] == ' '))) break;
+    last = j;
+  }
+  return last;
+}
+
 }  // namespace
 
+std::string yaml_plain_number(double value) {
+  if (std::isnan(value)) return ".nan";
+  if (std::isinf(value)) return value > 0 ? ".inf" : "-.inf";
+  // Ten significant digits (far finer than any measurement here), then the shortest fixed form
+  // that reads back as that: no exponent, no trailing zeros.
+  const std::string rounded_text = fmt::format("{:.10g}", value);
+  double rounded = value;
+  std::from_chars(rounded_text.data(), rounded_text.data() + rounded_text.size(), rounded);
+  char buffer[512];
+  const auto written = std::to_chars(buffer, buffer + sizeof buffer, rounded, std::chars_format::fixed);
+  if (written.ec != std::errc()) return rounded_text;  // cannot happen: 512 holds any double
+  std::string out(buffer, written.ptr);
+  return out == "-0" ? "0" : out;
+}
+
 std::string update_model_card(const std::string& card, const ModelCardEmissions& emissions) {
-  const std::string eol = card.find("\r\n") != std::string::npos ? "\r\n" : "\n";
-  const std::vector<std::string> lines = lines_of(card);
-  const bool has_front_matter =
-      !lines.empty() && (content(lines[0]) == "---" || content(lines[0]) == "\xEF\xBB\xBF---");
+  // A BOM stays where it is, in front of everything.
+  const std::string_view bom = std::string_view(card).substr(0, kBom.size()) == kBom ? kBom : "";
+  const std::string_view body = std::string_view(card).substr(bom.size());
+  const std::vector<std::string> lines = lines_of(body);
+  std::string eol = "\n";
+  if (!lines.empty() && lines[0].size() >= 2 && lines[0].substr(lines[0].size() - 2) == "\r\n")
+    eol = "\r\n";
+  else if ((lines.empty() || lines[0].back() != '\n') && body.find("\r\n") != std::string_view::npos)
+    eol = "\r\n";
+  const bool has_front_matter = !lines.empty() && lines[0].back() == '\n' && is_marker(lines[0], "---");
   std::size_t close = 0;
   if (has_front_matter) {
     for (std::size_t i = 1; i < lines.size(); ++i)
-      if (content(lines[i]) == "---") {
+      if (is_marker(lines[i], "---") || is_marker(lines[i], "...")) {
         close = i;
         break;
       }
   }
   if (!has_front_matter || close == 0) {
-    // No front matter (or an unclosed one, which is not front matter): create it above the card.
-    return "---" + eol + block(emissions, eol) + "---" + eol + card;
+    // No front matter (the first line is not `---`, or it is never closed, which is not front
+    // matter either): create one at the top; the card follows, byte for byte.
+    return std::string(bom) + "---" + eol + block(emissions, eol) + "---" + eol + std::string(body);
   }
-  std::string out;
-  out += lines[0];
+  std::string out = std::string(bom) + lines[0];
   bool replaced = false;
   for (std::size_t i = 1; i < close; ++i) {
-    if (!replaced && content(lines[i]).rfind("co2_eq_emissions:", 0) == 0) {
-      out += block(emissions, eol);
+    if (is_emissions_key(lines[i])) {
+      // A duplicate top-level key is invalid YAML, and readers disagree on which one wins: the
+      // first is replaced by the new block and any later one is removed (with its value), so the
+      // card ends with exactly one co2_eq_emissions.
+      if (!replaced) out += block(emissions, eol);
       replaced = true;
-      // The old block: its indented lines (blank lines between them too, not after the last).
-      std::size_t last = i;
-      for (std::size_t j = i + 1; j < close; ++j) {
-        const std::string next = content(lines[j]);
-        if (next.empty()) continue;
-        if (next[0] != ' ' && next[0] != '\t') break;
-        last = j;
-      }
-      i = last;
+      i = block_end(lines, i, close);
       continue;
     }
     out += lines[i];

@@ -16,7 +16,14 @@ struct ModelCardEmissions {
   std::string hardware_used;
 };
 
-// The card's new text. Front matter is created when there is none; line endings follow the card's.
+// The card's new text. Front matter is the card's first line `---` (after a UTF-8 BOM, which is
+// kept) up to a line `---` or `...`; when the card has none (its first line is anything else,
+// blank lines included), one is created at the top and the whole card follows it byte for byte.
+// Line endings follow the card's first line. Numbers are written in plain dotted form.
 std::string update_model_card(const std::string& card, const ModelCardEmissions& emissions);
+
+// A number as YAML's plain dotted form, never with an exponent: 1234567.8, 0.0000012, 1000000
+// (10 significant digits at most; .nan / .inf for what is not finite).
+std::string yaml_plain_number(double value);
 
 }  // namespace carbonmeter

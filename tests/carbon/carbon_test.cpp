@@ -40,6 +40,14 @@ TEST(Timestamp, Iso8601WithOffsetsAndUnixSeconds) {
   EXPECT_FALSE(parse_timestamp("2026-01-01T00:00:00"));  // no offset: refused
   EXPECT_FALSE(parse_timestamp("yesterday"));
   EXPECT_FALSE(parse_timestamp("2026-13-01T00:00:00Z"));
+  EXPECT_FALSE(parse_timestamp("2026-02-30T00:00:00Z"));
+  EXPECT_FALSE(parse_timestamp("2025-02-29T00:00:00Z"));
+  EXPECT_TRUE(parse_timestamp("2024-02-29T00:00:00Z"));
+  EXPECT_FALSE(parse_timestamp("2026-04-31T00:00:00Z"));
+  EXPECT_FALSE(parse_timestamp("2026-01-01T24:30:00Z"));
+  EXPECT_FALSE(parse_timestamp("1e300"));
+  EXPECT_FALSE(parse_timestamp("-5"));
+  EXPECT_FALSE(parse_timestamp("0x10"));
   EXPECT_FALSE(parse_timestamp(""));
 }
 
@@ -59,6 +67,23 @@ TEST(IntensitySeries, StepFunctionWithGapsAndCoverage) {
   EXPECT_DOUBLE_EQ(beyond.covered_s, 3600.0);
   EXPECT_DOUBLE_EQ(beyond.uncovered_s, 3600.0);
   EXPECT_DOUBLE_EQ(series.value().integrate(kJan1 - 10, kJan1).uncovered_s, 10.0);
+}
+
+TEST(IntensitySeries, AHoleInTheRowsIsAGapNotAStretchedValue) {
+  // Hourly rows, then nothing for a day: 05:00's value holds one hour, the rest is uncovered.
+  auto series = IntensitySeries::parse(
+      "timestamp,ci\n2026-01-01T03:00:00Z,10\n2026-01-01T04:00:00Z,20\n2026-01-01T05:00:00Z,30\n"
+      "2026-01-02T05:00:00Z,40\n",
+      "hole.csv", "");
+  ASSERT_TRUE(series.ok()) << series.error().message;
+  SeriesIntegral hole = series.value().integrate(kJan1 + 5 * 3600, kJan1 + 8 * 3600);
+  EXPECT_DOUBLE_EQ(hole.covered_s, 3600.0);
+  EXPECT_DOUBLE_EQ(hole.g_per_kwh_seconds, 30 * 3600.0);
+  EXPECT_DOUBLE_EQ(hole.uncovered_s, 2 * 3600.0);
+  auto hex = IntensitySeries::parse("timestamp,ci\n2026-01-01T00:00:00Z,0x1A\n", "s.csv", "");
+  EXPECT_THAT(hex.error().message, HasSubstr("s.csv:2"));
+  auto nan = IntensitySeries::parse("timestamp,ci\n2026-01-01T00:00:00Z,nan\n", "s.csv", "");
+  EXPECT_FALSE(nan.ok());
 }
 
 TEST(IntensitySeries, ColumnByNameAndClearErrorsNamingTheLine) {
@@ -151,18 +176,26 @@ TEST(Location, EnvironmentAndConfigFileFillTheRest) {
   testing::FakeRoot root("");
   const auto old_cwd = std::filesystem::current_path();
   std::filesystem::current_path(root.path());
-  root.write("carbonmeter.toml", "country = \"DEU\"\npue = 1.4\nzone = \"SE3\"\n");
+  root.write("carbonmeter.toml", "country = \"DEU\"\npue = 1.4\nwue = 0.5\nzone = \"SE3\"\n");
   ::setenv("CARBONMETER_ZONE", "US-CAL-CISO", 1);
   LocationOptions o;
   o.pue = {1.2, "--pue"};
   auto completed = complete_location_options(o);
   ::unsetenv("CARBONMETER_ZONE");
   ASSERT_TRUE(completed.ok()) << completed.error().message;
-  EXPECT_EQ(*o.country.value, "DEU");
-  EXPECT_EQ(o.country.origin, "carbonmeter.toml");
   EXPECT_EQ(*o.zone.value, "US-CAL-CISO");  // the environment before the file
   EXPECT_EQ(o.zone.origin, "CARBONMETER_ZONE");
+  EXPECT_FALSE(o.country.value);        // the variable named the place: the file's place is not mixed in
   EXPECT_DOUBLE_EQ(*o.pue.value, 1.2);  // the flag before both
+  EXPECT_DOUBLE_EQ(*o.wue_l_per_kwh.value, 0.5);  // not a place: taken from the file
+  EXPECT_EQ(o.wue_l_per_kwh.origin, "carbonmeter.toml");
+
+  LocationOptions from_file;
+  ASSERT_TRUE(complete_location_options(from_file).ok());
+  EXPECT_EQ(*from_file.country.value, "DEU");
+  EXPECT_EQ(from_file.country.origin, "carbonmeter.toml");
+  EXPECT_DOUBLE_EQ(resolve_location(from_file, data()).value().constant->g_per_kwh, 18.0);  // its zone
+
   root.write("carbonmeter.toml", "country = [\n");
   LocationOptions broken;
   EXPECT_THAT(complete_location_options(broken).error().message, HasSubstr("carbonmeter.toml:"));
@@ -170,6 +203,52 @@ TEST(Location, EnvironmentAndConfigFileFillTheRest) {
   LocationOptions bad_env;
   EXPECT_THAT(complete_location_options(bad_env).error().message, HasSubstr("CARBONMETER_PUE"));
   ::unsetenv("CARBONMETER_PUE");
+  std::filesystem::current_path(old_cwd);
+}
+
+TEST(Location, AFlagNamingAPlaceBeatsEveryPlaceInVariablesAndFile) {
+  testing::FakeRoot root("");
+  const auto old_cwd = std::filesystem::current_path();
+  std::filesystem::current_path(root.path());
+  root.write("carbonmeter.toml", "carbon_intensity = 900\n");
+  ::setenv("CARBONMETER_CARBON_INTENSITY", "800", 1);
+  LocationOptions o;
+  o.country = {"FRA", "--country"};
+  ASSERT_TRUE(complete_location_options(o).ok());
+  EXPECT_FALSE(o.carbon_intensity_g_per_kwh.value);  // more explicit kind, but a less explicit source
+  EXPECT_DOUBLE_EQ(resolve_location(o, data()).value().constant->g_per_kwh, 44.2);
+  LocationOptions none;
+  ASSERT_TRUE(complete_location_options(none).ok());
+  EXPECT_DOUBLE_EQ(*none.carbon_intensity_g_per_kwh.value, 800.0);  // the variable before the file
+  ::unsetenv("CARBONMETER_CARBON_INTENSITY");
+  std::filesystem::current_path(old_cwd);
+}
+
+TEST(Location, ConfigFileTypesKeysAndRelativePaths) {
+  testing::FakeRoot root("");
+  const auto old_cwd = std::filesystem::current_path();
+  root.write("work/.keep", "");
+  std::filesystem::current_path(root.path() + "/work");
+  const char* old_home = std::getenv("HOME");
+  const std::string saved_home = old_home ? old_home : "";
+  ::setenv("HOME", (root.path() + "/nohome").c_str(), 1);
+  ::setenv("XDG_CONFIG_HOME", (root.path() + "/xdg").c_str(), 1);
+  root.write("xdg/carbonmeter/carbonmeter.toml",
+             "intensity_series = \"grid.csv\"\ncountry = \"FRA\"\ncolour = \"green\"\n");
+  LocationOptions o;
+  ASSERT_TRUE(complete_location_options(o).ok());
+  EXPECT_EQ(*o.intensity_series.value, root.path() + "/xdg/carbonmeter/grid.csv");  // beside the file
+  ASSERT_EQ(o.warnings.size(), 1u);
+  EXPECT_THAT(o.warnings[0], HasSubstr("carbonmeter.toml:3: unknown key 'colour'"));
+  root.write("xdg/carbonmeter/carbonmeter.toml", "country = 250\n");
+  LocationOptions wrong_type;
+  EXPECT_THAT(complete_location_options(wrong_type).error().message,
+              HasSubstr("carbonmeter.toml:1: country must be a non-empty string"));
+  root.write("xdg/carbonmeter/carbonmeter.toml", "pue = \"high\"\n");
+  LocationOptions wrong_number;
+  EXPECT_THAT(complete_location_options(wrong_number).error().message, HasSubstr("pue must be a number"));
+  ::unsetenv("XDG_CONFIG_HOME");
+  ::setenv("HOME", saved_home.c_str(), 1);
   std::filesystem::current_path(old_cwd);
 }
 
@@ -184,6 +263,8 @@ TEST(Location, WithNothingGivenItGuessesAndSaysSo) {
   EXPECT_TRUE(guess.value().guessed);
   EXPECT_EQ(guess.value().country_iso3, "DEU");
   EXPECT_EQ(guess.value().cloud_provider, "gcp");
+  EXPECT_GT(guess.value().pue, 1.0);  // the provider's typical PUE, labelled a guess
+  EXPECT_THAT(guess.value().pue_source, HasSubstr("guess"));
   EXPECT_THAT(guess.value().notes, ::testing::Contains(HasSubstr("GUESSED")));
   ::setenv("TZ", "Etc/UTC", 1);
   auto world = resolve_location({}, d);
@@ -222,7 +303,7 @@ TEST(Emissions, KnownEnergyTimesKnownIntensityIsExact) {
   EXPECT_DOUBLE_EQ(account.value().it_energy_kwh, 1.0);
   EXPECT_DOUBLE_EQ(account.value().energy_kwh, 1.5);
   EXPECT_DOUBLE_EQ(account.value().emissions_g, 600.0);
-  EXPECT_DOUBLE_EQ(account.value().water_l, 3.0);
+  EXPECT_DOUBLE_EQ(account.value().water_l, 2.0);   // IT energy × WUE: PUE does not enter
   EXPECT_NEAR(account.value().low_g, 570.0, 1e-9);  // ±5 % energy, the user's own intensity
   EXPECT_NEAR(account.value().high_g, 630.0, 1e-9);
   ASSERT_EQ(account.value().equivalents.size(), 2u);
@@ -250,14 +331,28 @@ TEST(Emissions, ASeriesThatDoesNotCoverTheRunIsAnErrorUnlessAFallbackIsGiven) {
   o.intensity_series = {kData + "/series_step.csv", "--intensity-series"};
   auto location = resolve_location(o, data()).value();
   auto gap = account_emissions(two_samples(kJan1 + 7200, 1.8e6, 1800), location);  // the empty 02:00 row
-  ASSERT_FALSE(gap.ok());
-  EXPECT_THAT(gap.error().message, HasSubstr("does not cover 3600 s"));
+  ASSERT_TRUE(gap.ok());
+  auto error = coverage_error(gap.value(), location);
+  ASSERT_TRUE(error.has_value());
+  EXPECT_THAT(*error, HasSubstr("does not cover 3600 s"));
+  EXPECT_DOUBLE_EQ(gap.value().emissions_g, 0.0);  // nothing covered: no emissions, not a guess
+  EXPECT_FALSE(carbon_json(gap.value(), location)["emissions_complete"].get<bool>());
   o.country = {"FRA", "--country"};
   auto with_fallback = resolve_location(o, data()).value();
   auto filled = account_emissions(two_samples(kJan1 + 7200, 1.8e6, 1800), with_fallback);
   ASSERT_TRUE(filled.ok());
   EXPECT_DOUBLE_EQ(filled.value().emissions_g, 1.0 * 44.2);
   EXPECT_DOUBLE_EQ(filled.value().fallback_s, 3600.0);
+  EXPECT_FALSE(coverage_error(filled.value(), with_fallback).has_value());
+  EXPECT_NEAR(filled.value().intensity_relative_uncertainty, 0.25, 1e-12);  // all on the fallback
+  // From 01:30: half the run on the series (±10 %), half on the fallback country (±25 %).
+  auto half = account_emissions(two_samples(kJan1 + 5400, 1.8e6, 1800), with_fallback).value();
+  EXPECT_DOUBLE_EQ(half.emissions_g, 0.5 * 300 + 0.5 * 44.2);
+  EXPECT_NEAR(half.intensity_relative_uncertainty, 0.175, 1e-12);
+  // Without the fallback, the covered half is kept and the rest reported missing.
+  auto partial = account_emissions(two_samples(kJan1 + 5400, 1.8e6, 1800), location).value();
+  EXPECT_DOUBLE_EQ(partial.emissions_g, 0.5 * 300);
+  EXPECT_DOUBLE_EQ(partial.uncovered_s, 1800.0);
 }
 
 TEST(EmissionsCsv, HeaderIsCodeCarbonsThenOurs) {

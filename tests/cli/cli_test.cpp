@@ -14,6 +14,7 @@
 #include "core/csv.hpp"
 #include "support/fake_gpu.hpp"
 #include "support/fake_root.hpp"
+#include "support/run_cli.hpp"
 
 namespace carbonmeter {
 namespace {
@@ -21,46 +22,12 @@ namespace {
 using testing::FakeRoot;
 using ::testing::HasSubstr;
 
-struct Outcome {
-  int exit_code = -1;
-  std::string out;
-  std::string err;
-};
+using Outcome = testing::CliOutcome;
+using testing::slurp;
 
-std::string slurp(const std::string& path) {
-  std::ifstream in(path);
-  return std::string((std::istreambuf_iterator<char>(in)), {});
-}
-
-// Runs carbonmeter with these arguments; `setup` may act on the running process (e.g. signal it).
 Outcome carbonmeter(const std::vector<std::string>& args, const std::string& cwd = "/tmp",
                     const std::function<void(pid_t)>& while_running = nullptr) {
-  char out_path[] = "/tmp/carbonmeter-cli-out-XXXXXX";
-  char err_path[] = "/tmp/carbonmeter-cli-err-XXXXXX";
-  int out_fd = ::mkstemp(out_path), err_fd = ::mkstemp(err_path);
-  pid_t pid = ::fork();
-  if (pid == 0) {
-    ::dup2(out_fd, 1);
-    ::dup2(err_fd, 2);
-    if (::chdir(cwd.c_str()) != 0) ::_exit(99);
-    std::vector<char*> argv{const_cast<char*>(CARBONMETER_CLI_PATH)};
-    for (const std::string& arg : args) argv.push_back(const_cast<char*>(arg.c_str()));
-    argv.push_back(nullptr);
-    ::execv(CARBONMETER_CLI_PATH, argv.data());
-    ::_exit(98);
-  }
-  if (while_running) while_running(pid);
-  int status = 0;
-  ::waitpid(pid, &status, 0);
-  Outcome outcome;
-  outcome.exit_code = WIFEXITED(status) ? WEXITSTATUS(status) : 128 + WTERMSIG(status);
-  outcome.out = slurp(out_path);
-  outcome.err = slurp(err_path);
-  ::close(out_fd);
-  ::close(err_fd);
-  ::unlink(out_path);
-  ::unlink(err_path);
-  return outcome;
+  return testing::run_carbonmeter(args, cwd, while_running);
 }
 
 TEST(Cli, RunPassesTheExitCodeThroughAndWritesTheReport) {
@@ -383,6 +350,44 @@ TEST(Cli, LocationProblemsStopTheRunBeforeTheCommandStarts) {
   Outcome list = carbonmeter({"intensity", "--list", "cloud"});
   EXPECT_EQ(list.exit_code, 0);
   EXPECT_THAT(list.out, HasSubstr("gcp:us-central1"));
+  EXPECT_THAT(list.out,
+              ::testing::Not(HasSubstr(" -1.0 g/kWh")));  // regions without a figure take their zone's
+  for (const char* flag : {"--pue", "--carbon-intensity", "--wue"}) {
+    Outcome nan = carbonmeter({"intensity", "--country", "FRA", flag, "nan"});
+    EXPECT_EQ(nan.exit_code, 2) << flag;
+    EXPECT_THAT(nan.err, HasSubstr("is not a number")) << flag;
+  }
+}
+
+TEST(Cli, AFlagNamingAPlaceBeatsTheEnvironment) {
+  ::setenv("CARBONMETER_TEST_KEEP_LOCATION", "1", 1);
+  ::setenv("CARBONMETER_CARBON_INTENSITY", "800", 1);
+  Outcome flag = carbonmeter({"intensity", "--country", "FRA", "--json"});
+  Outcome variable = carbonmeter({"intensity", "--json"});
+  ::unsetenv("CARBONMETER_CARBON_INTENSITY");
+  ::unsetenv("CARBONMETER_TEST_KEEP_LOCATION");
+  ASSERT_EQ(flag.exit_code, 0) << flag.err;
+  EXPECT_EQ(nlohmann::json::parse(flag.out)["country_iso3"], "FRA");
+  ASSERT_EQ(variable.exit_code, 0) << variable.err;
+  EXPECT_EQ(nlohmann::json::parse(variable.out)["g_per_kwh"].get<double>(), 800.0);
+}
+
+TEST(Cli, ASeriesThatEndsMidRunKeepsTheCoveredPartAndFails) {
+  FakeRoot root("intel_server_1s", false);
+  const long now = static_cast<long>(::time(nullptr));
+  std::string series = "timestamp,carbon_intensity\n";
+  for (long t = now - 3; t <= now + 1; ++t) series += std::to_string(t) + ",100\n";  // ends at now + 2 s
+  root.write("short.csv", series);
+  Outcome outcome =
+      carbonmeter({"run", "--scope", "machine", "--intensity-series", root.path() + "/short.csv",
+                   "--output-dir", root.path(), "--json", root.path() + "/run.json", "--", "sleep", "4"});
+  EXPECT_EQ(outcome.exit_code, 1) << outcome.err;
+  EXPECT_THAT(outcome.err, HasSubstr("does not cover"));
+  auto run = nlohmann::json::parse(slurp(root.path() + "/run.json"));
+  EXPECT_FALSE(run["emissions_complete"].get<bool>());
+  EXPECT_GT(run["intensity"]["uncovered_s"].get<double>(), 1.0);
+  EXPECT_EQ(run["samples"].size(), run["sample_emissions_g"].size());     // every sample is kept
+  EXPECT_FALSE(std::filesystem::exists(root.path() + "/emissions.csv"));  // no partial row in the CSV
 }
 
 TEST(Cli, DemoWorkloadIsMeasuredWithEstimatesOnAMachineWithoutRapl) {

@@ -66,5 +66,55 @@ TEST(ModelCard, QuotesTextThatWouldBreakYaml) {
   EXPECT_THAT(update_model_card("", e), HasSubstr("geographical_location: \"Paris: \\\"south\\\"\""));
 }
 
+const std::string kBlock =
+    "co2_eq_emissions:\n  emissions: 1234.5\n  source: \"carbonmeter 0.1.0 (rapl-powercap)\"\n"
+    "  training_type: \"fine-tuning\"\n  geographical_location: \"France\"\n"
+    "  hardware_used: \"2 x NVIDIA H100\"\n";
+
+TEST(ModelCard, KeepsAByteOrderMarkInFront) {
+  const std::string bom = "\xEF\xBB\xBF";
+  EXPECT_EQ(update_model_card(bom + "---\nlicense: mit\n---\n# Card\n", sample()),
+            bom + "---\nlicense: mit\n" + kBlock + "---\n# Card\n");
+  // No front matter: the new one goes after the mark, not before it.
+  EXPECT_EQ(update_model_card(bom + "# Card\n", sample()), bom + "---\n" + kBlock + "---\n# Card\n");
+}
+
+TEST(ModelCard, FrontMatterMayEndWithDots) {
+  const std::string card = "---\nlicense: mit\n...\n# Card\n\n---\nnot front matter\n---\n";
+  const std::string out = update_model_card(card, sample());
+  EXPECT_EQ(out, "---\nlicense: mit\n" + kBlock + "...\n# Card\n\n---\nnot front matter\n---\n");
+  EXPECT_EQ(update_model_card(out, sample()), out);
+}
+
+TEST(ModelCard, AFirstLineOtherThanDashesMeansNoFrontMatter) {
+  const std::string card = "\n\n---\nlicense: mit\n---\n# Card\n";
+  EXPECT_EQ(update_model_card(card, sample()), "---\n" + kBlock + "---\n" + card);
+  const std::string indented = " ---\nlicense: mit\n---\n";
+  EXPECT_EQ(update_model_card(indented, sample()), "---\n" + kBlock + "---\n" + indented);
+}
+
+TEST(ModelCard, DuplicateKeysBecomeOneBlockInThePlaceOfTheFirst) {
+  const std::string card =
+      "---\nlanguage: en\nco2_eq_emissions:\n  emissions: 10\ntags:\n- a\n"
+      "co2_eq_emissions: {emissions: 20}\n\"co2_eq_emissions\" :\n  emissions: 30\n"
+      "co2_eq_emissions_note: kept\n---\nbody\n";
+  EXPECT_EQ(update_model_card(card, sample()),
+            "---\nlanguage: en\n" + kBlock + "tags:\n- a\nco2_eq_emissions_note: kept\n---\nbody\n");
+}
+
+TEST(ModelCard, NumbersArePlainDotted) {
+  ModelCardEmissions e = sample();
+  e.emissions_g = 1234567.8;
+  EXPECT_THAT(update_model_card("", e), HasSubstr("  emissions: 1234567.8\n"));
+  EXPECT_EQ(yaml_plain_number(1234567.8), "1234567.8");
+  EXPECT_EQ(yaml_plain_number(2e6), "2000000");
+  EXPECT_EQ(yaml_plain_number(1e21), "1000000000000000000000");
+  EXPECT_EQ(yaml_plain_number(1.5e-7), "0.00000015");
+  EXPECT_EQ(yaml_plain_number(0.1 + 0.2), "0.3");
+  EXPECT_EQ(yaml_plain_number(0.0), "0");
+  EXPECT_EQ(yaml_plain_number(-0.0), "0");
+  EXPECT_EQ(yaml_plain_number(12.0), "12");
+}
+
 }  // namespace
 }  // namespace carbonmeter

@@ -1,0 +1,54 @@
+#include "support/run_cli.hpp"
+
+#include <stdlib.h>
+#include <sys/wait.h>
+#include <unistd.h>
+
+#include <fstream>
+
+namespace carbonmeter::testing {
+
+std::string slurp(const std::string& path) {
+  std::ifstream in(path, std::ios::binary);
+  return std::string((std::istreambuf_iterator<char>(in)), {});
+}
+
+CliOutcome run_carbonmeter(const std::vector<std::string>& args, const std::string& cwd,
+                           const std::function<void(pid_t)>& while_running) {
+  char out_path[] = "/tmp/carbonmeter-cli-out-XXXXXX";
+  char err_path[] = "/tmp/carbonmeter-cli-err-XXXXXX";
+  const int out_fd = ::mkstemp(out_path), err_fd = ::mkstemp(err_path);
+  const pid_t pid = ::fork();
+  if (pid == 0) {
+    ::dup2(out_fd, 1);
+    ::dup2(err_fd, 2);
+    if (::chdir(cwd.c_str()) != 0) ::_exit(99);
+    // Hermetic: the developer's own config and location variables stay out of the tests.
+    ::setenv("HOME", "/nonexistent/carbonmeter-test-home", 1);
+    ::unsetenv("XDG_CONFIG_HOME");
+    if (!::getenv("CARBONMETER_TEST_KEEP_LOCATION"))
+      for (const char* name : {"CARBONMETER_CARBON_INTENSITY", "CARBONMETER_INTENSITY_SERIES", "CARBONMETER_CLOUD",
+                               "CARBONMETER_ZONE", "CARBONMETER_COUNTRY", "CARBONMETER_PUE", "CARBONMETER_WUE"})
+        ::unsetenv(name);
+    std::vector<char*> argv{const_cast<char*>(CARBONMETER_CLI_PATH)};
+    for (const std::string& arg : args) argv.push_back(const_cast<char*>(arg.c_str()));
+    argv.push_back(nullptr);
+    ::execv(CARBONMETER_CLI_PATH, argv.data());
+    ::_exit(98);
+  }
+  if (while_running) while_running(pid);
+  int status = 0;
+  ::waitpid(pid, &status, 0);
+  CliOutcome outcome;
+  outcome.signalled = WIFSIGNALED(status);
+  outcome.exit_code = WIFEXITED(status) ? WEXITSTATUS(status) : 128 + WTERMSIG(status);
+  outcome.out = slurp(out_path);
+  outcome.err = slurp(err_path);
+  ::close(out_fd);
+  ::close(err_fd);
+  ::unlink(out_path);
+  ::unlink(err_path);
+  return outcome;
+}
+
+}  // namespace carbonmeter::testing
