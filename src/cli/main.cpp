@@ -29,6 +29,7 @@ int main(int argc, char** argv) {
   add_hardware_command(app, exit_code);
   add_report_command(app, exit_code);
   add_intensity_command(app, exit_code);
+  add_estimate_command(app, exit_code);
   try {
     app.parse(words);
   } catch (const CLI::CallForHelp& e) {
