@@ -12,9 +12,10 @@ set -euo pipefail
 BUILD_DIR=${1:?usage: bench/run_all.sh BUILD_DIR}
 HERE=$(cd "$(dirname "$0")" && pwd)
 SAMPLE_BENCH=$BUILD_DIR/bench/carbonmeter_sample_bench
+PLAN_BENCH=$BUILD_DIR/bench/carbonmeter_plan_bench
 CLI=$BUILD_DIR/carbonmeter
 
-for f in "$SAMPLE_BENCH" "$CLI"; do
+for f in "$SAMPLE_BENCH" "$PLAN_BENCH" "$CLI"; do
   if [[ ! -x $f ]]; then
     echo "run_all.sh: $f is missing: build $BUILD_DIR first (Release, CARBONMETER_BUILD_BENCHMARKS=ON)" >&2
     exit 2
@@ -32,3 +33,8 @@ echo
 
 echo "== 2b. carbonmeter run -- sleep: fake RAPL tree (the path taken on a machine with RAPL) =="
 CARBONMETER_BENCH_FAKE_RAPL=1 "$HERE/run_overhead.sh" "$CLI"
+echo
+
+echo "== 3. The planner on a year of 5-minute data (bench/plan_bench.cpp) =="
+"$PLAN_BENCH" --benchmark_min_time=0.2 --benchmark_repetitions=3 --benchmark_report_aggregates_only=true \
+  --benchmark_display_aggregates_only=true 2>&1 | grep -v -E '_(mean|stddev|cv)( |$)'

@@ -45,17 +45,20 @@ Result<CarbonAccount> account_emissions(const RunReport& report, const ResolvedL
         }
       }
       const double known_s = integral.covered_s + (location.series_fallback ? integral.uncovered_s : 0.0);
-      intensity = known_s > 0 ? weighted / known_s : 0.0;
+      intensity = known_s > 0 ? weighted / known_s : std::numeric_limits<double>::quiet_NaN();
       // Energy of an uncovered stretch gets no intensity: it is reported as missing instead.
       const double covered_fraction = sample.dt_s > 0 ? std::min(1.0, known_s / sample.dt_s) : 1.0;
-      account.emissions_g += energy_kwh * covered_fraction * intensity;
-      account.sample_emissions_g.push_back(energy_kwh * covered_fraction * intensity);
+      const double emitted_g = known_s > 0 ? energy_kwh * covered_fraction * intensity : 0.0;
+      account.emissions_g += emitted_g;
+      account.covered_energy_kwh += energy_kwh * covered_fraction;
+      account.sample_emissions_g.push_back(emitted_g);
     } else {
       intensity = location.constant ? location.constant->g_per_kwh : 0.0;
       account.emissions_g += energy_kwh * intensity;
       account.sample_emissions_g.push_back(energy_kwh * intensity);
     }
     account.sample_intensity_g_per_kwh.push_back(intensity);
+    if (std::isnan(intensity)) continue;  // not covered: no figure, not a zero
     account.intensity_min_g_per_kwh = std::min(account.intensity_min_g_per_kwh, intensity);
     account.intensity_max_g_per_kwh = std::max(account.intensity_max_g_per_kwh, intensity);
   }
@@ -66,9 +69,12 @@ Result<CarbonAccount> account_emissions(const RunReport& report, const ResolvedL
   }
   account.it_energy_kwh = report.energy_j.total() / kJoulesPerKwh;
   account.energy_kwh = account.it_energy_kwh * location.pue;
-  account.intensity_g_per_kwh = account.energy_kwh > 0
-                                    ? account.emissions_g / account.energy_kwh
-                                    : (location.constant ? location.constant->g_per_kwh : 0.0);
+  // Effective intensity over the energy that had one (all of it, unless a series left a part uncovered).
+  const double accounted_kwh = location.series ? account.covered_energy_kwh : account.energy_kwh;
+  account.intensity_g_per_kwh = accounted_kwh > 0 ? account.emissions_g / accounted_kwh
+                                                  : (location.constant ? location.constant->g_per_kwh : 0.0);
+  if (!std::isfinite(account.intensity_min_g_per_kwh))
+    account.intensity_min_g_per_kwh = account.intensity_max_g_per_kwh = account.intensity_g_per_kwh;
   account.energy_relative_uncertainty = relative_energy_uncertainty(report);
   // With a series, the time its fallback filled carries the fallback's (larger) uncertainty.
   double intensity_relative = location.intensity_relative_uncertainty;
@@ -134,6 +140,18 @@ std::vector<Equivalent> equivalents_of(double emissions_g) {
   return out;
 }
 
+nlohmann::json equivalents_json(const std::vector<Equivalent>& equivalents) {
+  nlohmann::json out = nlohmann::json::array();
+  for (const Equivalent& e : equivalents)
+    out.push_back({{"item", e.item},
+                   {"unit", e.unit},
+                   {"amount", e.amount},
+                   {"g_co2e_per_unit", e.g_co2e_per_unit},
+                   {"vintage", e.vintage},
+                   {"source", e.source}});
+  return out;
+}
+
 nlohmann::json carbon_json(const CarbonAccount& account, const ResolvedLocation& location) {
   using nlohmann::json;
   json intensity = {{"how", location.how},
@@ -154,14 +172,7 @@ nlohmann::json carbon_json(const CarbonAccount& account, const ResolvedLocation&
                       {"series_step_s", location.series->step_s()},
                       {"fallback_s", account.fallback_s},
                       {"uncovered_s", account.uncovered_s}});
-  json equivalents = json::array();
-  for (const Equivalent& e : account.equivalents)
-    equivalents.push_back({{"item", e.item},
-                           {"unit", e.unit},
-                           {"amount", e.amount},
-                           {"g_co2e_per_unit", e.g_co2e_per_unit},
-                           {"vintage", e.vintage},
-                           {"source", e.source}});
+  const json equivalents = equivalents_json(account.equivalents);
   return {{"emissions_g", account.emissions_g},
           {"emissions_kg", account.emissions_g / 1000.0},
           {"emissions_range_g", {account.low_g, account.high_g}},

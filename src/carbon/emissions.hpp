@@ -33,10 +33,11 @@ struct CarbonAccount {
   double intensity_g_per_kwh = 0.0;  // effective: emissions / energy
   double intensity_min_g_per_kwh = 0.0;
   double intensity_max_g_per_kwh = 0.0;
-  double uncovered_s = 0.0;  // time the series did not cover (no fallback given): no emissions counted
-  double fallback_s = 0.0;   // time covered by the fallback figure
+  double uncovered_s = 0.0;         // time the series did not cover (no fallback given): no emissions counted
+  double fallback_s = 0.0;          // time covered by the fallback figure
+  double covered_energy_kwh = 0.0;  // with a series: the energy (× PUE) that had an intensity
   double water_l = 0.0;
-  std::vector<double> sample_intensity_g_per_kwh;  // per report sample, for charts
+  std::vector<double> sample_intensity_g_per_kwh;  // per report sample, for charts; NaN: not covered
   std::vector<double> sample_emissions_g;
   std::vector<Equivalent> equivalents;
 };
@@ -55,6 +56,9 @@ std::string equivalent_phrase(const Equivalent& equivalent);
 // The everyday equivalents of data/equivalents.csv for these emissions (empty when the file is
 // missing).
 std::vector<Equivalent> equivalents_of(double emissions_g);
+
+// [{item, unit, amount, g_co2e_per_unit, vintage, source}]
+nlohmann::json equivalents_json(const std::vector<Equivalent>& equivalents);
 
 // The run report's carbon keys: emissions_g, emissions_range_g, intensity, water_l, pue,
 // location, equivalents (docs/report.md).

@@ -112,6 +112,21 @@ Result<IntensitySeries> IntensitySeries::parse(std::string_view text, const std:
   return series;
 }
 
+StepSeries IntensitySeries::step_series() const {
+  StepSeries out;
+  for (std::size_t i = 0; i < times_.size(); ++i) {
+    const double row_end = i + 1 < times_.size() ? times_[i + 1] : end_unix_s_;
+    out.times_unix_s.push_back(times_[i]);
+    out.g_per_kwh.push_back(values_[i]);
+    if (row_end - times_[i] > 2 * step_s_) {  // a hole: the row holds one step, then nothing is known
+      out.times_unix_s.push_back(times_[i] + step_s_);
+      out.g_per_kwh.push_back(std::numeric_limits<double>::quiet_NaN());
+    }
+  }
+  out.times_unix_s.push_back(end_unix_s_);
+  return out;
+}
+
 SeriesIntegral IntensitySeries::integrate(double from, double to) const {
   SeriesIntegral out;
   if (!(to > from)) return out;

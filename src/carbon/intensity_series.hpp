@@ -11,6 +11,7 @@
 #include <vector>
 
 #include "carbonmeter/result.hpp"
+#include "plan/planner.hpp"
 
 namespace carbonmeter {
 
@@ -26,6 +27,9 @@ class IntensitySeries {
   static Result<IntensitySeries> load(const std::string& spec);
   static Result<IntensitySeries> parse(std::string_view text, const std::string& name,
                                        const std::string& column);
+
+  // The same step function for the planner: empty values and holes become NaN steps.
+  StepSeries step_series() const;
 
   // The intensity integrated over [from, to] (Unix seconds).
   SeriesIntegral integrate(double from_unix_s, double to_unix_s) const;

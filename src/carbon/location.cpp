@@ -142,7 +142,7 @@ Status complete_location_options(LocationOptions& options) {
   std::vector<std::string> candidates{"carbonmeter.toml"};
   if (const char* config = std::getenv("XDG_CONFIG_HOME"); config && *config && config[0] == '/')
     candidates.push_back(std::string(config) + "/carbonmeter/carbonmeter.toml");
-  else if (const char* home = std::getenv("HOME"); home && *home)
+  if (const char* home = std::getenv("HOME"); home && *home)
     candidates.push_back(std::string(home) + "/.config/carbonmeter/carbonmeter.toml");
   for (const std::string& path : candidates) {
     std::error_code ec;
@@ -152,7 +152,13 @@ Status complete_location_options(LocationOptions& options) {
 }
 
 std::string system_timezone() {
-  if (const char* tz = std::getenv("TZ"); tz && *tz) return tz[0] == ':' ? tz + 1 : tz;
+  if (const char* tz = std::getenv("TZ"); tz && *tz) {
+    std::string zone = tz[0] == ':' ? tz + 1 : tz;
+    // TZ may name the zone file itself: /usr/share/zoneinfo/Europe/Paris.
+    if (auto at = zone.find("zoneinfo/"); zone[0] == '/' && at != std::string::npos)
+      zone = zone.substr(at + 9);
+    return zone;
+  }
   if (std::string zone = trimmed_file("/etc/timezone"); !zone.empty()) return zone;
   std::error_code ec;
   const std::string target = std::filesystem::read_symlink("/etc/localtime", ec).string();
@@ -189,12 +195,7 @@ Result<ResolvedLocation> resolve_location(const LocationOptions& o, const Refere
 
   // The places named, resolved once: a series may fall back on the next most explicit one.
   std::optional<ResolvedLocation> constant_place;
-  if (o.carbon_intensity_g_per_kwh.value) {
-    constant_place = from_figure(
-        {*o.carbon_intensity_g_per_kwh.value, 0, "given", "given", "user"},
-        fmt::format("{} {} g/kWh", o.carbon_intensity_g_per_kwh.origin, *o.carbon_intensity_g_per_kwh.value),
-        kConstantUncertainty);
-  } else if (o.cloud.value) {
+  if (o.cloud.value) {
     const std::string& spec = *o.cloud.value;
     const auto colon = spec.find(':');
     if (colon == std::string::npos)
@@ -258,6 +259,27 @@ Result<ResolvedLocation> resolve_location(const LocationOptions& o, const Refere
     constant_place = out;
   }
 
+  if (o.carbon_intensity_g_per_kwh.value) {
+    // The user's figure replaces the place's intensity only: a named cloud region keeps its PUE,
+    // WUE and location columns.
+    ResolvedLocation given = from_figure(
+        {*o.carbon_intensity_g_per_kwh.value, 0, "given", "given", "user"},
+        fmt::format("{} {} g/kWh", o.carbon_intensity_g_per_kwh.origin, *o.carbon_intensity_g_per_kwh.value),
+        kConstantUncertainty);
+    if (constant_place) {
+      given.how += " (in " + constant_place->how + ")";
+      given.country_iso3 = constant_place->country_iso3;
+      given.country_name = constant_place->country_name;
+      given.region = constant_place->region;
+      given.cloud_provider = constant_place->cloud_provider;
+      given.cloud_region = constant_place->cloud_region;
+      given.pue = constant_place->pue;
+      given.pue_source = constant_place->pue_source;
+      given.wue_l_per_kwh = constant_place->wue_l_per_kwh;
+      given.wue_source = constant_place->wue_source;
+    }
+    constant_place = given;
+  }
   if (o.marginal) {
     if (!constant_place || constant_place->country_iso3.empty() || o.carbon_intensity_g_per_kwh.value)
       return Error{"--marginal needs a place: --country, --zone or --cloud"};

@@ -139,16 +139,27 @@ std::optional<Place> ReferenceData::zone(const std::string& zone) const {
   const std::string wanted = upper(zone);
   for (const Place& place : zones_)
     if (place.code == wanted) return place;
-  // Bidding zones are often written without their country prefix: SE3 for SE-SE3, NO1 for NO-NO1.
-  std::optional<Place> suffix_match;
-  for (const Place& place : zones_) {
-    const auto dash = place.code.find('-');
-    if (dash != std::string::npos && place.code.substr(dash + 1) == wanted) {
-      if (suffix_match) return std::nullopt;  // ambiguous
-      suffix_match = place;
+  // Zones are often written without their prefixes: SE3 for SE-SE3, CISO (the EIA balancing
+  // authority code) for US-CAL-CISO.
+  for (const bool after_first_dash : {true, false}) {
+    std::optional<Place> suffix_match;
+    bool ambiguous = false;
+    for (const Place& place : zones_) {
+      const auto dash = after_first_dash ? place.code.find('-') : place.code.rfind('-');
+      if (dash != std::string::npos && place.code.substr(dash + 1) == wanted) {
+        ambiguous = ambiguous || suffix_match.has_value();
+        suffix_match = place;
+      }
     }
+    if (ambiguous) return std::nullopt;
+    if (suffix_match) return suffix_match;
   }
-  return suffix_match;
+  // A country written as a zone (Electricity Maps' zone FR is the country).
+  if (auto country_place = country(wanted)) {
+    if (country_place->iso3.empty()) country_place->iso3 = country_place->code;
+    return country_place;
+  }
+  return std::nullopt;
 }
 
 std::optional<CloudRegion> ReferenceData::cloud(const std::string& provider,

@@ -14,13 +14,23 @@ namespace carbonmeter {
 namespace {
 
 volatile sig_atomic_t g_forward_pid = 0;
+volatile sig_atomic_t g_forward_to_group = 0;
 
 void forward_handler(int signal_number, siginfo_t* info, void*) {
+  if (g_forward_pid <= 0) return;
+  if (g_forward_to_group) {
+    // The command has a process group of its own: nothing reaches it unless passed on, and a
+    // stopped (paused) group must be continued to act on a signal that ends it.
+    ::kill(-static_cast<pid_t>(g_forward_pid), signal_number);
+    if (signal_number != SIGUSR1 && signal_number != SIGUSR2)
+      ::kill(-static_cast<pid_t>(g_forward_pid), SIGCONT);
+    return;
+  }
   // Signals from the kernel (a terminal's Ctrl-C hits the whole foreground group) already reached
   // the child; so did those sent to our process group. Those sent to carbonmeter alone (kill PID,
   // Slurm, a supervisor) are passed on.
   if (info && info->si_code == SI_KERNEL) return;
-  if (g_forward_pid > 0) ::kill(static_cast<pid_t>(g_forward_pid), signal_number);
+  ::kill(static_cast<pid_t>(g_forward_pid), signal_number);
 }
 
 double rusage_cpu_s(const rusage& usage) {
@@ -39,8 +49,9 @@ sigset_t forwarded_signals() {
   return set;
 }
 
-void forward_signals_to(pid_t pid) {
+void forward_signals_to(pid_t pid, bool own_process_group) {
   g_forward_pid = pid;
+  g_forward_to_group = own_process_group ? 1 : 0;
   struct sigaction action {};
   action.sa_sigaction = forward_handler;
   action.sa_flags = SA_SIGINFO | SA_RESTART;
@@ -50,8 +61,8 @@ void forward_signals_to(pid_t pid) {
 
 void become_subreaper() { ::prctl(PR_SET_CHILD_SUBREAPER, 1); }
 
-Result<ChildProcess> ChildProcess::spawn(const std::vector<std::string>& command,
-                                         const sigset_t& signal_mask) {
+Result<ChildProcess> ChildProcess::spawn(const std::vector<std::string>& command, const sigset_t& signal_mask,
+                                         bool own_process_group) {
   if (command.empty()) return Error{"no command given"};
   int go[2], error[2];
   if (::pipe2(go, O_CLOEXEC) != 0) return Error{std::string("pipe: ") + std::strerror(errno)};
@@ -67,6 +78,7 @@ Result<ChildProcess> ChildProcess::spawn(const std::vector<std::string>& command
   pid_t pid = ::fork();
   if (pid < 0) return Error{std::string("fork: ") + std::strerror(errno)};
   if (pid == 0) {
+    if (own_process_group) ::setpgid(0, 0);
     ::close(go[1]);
     ::close(error[0]);
     char byte = 0;
@@ -80,6 +92,7 @@ Result<ChildProcess> ChildProcess::spawn(const std::vector<std::string>& command
     (void)!::write(error[1], &saved, sizeof saved);
     ::_exit(saved == ENOENT ? 127 : 126);
   }
+  if (own_process_group) ::setpgid(pid, pid);  // both sides, so neither races the other
   ::close(go[0]);
   ::close(error[1]);
   return ChildProcess(pid, go[1], error[0]);

@@ -18,7 +18,10 @@ class ChildProcess {
  public:
   // Forks; the child is held before exec until release() is called, and exits 125 without running
   // the command if carbonmeter goes away before that. The child restores signal_mask before exec.
-  static Result<ChildProcess> spawn(const std::vector<std::string>& command, const sigset_t& signal_mask);
+  // own_process_group: the command leads a process group of its own (its pid), so that it can be
+  // paused and continued as a whole (SIGSTOP/SIGCONT to -pid).
+  static Result<ChildProcess> spawn(const std::vector<std::string>& command, const sigset_t& signal_mask,
+                                    bool own_process_group = false);
   ChildProcess(ChildProcess&& other) noexcept;
   ChildProcess(const ChildProcess&) = delete;
   ~ChildProcess();
@@ -42,8 +45,10 @@ class ChildProcess {
 sigset_t forwarded_signals();
 // Forward those signals to pid when another process sends them to carbonmeter (a terminal's
 // Ctrl-C already reaches the child: it is not sent twice). Signals aimed at the whole process
-// group (kill -PGID) reach the child directly and are not forwarded either.
-void forward_signals_to(pid_t pid);
+// group (kill -PGID) reach the child directly and are not forwarded either. With
+// own_process_group, every one of them is passed on to the command's group (followed by SIGCONT
+// for those that end it, in case the group is paused).
+void forward_signals_to(pid_t pid, bool own_process_group = false);
 // Makes carbonmeter the reaper of orphaned descendants, so their CPU time is not lost.
 void become_subreaper();
 

@@ -79,7 +79,8 @@ int list_regions(const std::string& provider, bool json_output) {
   if (rows.empty())
     throw UsageError(fmt::format("--list-regions '{}': not a known provider (known: {})", provider,
                                  fmt::join(providers, ", ")));
-  std::sort(rows.begin(), rows.end(), [](const auto& a, const auto& b) { return a["g_per_kwh"] < b["g_per_kwh"]; });
+  std::sort(rows.begin(), rows.end(),
+            [](const auto& a, const auto& b) { return a["g_per_kwh"] < b["g_per_kwh"]; });
   if (json_output) {
     std::puts(dump_json(rows, 2).c_str());
     return 0;
@@ -112,7 +113,8 @@ EstimateInputs inputs_from(const EstimateFlags& f) {
   if (f.was_given("--start")) {
     auto start = parse_timestamp(f.start);
     if (!start)
-      throw UsageError("--start '" + f.start + "' is not a timestamp (ISO 8601 with offset, or Unix seconds)");
+      throw UsageError("--start '" + f.start +
+                       "' is not a timestamp (ISO 8601 with offset, or Unix seconds)");
     in.start_unix_s = *start;
   }
   return in;
@@ -121,10 +123,11 @@ EstimateInputs inputs_from(const EstimateFlags& f) {
 void print_estimate(const Estimate& e, const ResolvedLocation& location) {
   std::printf("carbonmeter estimate: calculated from published figures, not measured\n");
   for (const PowerPart& p : e.parts)
-    std::printf("  %-11s %s: %s W%s (%s, ±%.0f %%)\n", p.component.c_str(), p.what.c_str(),
-                format_significant(p.power_w).c_str(),
-                p.utilization != 1.0 ? fmt::format(" at {:.0f} % utilisation", p.utilization * 100).c_str() : "",
-                p.how.c_str(), p.relative_uncertainty * 100);
+    std::printf(
+        "  %-11s %s: %s W%s (%s, ±%.0f %%)\n", p.component.c_str(), p.what.c_str(),
+        format_significant(p.power_w).c_str(),
+        p.utilization != 1.0 ? fmt::format(" at {:.0f} % utilisation", p.utilization * 100).c_str() : "",
+        p.how.c_str(), p.relative_uncertainty * 100);
   auto n = [](double value) { return format_significant(value); };
   if (e.hours > 0) std::printf("  time        %s h\n", n(e.hours).c_str());
   std::printf("  energy      %s kWh (IT), %s kWh with PUE %s (%s)\n", n(e.it_energy_kwh).c_str(),
@@ -132,18 +135,21 @@ void print_estimate(const Estimate& e, const ResolvedLocation& location) {
   std::printf("  intensity   %.1f gCO2e/kWh (%s%s)\n", e.intensity_g_per_kwh, e.intensity_how.c_str(),
               location.guessed ? " — a GUESS" : "");
   std::printf("  emissions   %s kg CO2e, range %s to %s kg (±%.0f %%: energy ±%.0f %%, intensity ±%.0f %%)\n",
-              n(e.emissions_kg).c_str(), n(e.low_kg).c_str(), n(e.high_kg).c_str(), e.relative_uncertainty * 100,
-              e.energy_relative_uncertainty * 100, e.intensity_relative_uncertainty * 100);
+              n(e.emissions_kg).c_str(), n(e.low_kg).c_str(), n(e.high_kg).c_str(),
+              e.relative_uncertainty * 100, e.energy_relative_uncertainty * 100,
+              e.intensity_relative_uncertainty * 100);
   std::printf("  formula     %s\n", e.formula.c_str());
   if (e.water_l > 0) std::printf("  water       %s L\n", n(e.water_l).c_str());
   for (const Equivalent& q : e.equivalents)
     std::printf("  ≈ %s (%s, %s)\n", equivalent_phrase(q).c_str(), q.source.c_str(), q.vintage.c_str());
   if (!e.alternatives.empty()) {
     std::printf("  had this run elsewhere%s:\n",
-                location.cloud_region.empty() ? "" : fmt::format(" ({}'s lowest-carbon regions)", location.cloud_provider).c_str());
+                location.cloud_region.empty()
+                    ? ""
+                    : fmt::format(" ({}'s lowest-carbon regions)", location.cloud_provider).c_str());
     for (const Alternative& a : e.alternatives)
-      std::printf("    %-28s %10s kg CO2e  (%.0f g/kWh, PUE %s) %s\n", a.location.c_str(), n(a.emissions_kg).c_str(),
-                  a.intensity_g_per_kwh, n(a.pue).c_str(), a.name.c_str());
+      std::printf("    %-28s %10s kg CO2e  (%.0f g/kWh, PUE %s) %s\n", a.location.c_str(),
+                  n(a.emissions_kg).c_str(), a.intensity_g_per_kwh, n(a.pue).c_str(), a.name.c_str());
   }
   for (const std::string& note : e.notes) std::printf("  note: %s\n", note.c_str());
 }
@@ -151,10 +157,18 @@ void print_estimate(const Estimate& e, const ResolvedLocation& location) {
 int estimate(const EstimateFlags& flags) {
   auto accelerators = AcceleratorTable::load();
   if (!accelerators)
-    throw FatalError(accelerators.error().message + " (set CARBONMETER_DATA_DIR to carbonmeter's data/ folder)");
+    throw FatalError(accelerators.error().message +
+                     " (set CARBONMETER_DATA_DIR to carbonmeter's data/ folder)");
   if (flags.list_hardware) return list_hardware(accelerators.value(), flags.json);
-  if (!flags.list_regions.empty()) return list_regions(flags.list_regions, flags.json);
+  if (flags.given.at("--list-regions")->count() > 0) {
+    std::string provider;
+    for (char c : flags.list_regions)
+      provider += static_cast<char>(std::tolower(static_cast<unsigned char>(c)));
+    return list_regions(provider, flags.json);
+  }
   const EstimateInputs inputs = inputs_from(flags);
+  if (inputs.start_unix_s && flags.location.intensity_series.empty())
+    throw UsageError("--start goes with --intensity-series: it says where in the series the run began");
   auto cpus = CpuTdpTable::load(data_dir() + "/cpu_tdp.csv");
   if (!cpus) throw FatalError(cpus.error().message);
   const ResolvedLocation location = resolve_location_flags(flags.location);
@@ -174,15 +188,19 @@ int estimate(const EstimateFlags& flags) {
 void add_estimate_command(CLI::App& app, int& exit_code) {
   auto f = std::make_shared<EstimateFlags>();
   CLI::App* cmd = app.add_subcommand(
-      "estimate", "Calculate the energy and emissions of a run that was not measured (hardware × hours × place)");
+      "estimate",
+      "Calculate the energy and emissions of a run that was not measured (hardware × hours × place)");
   auto& given = f->given;
-  given["--hardware"] = cmd->add_option("--hardware", f->hardware,
-                                        "Accelerator name, e.g. \"H100 SXM\", a100-80gb, \"Titan V\", mi300x, \"tpu v4\"");
+  given["--hardware"] =
+      cmd->add_option("--hardware", f->hardware,
+                      "Accelerator name, e.g. \"H100 SXM\", a100-80gb, \"Titan V\", mi300x, \"tpu v4\"");
   cmd->add_option("--count", f->count, "How many accelerators (default 1)");
-  given["--power-w"] = cmd->add_option("--power-w", f->power_w, "Power of one accelerator in W (overrides the table)");
-  given["--gpu-utilization"] =
-      cmd->add_option("--gpu-utilization", f->gpu_utilization, "Average accelerator load, 0 to 1 (default 1)");
-  given["--cpu"] = cmd->add_option("--cpu", f->cpu, "CPU model, e.g. \"Xeon Gold 6248\" (TDP table)");
+  given["--power-w"] =
+      cmd->add_option("--power-w", f->power_w, "Power of one accelerator in W (overrides the table)");
+  given["--gpu-utilization"] = cmd->add_option("--gpu-utilization", f->gpu_utilization,
+                                               "Average accelerator load, 0 to 1 (default 1)");
+  given["--cpu"] =
+      cmd->add_option("--cpu", f->cpu, "CPU model, e.g. \"Xeon Gold 6248\", \"EPYC 7763\" (TDP table)");
   given["--cores"] = cmd->add_option("--cores", f->cores, "CPU cores used (default: all of --cpu's)");
   given["--cpu-utilization"] =
       cmd->add_option("--cpu-utilization", f->cpu_utilization, "Average CPU load, 0 to 1 (default 1)");
@@ -196,7 +214,8 @@ void add_estimate_command(CLI::App& app, int& exit_code) {
   add_location_options(*cmd, f->location);
   cmd->add_flag("--json", f->json, "Print JSON");
   cmd->add_flag("--list-hardware", f->list_hardware, "List the accelerators with their power");
-  cmd->add_option("--list-regions", f->list_regions, "List a cloud provider's regions (aws, gcp, azure, ...)");
+  given["--list-regions"] = cmd->add_option("--list-regions", f->list_regions,
+                                            "List a cloud provider's regions (aws, gcp, azure, ...)");
   cmd->callback([f, &exit_code] { exit_code = estimate(*f); });
 }
 

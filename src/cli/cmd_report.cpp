@@ -168,8 +168,11 @@ class RunChecker {
         for (const char* c : {"cpu", "ram", "gpu"}) number_at(power, c, where);
       });
     });
-    for (const char* key : {"sample_intensity_g_per_kwh", "sample_emissions_g"})
-      array_at(run, key, "", [&](const json& v, const std::string& at) { expect_number(v, at); });
+    array_at(run, "sample_emissions_g", "",
+             [&](const json& v, const std::string& at) { expect_number(v, at); });
+    array_at(run, "sample_intensity_g_per_kwh", "", [&](const json& v, const std::string& at) {
+      if (!v.is_null()) expect_number(v, at);  // null: a sample the series did not cover
+    });
     number_at(run, "emissions_g", "");
     if (const json* range = present(run, "emissions_range_g")) {
       if (!range->is_array() || range->size() != 2)
@@ -302,6 +305,12 @@ ModelCardEmissions card_emissions(const json& run, const std::string& path,
     throw FatalError("report: " + path +
                      " has no emissions_g (it was written before carbon accounting); rerun with "
                      "`carbonmeter run --json`");
+  if (auto complete = run.find("emissions_complete");
+      complete != run.end() && complete->is_boolean() && !complete->get<bool>())
+    throw FatalError("report: " + path +
+                     " holds the emissions of part of the run only (its intensity series did not cover the "
+                     "rest: intensity.uncovered_s); a model card needs the whole run: rerun with a fallback "
+                     "beside --intensity-series");
   ModelCardEmissions out;
   out.emissions_g = emissions->get<double>();
   std::set<std::string> methods;

@@ -3,13 +3,17 @@
 #include <fmt/format.h>
 #include <signal.h>
 
+#include <cctype>
 #include <csignal>
+#include <optional>
 
 #include "carbon/embodied.hpp"
 #include "carbon/emissions.hpp"
 #include "cli/child_process.hpp"
 #include "cli/commands.hpp"
 #include "cli/location_options.hpp"
+#include "cli/plan_execution.hpp"
+#include "cli/plan_options.hpp"
 #include "cli/summary.hpp"
 #include "core/tracker_impl.hpp"
 #include "outputs/emissions_csv.hpp"
@@ -30,8 +34,44 @@ struct RunOptions {
   bool no_csv = false;
   std::string embodied;
   LocationFlags location;
+  std::string plan_strategy;  // --plan
+  PlanFlags plan;
+  std::string pause_signal;
+  std::string resume_command;
   std::vector<std::string> command;
 };
+
+int signal_number(const std::string& name) {
+  std::string upper;
+  for (char c : name) upper += static_cast<char>(std::toupper(static_cast<unsigned char>(c)));
+  if (upper.rfind("SIG", 0) == 0) upper = upper.substr(3);
+  static const std::pair<const char*, int> kSignals[] = {
+      {"STOP", SIGSTOP}, {"TSTP", SIGTSTP}, {"USR1", SIGUSR1}, {"USR2", SIGUSR2},
+      {"INT", SIGINT},   {"TERM", SIGTERM}, {"HUP", SIGHUP},   {"QUIT", SIGQUIT}};
+  for (const auto& [known, number] : kSignals)
+    if (upper == known) return number;
+  throw UsageError("--pause-signal '" + name +
+                   "': use STOP (default), TSTP, USR1, USR2, INT, TERM, HUP or QUIT");
+}
+
+// The plan, made before anything runs; nullopt without --plan.
+std::optional<PlanOutcome> plan_for(const RunOptions& options, const ResolvedLocation& location) {
+  if (options.plan_strategy.empty()) {
+    if (!options.plan.duration.empty() || !options.plan.window.empty() || !options.plan.not_before.empty() ||
+        !options.pause_signal.empty() || !options.resume_command.empty())
+      throw UsageError(
+          "--duration, --window, --not-before, --pause-signal and --resume-command need --plan STRATEGY");
+    return std::nullopt;
+  }
+  if (!location.series)
+    throw UsageError("--plan needs --intensity-series FILE[:COLUMN]: the intensity over time to plan on");
+  if (options.plan_strategy != "pause-resume" &&
+      (!options.pause_signal.empty() || !options.resume_command.empty()))
+    throw UsageError("--pause-signal and --resume-command go with --plan pause-resume");
+  PlanFlags flags = options.plan;
+  flags.strategy = options.plan_strategy;
+  return make_plan(flags, *location.series, unix_now_s());
+}
 
 int run_command(const RunOptions& options) {
   if (options.command.empty())
@@ -48,7 +88,9 @@ int run_command(const RunOptions& options) {
   // Where the electricity comes from is settled before the command runs: a wrong option must not
   // cost a run.
   const ResolvedLocation location = resolve_location_flags(options.location);
-  if (location.series && !location.series_fallback) {
+  const int pause_signal = options.pause_signal.empty() ? SIGSTOP : signal_number(options.pause_signal);
+  const std::optional<PlanOutcome> plan = plan_for(options, location);
+  if (!plan && location.series && !location.series_fallback) {
     const double now = unix_now_s();
     if (location.series->integrate(now, now + 1).uncovered_s > 0)
       throw FatalError("--intensity-series " + location.series->name() + " does not cover now (" +
@@ -67,13 +109,25 @@ int run_command(const RunOptions& options) {
   tracker_options.project_name = options.project_name;
   tracker_options.command = options.command;
 
+  if (plan) {
+    if (!options.quiet) std::fputs(format_plan(*plan, location.series->name()).c_str(), stderr);
+    const double start = plan->plan.intervals.front().first;
+    if (start > unix_now_s()) {
+      if (!options.quiet)
+        std::fprintf(stderr, "carbonmeter: waiting until %s to start (Ctrl-C: give up; nothing runs)\n",
+                     format_iso8601_utc(start).c_str());
+      sleep_until_unix(start);
+    }
+  }
+  const bool pause_resume = plan && plan->plan.strategy == "pause-resume";
+
   become_subreaper();
   std::signal(SIGPIPE, SIG_IGN);
   // Signals that arrive before the command runs wait (blocked) and are forwarded once it does.
   const sigset_t forwarded = forwarded_signals();
   sigset_t original_mask;
   ::sigprocmask(SIG_BLOCK, &forwarded, &original_mask);
-  auto child = ChildProcess::spawn(options.command, original_mask);
+  auto child = ChildProcess::spawn(options.command, original_mask, pause_resume);
   if (!child) throw FatalError("run: cannot start the command: " + child.error().message);
   tracker_options.root_pid = child.value().pid();
   Tracker::Impl tracker(tracker_options);
@@ -93,7 +147,7 @@ int run_command(const RunOptions& options) {
     abandon_child();
     throw;
   }
-  forward_signals_to(child.value().pid());
+  forward_signals_to(child.value().pid(), pause_resume);
   int exit_code = 0;
   if (auto released = child.value().release(exit_code); !released) {
     child.value().wait(nullptr);
@@ -104,7 +158,16 @@ int run_command(const RunOptions& options) {
     return exit_code;
   }
   ::sigprocmask(SIG_SETMASK, &original_mask, nullptr);
+  const double running_since = unix_now_s();
+  std::optional<PauseResumeScheduler> scheduler;
+  if (pause_resume) {
+    scheduler.emplace(child.value().pid(), plan->plan.intervals, pause_signal, options.resume_command);
+    scheduler->start(running_since);
+  }
   exit_code = child.value().wait([&](pid_t pid, double cpu_s) { tracker.add_reaped(pid, cpu_s); });
+  const double ended_at = unix_now_s();
+  const std::vector<Interval> ran =
+      scheduler ? scheduler->finish(ended_at) : std::vector<Interval>{{running_since, ended_at}};
   tracker.set_exit_code(exit_code);
   tracker.stop();
 
@@ -146,12 +209,28 @@ int run_command(const RunOptions& options) {
       std::fprintf(stderr, "  note: %s had another header: kept as %s\n", csv.value().path.c_str(),
                    csv.value().backup.c_str());
   }
+  if (plan && account && !options.quiet) {
+    const nlohmann::json saving =
+        measured_plan_saving(report, ran, *location.series, plan->request.not_before_unix_s, location.pue,
+                             account.value().emissions_g);
+    if (saving.contains("saved_pct"))
+      std::fprintf(
+          stderr, "  plan    %.4g g CO2e; %.4g g had it started at %s without pauses: saved %.3g %%\n",
+          account.value().emissions_g, saving["immediate_start_emissions_g"].get<double>(),
+          format_iso8601_utc(plan->request.not_before_unix_s).c_str(), saving["saved_pct"].get<double>());
+  }
   if (!tracker.journal_path().empty() && !options.quiet)
     std::fprintf(stderr, "  journal %s\n", tracker.journal_path().c_str());
   if (!options.json_path.empty()) {
     nlohmann::json json = report_to_json(report);
     if (account) json.update(carbon_json(account.value(), location));
     if (embodied) json.update(embodied_json(*embodied));
+    if (plan) {
+      json["plan"] = plan_json(*plan);
+      json["plan"]["measured"] =
+          measured_plan_saving(report, ran, *location.series, plan->request.not_before_unix_s, location.pue,
+                               account ? account.value().emissions_g : 0.0);
+    }
     if (auto written = write_json_file(json, options.json_path); !written) fail(written.error().message);
   }
   return status;
@@ -184,6 +263,17 @@ void add_run_command(CLI::App& app, const std::vector<std::string>& after_double
       "Also report manufacturing emissions amortised over the run: auto (a server and its GPUs) or "
       "ITEM[xN],... from data/embodied.csv");
   add_location_options(*run, options->location);
+  run->add_option(
+         "--plan", options->plan_strategy,
+         "Run at the planned time on --intensity-series: flexible-start or pause-resume (docs/plan.md)")
+      ->check(CLI::IsMember({"flexible-start", "pause-resume"}));
+  add_plan_options(*run, options->plan, false);
+  run->add_option(
+      "--pause-signal", options->pause_signal,
+      "With --plan pause-resume: the signal that pauses the command's process group (default STOP)");
+  run->add_option("--resume-command", options->resume_command,
+                  "With --plan pause-resume: a shell command that resumes it (default: SIGCONT to the group; "
+                  "$CARBONMETER_PGID names the group)");
   // Everything from the first word that is not an option (or after --) is the command.
   run->prefix_command();
   run->allow_extras();

@@ -25,6 +25,14 @@ CLI::Validator finite_range(double low, double high) {
       fmt::format("NUMBER in [{} - {}]", low, high));
 }
 
+CLI::Validator non_empty(const char* what) {
+  return CLI::Validator(
+      [what](std::string& text) -> std::string {
+        return text.find_first_not_of(" \t") == std::string::npos ? std::string("empty: give ") + what : "";
+      },
+      "");
+}
+
 }  // namespace
 
 void add_location_options(CLI::App& command, LocationFlags& flags) {
@@ -32,13 +40,18 @@ void add_location_options(CLI::App& command, LocationFlags& flags) {
       .add_option("--carbon-intensity", flags.carbon_intensity,
                   "Grid carbon intensity in gCO2e/kWh (most explicit)")
       ->check(finite_range(0.0, 5000.0));
-  command.add_option(
-      "--intensity-series", flags.intensity_series,
-      "CSV of intensity over time: FILE[:COLUMN] (timestamps ISO 8601 with offset, or Unix seconds)");
-  command.add_option("--cloud", flags.cloud,
-                     "Cloud region PROVIDER:REGION, e.g. gcp:us-central1 (its PUE too)");
-  command.add_option("--zone", flags.zone, "Grid zone, e.g. US-CAL-CISO, SE3, CA-QC");
-  command.add_option("--country", flags.country, "Country, ISO 3166 code (FRA or FR)");
+  command
+      .add_option(
+          "--intensity-series", flags.intensity_series,
+          "CSV of intensity over time: FILE[:COLUMN] (timestamps ISO 8601 with offset, or Unix seconds)")
+      ->check(non_empty("a CSV file"));
+  command
+      .add_option("--cloud", flags.cloud, "Cloud region PROVIDER:REGION, e.g. gcp:us-central1 (its PUE too)")
+      ->check(non_empty("PROVIDER:REGION"));
+  command.add_option("--zone", flags.zone, "Grid zone, e.g. US-CAL-CISO, SE3, CA-QC")
+      ->check(non_empty("a zone"));
+  command.add_option("--country", flags.country, "Country, ISO 3166 code (FRA or FR)")
+      ->check(non_empty("an ISO 3166 code"));
   command.add_option("--pue", flags.pue, "Power usage effectiveness of the data centre (1 on-premises)")
       ->check(finite_range(1.0, 5.0));
   command.add_option("--wue", flags.wue, "Water usage effectiveness in litres per kWh")

@@ -30,6 +30,8 @@ int main(int argc, char** argv) {
   add_report_command(app, exit_code);
   add_intensity_command(app, exit_code);
   add_estimate_command(app, exit_code);
+  add_plan_command(app, exit_code);
+  add_whatif_command(app, exit_code);
   try {
     app.parse(words);
   } catch (const CLI::CallForHelp& e) {

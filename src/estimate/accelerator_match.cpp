@@ -8,7 +8,7 @@ namespace {
 
 constexpr std::size_t kSuggestions = 3;
 constexpr double kMinSimilarity = 0.1;  // an unknown name still gets the closest few
-constexpr std::size_t kListed = 8;  // names describe() lists before "and N more"
+constexpr std::size_t kListed = 8;      // names describe() lists before "and N more"
 
 std::string join(const std::vector<std::string>& names) {
   std::string out;

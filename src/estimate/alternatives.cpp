@@ -16,7 +16,8 @@ std::vector<Alternative> alternatives_for(double it_energy_kwh, const ResolvedLo
                                           const ReferenceData& data) {
   std::vector<Alternative> out;
   auto add = [&](std::string code, std::string name, double g_per_kwh, double pue) {
-    out.push_back({std::move(code), std::move(name), g_per_kwh, pue, it_energy_kwh * pue * g_per_kwh / 1000.0});
+    out.push_back(
+        {std::move(code), std::move(name), g_per_kwh, pue, it_energy_kwh * pue * g_per_kwh / 1000.0});
   };
   if (!location.cloud_provider.empty() && !location.cloud_region.empty()) {
     for (const CloudRegion& listed : data.cloud_regions()) {
@@ -32,7 +33,8 @@ std::vector<Alternative> alternatives_for(double it_energy_kwh, const ResolvedLo
   }
   for (const char* code : kComparisonCountries) {
     if (code == location.country_iso3 && location.region.empty()) continue;  // that is where it ran
-    if (auto country = data.country(code)) add(country->code, country->name, country->intensity.g_per_kwh, location.pue);
+    if (auto country = data.country(code))
+      add(country->code, country->name, country->intensity.g_per_kwh, location.pue);
   }
   std::sort(out.begin(), out.end(),
             [](const Alternative& a, const Alternative& b) { return a.emissions_kg < b.emissions_kg; });

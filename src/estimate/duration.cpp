@@ -24,12 +24,23 @@ Result<double> parse_duration_hours(std::string_view text) {
     if (text.empty()) return refuse("a number needs a unit: w, d, h, m or s");
     double unit_hours = 0.0;
     switch (text.front()) {
-      case 'w': unit_hours = 168.0; break;
-      case 'd': unit_hours = 24.0; break;
-      case 'h': unit_hours = 1.0; break;
-      case 'm': unit_hours = 1.0 / 60.0; break;
-      case 's': unit_hours = 1.0 / 3600.0; break;
-      default: return refuse(std::string("unknown unit '") + text.front() + "'");
+      case 'w':
+        unit_hours = 168.0;
+        break;
+      case 'd':
+        unit_hours = 24.0;
+        break;
+      case 'h':
+        unit_hours = 1.0;
+        break;
+      case 'm':
+        unit_hours = 1.0 / 60.0;
+        break;
+      case 's':
+        unit_hours = 1.0 / 3600.0;
+        break;
+      default:
+        return refuse(std::string("unknown unit '") + text.front() + "'");
     }
     text.remove_prefix(1);
     if (!std::isfinite(amount) || amount < 0) return refuse("amounts must be finite and not negative");

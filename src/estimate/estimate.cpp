@@ -38,7 +38,8 @@ Result<Intensity> intensity_for(const EstimateInputs& in, const ResolvedLocation
     return Intensity{location.constant->g_per_kwh, location.intensity_relative_uncertainty, location.how};
   }
   if (!in.start_unix_s)
-    return Error{"--intensity-series needs --start TIME (ISO 8601 with offset, or Unix seconds): when the run began"};
+    return Error{
+        "--intensity-series needs --start TIME (ISO 8601 with offset, or Unix seconds): when the run began"};
   if (!(hours > 0))
     return Error{"--intensity-series needs the run's length (--hours or --duration) to align the series"};
   const double from = *in.start_unix_s, to = from + hours * 3600.0;
@@ -51,7 +52,8 @@ Result<Intensity> intensity_for(const EstimateInputs& in, const ResolvedLocation
           "the intensity series {} does not cover {:.0f} s of the run ({} to {}; the series spans {} to {}): "
           "give a series that covers it, or a fallback (--country, --zone, --cloud or --carbon-intensity)",
           location.series->name(), integral.uncovered_s, format_iso8601_utc(from), format_iso8601_utc(to),
-          format_iso8601_utc(location.series->start_unix_s()), format_iso8601_utc(location.series->end_unix_s()))};
+          format_iso8601_utc(location.series->start_unix_s()),
+          format_iso8601_utc(location.series->end_unix_s()))};
     weighted += location.series_fallback->g_per_kwh * integral.uncovered_s;
     known_s += integral.uncovered_s;
     const double share = integral.uncovered_s / (to - from);
@@ -84,8 +86,9 @@ Result<Estimate> estimate_emissions(const EstimateInputs& in, const ResolvedLoca
     out.power_w = out.hours > 0 ? out.it_energy_kwh * 1000.0 / out.hours : 0.0;
   } else {
     if (out.parts.empty())
-      return Error{"what ran? give --hardware NAME [--count N], --power-w W, --cpu/--cores, --memory-gb, "
-                   "or the energy with --energy-kwh"};
+      return Error{
+          "what ran? give --hardware NAME [--count N], --power-w W, --cpu/--cores, --memory-gb, "
+          "or the energy with --energy-kwh"};
     if (!in.hours) return Error{"how long did it run? give --hours H or --duration 3d4h"};
     out.hours = *in.hours;
     double uncertain_w = 0.0;
@@ -111,12 +114,16 @@ Result<Estimate> estimate_emissions(const EstimateInputs& in, const ResolvedLoca
   out.water_l = out.it_energy_kwh * location.wue_l_per_kwh;
   out.notes = location.notes;
 
-  const std::string energy_part =
-      in.energy_kwh ? plain(out.it_energy_kwh) + " kWh"
-                    : fmt::format("{} × {} h = {} kWh", power_term(out.parts), plain(out.hours),
-                                  plain(out.it_energy_kwh));
+  const std::string energy_part = in.energy_kwh ? plain(out.it_energy_kwh) + " kWh"
+                                                : fmt::format("{} × {} h = {} kWh", power_term(out.parts),
+                                                              plain(out.hours), plain(out.it_energy_kwh));
   const std::string pue_part =
       out.pue != 1.0 ? fmt::format(" × PUE {} = {} kWh", plain(out.pue), plain(out.energy_kwh)) : "";
+  for (double figure : {out.energy_kwh, out.emissions_kg, out.high_kg, out.power_w})
+    if (!std::isfinite(figure))
+      return Error{
+          "the figures given are too large to compute with (the energy or emissions overflow): check "
+          "--hours, --count and --power-w"};
   out.formula = fmt::format("{}{} × {} kg CO2e/kWh = {} kg CO2e", energy_part, pue_part,
                             plain(out.intensity_g_per_kwh / 1000.0), plain(out.emissions_kg));
   for (const PowerPart& p : out.parts)
@@ -148,14 +155,7 @@ nlohmann::json estimate_json(const Estimate& e) {
                             {"intensity_g_per_kwh", a.intensity_g_per_kwh},
                             {"pue", a.pue},
                             {"emissions_kg", a.emissions_kg}});
-  json equivalents = json::array();
-  for (const Equivalent& q : e.equivalents)
-    equivalents.push_back({{"item", q.item},
-                           {"unit", q.unit},
-                           {"amount", q.amount},
-                           {"g_co2e_per_unit", q.g_co2e_per_unit},
-                           {"vintage", q.vintage},
-                           {"source", q.source}});
+  const json equivalents = equivalents_json(e.equivalents);
   return {{"method", "estimate"},
           {"parts", parts},
           {"power_w", e.power_w},

@@ -77,8 +77,8 @@ struct Estimate {
 };
 
 // The power budget of the inputs (accelerators, CPU cores, memory); errors say what to fix.
-Result<std::vector<PowerPart>> estimate_power(const EstimateInputs& inputs, const AcceleratorTable& accelerators,
-                                              const CpuTdpTable& cpus);
+Result<std::vector<PowerPart>> estimate_power(const EstimateInputs& inputs,
+                                              const AcceleratorTable& accelerators, const CpuTdpTable& cpus);
 
 Result<Estimate> estimate_emissions(const EstimateInputs& inputs, const ResolvedLocation& location,
                                     const ReferenceData& data, const AcceleratorTable& accelerators,

@@ -37,8 +37,8 @@ Result<PowerPart> accelerator_part(const EstimateInputs& in, const AcceleratorTa
     const Accelerator& a = *match.accelerator;
     part.what = fmt::format("{} × {}", in.count, describe(match));
     part.unit_power_w = a.power_w;
-    part.how = fmt::format("{}, {}: {}", a.power_kind == PowerKind::tdp ? "TDP" : "measured average", a.source,
-                           a.reference);
+    part.how = fmt::format("{}, {}: {}", a.power_kind == PowerKind::tdp ? "TDP" : "measured average",
+                           a.source, a.reference);
     part.relative_uncertainty =
         a.power_kind == PowerKind::tdp ? kTdpUncertainty : kMeasuredAverageUncertainty;
   }
@@ -62,7 +62,10 @@ Result<PowerPart> cpu_part(const EstimateInputs& in, const CpuTdpTable& cpus) {
   std::string model = "an unknown CPU";
   bool whole_package = false;
   if (in.cpu) {
+    // The table's names carry the vendor ("intel xeon gold 6248"); people often leave it out.
     auto spec = cpus.match(*in.cpu);
+    for (const char* vendor : {"intel ", "amd ", "intel core "})
+      if (!spec) spec = cpus.match(vendor + *in.cpu);
     if (!spec)
       return Error{fmt::format(
           "--cpu '{}' is not in data/cpu_tdp.csv: check the model name (as /proc/cpuinfo or the vendor "
@@ -101,7 +104,8 @@ Result<std::vector<PowerPart>> estimate_power(const EstimateInputs& in, const Ac
   if (auto s = check_fraction(in.cpu_utilization, "--cpu-utilization"); !s) return s.error();
   if (in.count < 1) return Error{fmt::format("--count {}: give at least 1 device", in.count)};
   if (in.power_w && !(*in.power_w > 0 && *in.power_w <= 100000))
-    return Error{fmt::format("--power-w {}: give the power of one device in watts (more than 0)", *in.power_w)};
+    return Error{
+        fmt::format("--power-w {}: give the power of one device in watts (more than 0)", *in.power_w)};
   if (in.cores && *in.cores < 1) return Error{fmt::format("--cores {}: give at least 1 core", *in.cores)};
   if (in.memory_gb && !(*in.memory_gb >= 0 && std::isfinite(*in.memory_gb)))
     return Error{fmt::format("--memory-gb {}: give the memory in GB (0 or more)", *in.memory_gb)};

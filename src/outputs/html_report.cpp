@@ -215,6 +215,12 @@ figcaption{font-weight:bold;margin-bottom:.3em}table{border-collapse:collapse}td
     if (word.is_string()) command += (command.empty() ? "" : " ") + word.get<std::string>();
   out += fmt::format("<p><code>{}</code> — {} — {:.2f} s</p>\n", escape(command),
                      escape(text_at(run, "start_time")), number_at(run, "duration_s"));
+  if (const json* complete = member(run, "emissions_complete");
+      complete && complete->is_boolean() && !*complete)
+    out +=
+        "<p class=\"warning\" id=\"partial\"><strong>Partial emissions:</strong> the intensity series did "
+        "not "
+        "cover the whole run; the emissions below are those of the covered part only.</p>\n";
   out += "<table id=\"summary\"><tr><th>component</th><th>energy (J)</th><th>method</th></tr>\n";
   for (const char* c : {"cpu", "ram", "gpu"})
     out += fmt::format("<tr><td>{}</td><td>{:.2f}</td><td>{}</td></tr>\n", c, number_at(energy, c),

@@ -2,6 +2,7 @@
 
 #include <fmt/format.h>
 
+#include <algorithm>
 #include <charconv>
 #include <cmath>
 #include <string_view>
@@ -91,6 +92,33 @@ std::size_t block_end(const std::vector<std::string>& lines, std::size_t key, st
   return last;
 }
 
+// The entries of an old block that the new one does not write (an earlier training_type, a key
+// of the user's own), kept with their lines.
+std::string kept_entries(const std::vector<std::string>& lines, std::size_t key, std::size_t end,
+                         const ModelCardEmissions& e) {
+  std::vector<std::string> written{"emissions", "source"};
+  if (!e.training_type.empty()) written.push_back("training_type");
+  if (!e.geographical_location.empty()) written.push_back("geographical_location");
+  if (!e.hardware_used.empty()) written.push_back("hardware_used");
+  std::string kept;
+  std::size_t child_indent = std::string::npos;
+  bool keep = false;
+  for (std::size_t j = key + 1; j <= end; ++j) {
+    const std::string text = content(lines[j]);
+    const std::size_t indent = text.find_first_not_of(" \t");
+    if (indent == std::string::npos) continue;
+    if (child_indent == std::string::npos) child_indent = indent;
+    if (indent == child_indent) {
+      const std::size_t colon = text.find(':', indent);
+      if (colon == std::string::npos) return "";  // not a mapping (the number form): nothing to keep
+      const std::string name = text.substr(indent, colon - indent);
+      keep = std::find(written.begin(), written.end(), name) == written.end();
+    }
+    if (keep) kept += lines[j];
+  }
+  return kept;
+}
+
 }  // namespace
 
 std::string yaml_plain_number(double value) {
@@ -139,9 +167,10 @@ std::string update_model_card(const std::string& card, const ModelCardEmissions&
       // A duplicate top-level key is invalid YAML, and readers disagree on which one wins: the
       // first is replaced by the new block and any later one is removed (with its value), so the
       // card ends with exactly one co2_eq_emissions.
-      if (!replaced) out += block(emissions, eol);
+      const std::size_t end = block_end(lines, i, close);
+      if (!replaced) out += block(emissions, eol) + kept_entries(lines, i, end, emissions);
       replaced = true;
-      i = block_end(lines, i, close);
+      i = end;
       continue;
     }
     out += lines[i];

@@ -112,7 +112,11 @@ TEST(Location, MostExplicitSourceWins) {
   o.zone = {"SE3", "--zone"};
   o.cloud = {"aws:us-east-1", "--cloud"};
   o.carbon_intensity_g_per_kwh = {123.0, "--carbon-intensity"};
-  EXPECT_DOUBLE_EQ(resolve_location(o, d).value().constant->g_per_kwh, 123.0);
+  auto given = resolve_location(o, d).value();
+  EXPECT_DOUBLE_EQ(given.constant->g_per_kwh, 123.0);
+  EXPECT_DOUBLE_EQ(given.pue, 1.135);  // the named region keeps its PUE, WUE and columns
+  EXPECT_EQ(given.cloud_provider, "aws");
+  EXPECT_EQ(given.country_iso3, "USA");
   o.carbon_intensity_g_per_kwh = {};
   auto cloud = resolve_location(o, d).value();
   EXPECT_DOUBLE_EQ(cloud.constant->g_per_kwh, 379.1);

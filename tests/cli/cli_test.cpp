@@ -352,6 +352,14 @@ TEST(Cli, LocationProblemsStopTheRunBeforeTheCommandStarts) {
   EXPECT_THAT(list.out, HasSubstr("gcp:us-central1"));
   EXPECT_THAT(list.out,
               ::testing::Not(HasSubstr(" -1.0 g/kWh")));  // regions without a figure take their zone's
+  Outcome ba = carbonmeter({"intensity", "--zone", "CISO", "--json"});  // the EIA balancing authority code
+  ASSERT_EQ(ba.exit_code, 0) << ba.err;
+  EXPECT_EQ(nlohmann::json::parse(ba.out)["region"], "US-CAL-CISO");
+  for (const char* flag : {"--country", "--zone", "--cloud", "--intensity-series"}) {
+    Outcome empty = carbonmeter({"intensity", flag, ""});
+    EXPECT_EQ(empty.exit_code, 2) << flag;
+    EXPECT_THAT(empty.err, HasSubstr("empty")) << flag;
+  }
   for (const char* flag : {"--pue", "--carbon-intensity", "--wue"}) {
     Outcome nan = carbonmeter({"intensity", "--country", "FRA", flag, "nan"});
     EXPECT_EQ(nan.exit_code, 2) << flag;
@@ -388,6 +396,15 @@ TEST(Cli, ASeriesThatEndsMidRunKeepsTheCoveredPartAndFails) {
   EXPECT_GT(run["intensity"]["uncovered_s"].get<double>(), 1.0);
   EXPECT_EQ(run["samples"].size(), run["sample_emissions_g"].size());     // every sample is kept
   EXPECT_FALSE(std::filesystem::exists(root.path() + "/emissions.csv"));  // no partial row in the CSV
+  EXPECT_TRUE(run["sample_intensity_g_per_kwh"].back().is_null());        // uncovered: no figure, not 0
+  root.write("card.md", "# card\n");
+  Outcome card = carbonmeter({"report", root.path() + "/run.json", "--model-card", root.path() + "/card.md"});
+  EXPECT_EQ(card.exit_code, 1);
+  EXPECT_THAT(card.err, HasSubstr("part of the run only"));
+  EXPECT_EQ(slurp(root.path() + "/card.md"), "# card\n");
+  Outcome page = carbonmeter({"report", root.path() + "/run.json", "--html", root.path() + "/page.html"});
+  EXPECT_EQ(page.exit_code, 0) << page.err;
+  EXPECT_THAT(slurp(root.path() + "/page.html"), HasSubstr("Partial emissions"));
 }
 
 TEST(Cli, DemoWorkloadIsMeasuredWithEstimatesOnAMachineWithoutRapl) {

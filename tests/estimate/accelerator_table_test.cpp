@@ -112,7 +112,7 @@ TEST(AcceleratorMatch, IgnoresCaseVendorPrefixesAndPunctuation) {
   EXPECT_EQ(unique("H100 SXM").name, "NVIDIA H100 SXM5 80GB");
   EXPECT_DOUBLE_EQ(unique("h100-sxm").power_w, 700.0);
   EXPECT_EQ(unique("NVIDIA H100 80GB HBM3").name, "NVIDIA H100 SXM5 80GB");  // nvidia-smi's name
-  EXPECT_EQ(unique("h100").name, "NVIDIA H100 SXM5 80GB");  // the bare name is the SXM card
+  EXPECT_EQ(unique("h100").name, "NVIDIA H100 SXM5 80GB");                   // the bare name is the SXM card
   EXPECT_EQ(unique("NVIDIA H200").name, "NVIDIA H200 SXM 141GB");
   EXPECT_EQ(unique("H200 NVL").name, "NVIDIA H200 NVL 141GB");
   EXPECT_DOUBLE_EQ(unique("b200").power_w, 1000.0);
@@ -153,6 +153,8 @@ TEST(AcceleratorMatch, AmbiguousWhenCandidatesDifferInPower) {
   EXPECT_EQ(a100.accelerator->name, "NVIDIA A100 SXM4 80GB");
   EXPECT_EQ(unique("a100 pcie 40gb").power_w, 250.0);
   EXPECT_EQ(unique("h100 80gb").name, "NVIDIA H100 SXM5 80GB");
+  for (const char* query : {"v100", "Tesla V100", "v100 32gb", "p100", "Tesla P100"})
+    EXPECT_EQ(unique(query).power_w, 300.0) << query;               // the SXM2 cards
   AcceleratorMatch pcie = shipped().find_accelerator("a100 pcie");  // 80 GB (300 W) or 40 GB (250 W)
   EXPECT_EQ(pcie.kind, AcceleratorMatchKind::ambiguous);
   EXPECT_THAT(pcie.candidates, UnorderedElementsAre("NVIDIA A100 PCIe 80GB", "NVIDIA A100 PCIe 40GB"));

@@ -45,7 +45,8 @@ TEST(Estimate, TheWorkedExampleComesOutRight) {
   EXPECT_EQ(e["formula"], "250 W × 48 h = 12 kWh × 0.56 kg CO2e/kWh = 6.72 kg CO2e");
   EXPECT_FALSE(e["alternatives"].empty());
   EXPECT_FALSE(e["equivalents"].empty());
-  auto text = run_carbonmeter({"estimate", "--hardware", "titan v", "--duration", "2d", "--carbon-intensity", "560"});
+  auto text =
+      run_carbonmeter({"estimate", "--hardware", "titan v", "--duration", "2d", "--carbon-intensity", "560"});
   ASSERT_EQ(text.exit_code, 0) << text.err;
   EXPECT_THAT(text.out, HasSubstr("6.72 kg CO2e"));
   EXPECT_THAT(text.out, HasSubstr("not measured"));
@@ -53,12 +54,19 @@ TEST(Estimate, TheWorkedExampleComesOutRight) {
 
 TEST(Estimate, CountUtilisationCpuAndMemoryFollowGreenAlgorithms) {
   json e = estimate({"--hardware", "H100 SXM", "--count", "4", "--gpu-utilization", "0.5", "--cores", "10",
-                     "--cpu-utilization", "0.5", "--memory-gb", "100", "--hours", "10", "--carbon-intensity", "100"});
+                     "--cpu-utilization", "0.5", "--memory-gb", "100", "--hours", "10", "--carbon-intensity",
+                     "100"});
   const double power_w = 4 * 700 * 0.5 + 10 * 12.0 * 0.5 + 100 * 0.3725;
   EXPECT_NEAR(e["power_w"].get<double>(), power_w, 1e-9);
   EXPECT_NEAR(e["energy_kwh"].get<double>(), power_w * 10 / 1000, 1e-9);
   ASSERT_EQ(e["parts"].size(), 3u);
   EXPECT_EQ(e["parts"][1]["how"], "Green Algorithms' 12 W per core of an unknown CPU");
+  for (const char* cpu : {"Xeon Gold 6248", "Intel Xeon Gold 6248", "EPYC 7763"}) {  // vendor or not
+    json known = estimate({"--cpu", cpu, "--hours", "1", "--carbon-intensity", "100"});
+    ASSERT_EQ(known["parts"].size(), 1u) << cpu;
+    EXPECT_GT(known["parts"][0]["unit_power_w"].get<double>(), 1.0) << cpu;
+    EXPECT_THAT(known["parts"][0]["how"].get<std::string>(), HasSubstr("TDP")) << cpu;
+  }
   json power = estimate({"--power-w", "300", "--count", "2", "--hours", "1", "--carbon-intensity", "1000"});
   EXPECT_NEAR(power["emissions_kg"].get<double>(), 0.6, 1e-12);
   json energy = estimate({"--energy-kwh", "10", "--carbon-intensity", "200", "--pue", "1.5"});
@@ -68,9 +76,12 @@ TEST(Estimate, CountUtilisationCpuAndMemoryFollowGreenAlgorithms) {
 }
 
 TEST(Estimate, EachPlaceGivesItsIntensityAndPueIsAppliedOnce) {
-  for (const std::vector<std::string>& place : std::vector<std::vector<std::string>>{
-           {"--country", "FRA"}, {"--country", "in"}, {"--zone", "US-CAL-CISO"}, {"--cloud", "gcp:us-central1"},
-           {"--cloud", "aws:eu-west-1", "--pue", "1.3"}}) {
+  for (const std::vector<std::string>& place :
+       std::vector<std::vector<std::string>>{{"--country", "FRA"},
+                                             {"--country", "in"},
+                                             {"--zone", "US-CAL-CISO"},
+                                             {"--cloud", "gcp:us-central1"},
+                                             {"--cloud", "aws:eu-west-1", "--pue", "1.3"}}) {
     json where = intensity_of(place);
     std::vector<std::string> args{"--hardware", "a100 pcie 40gb", "--hours", "10"};
     args.insert(args.end(), place.begin(), place.end());
@@ -83,18 +94,26 @@ TEST(Estimate, EachPlaceGivesItsIntensityAndPueIsAppliedOnce) {
         << place[1];
   }
   EXPECT_GT(intensity_of({"--cloud", "gcp:us-central1"})["pue"].get<double>(), 1.0);
+  // A number beside a cloud region: its intensity is replaced, its PUE stays.
+  json given = estimate(
+      {"--power-w", "100", "--hours", "10", "--carbon-intensity", "100", "--cloud", "gcp:us-central1"});
+  EXPECT_DOUBLE_EQ(given["pue"].get<double>(),
+                   intensity_of({"--cloud", "gcp:us-central1"})["pue"].get<double>());
+  EXPECT_DOUBLE_EQ(given["intensity_g_per_kwh"].get<double>(), 100.0);
 }
 
 TEST(Estimate, ASeriesIsAveragedOverTheRunFromItsStart) {
   testing::FakeRoot root("");
-  root.write("grid.csv", "timestamp,carbon_intensity\n2026-01-01T00:00:00Z,100\n2026-01-01T01:00:00Z,300\n"
-                         "2026-01-01T02:00:00Z,500\n");
+  root.write("grid.csv",
+             "timestamp,carbon_intensity\n2026-01-01T00:00:00Z,100\n2026-01-01T01:00:00Z,300\n"
+             "2026-01-01T02:00:00Z,500\n");
   const std::string series = root.path() + "/grid.csv";
-  json e = estimate({"--power-w", "250", "--hours", "2", "--intensity-series", series, "--start",
-                     "2026-01-01T00:00:00Z"});
+  json e = estimate(
+      {"--power-w", "250", "--hours", "2", "--intensity-series", series, "--start", "2026-01-01T00:00:00Z"});
   EXPECT_NEAR(e["intensity_g_per_kwh"].get<double>(), 200.0, 1e-9);
   EXPECT_NEAR(e["emissions_kg"].get<double>(), 0.5 * 200 / 1000, 1e-12);
-  auto no_start = run_carbonmeter({"estimate", "--power-w", "250", "--hours", "2", "--intensity-series", series});
+  auto no_start =
+      run_carbonmeter({"estimate", "--power-w", "250", "--hours", "2", "--intensity-series", series});
   EXPECT_EQ(no_start.exit_code, 2);
   EXPECT_THAT(no_start.err, HasSubstr("--start"));
   auto beyond = run_carbonmeter({"estimate", "--power-w", "250", "--hours", "5", "--intensity-series", series,
@@ -144,6 +163,9 @@ TEST(Estimate, BadValuesAreClearErrors) {
       {{"--hardware", "h100", "--energy-kwh", "3", "--country", "FRA"}, "either"},
       {{"--hardware", "h100", "--hours", "1", "--pue", "0.5"}, "--pue"},
       {{"--list-regions", "nocloud"}, "not a known provider"},
+      {{"--hardware", "t4", "--count", "1000", "--hours", "1e306", "--country", "FRA"}, "too large"},
+      {{"--power-w", "100", "--hours", "1", "--start", "2022-01-01T00:00:00Z", "--country", "FRA"},
+       "--start goes with --intensity-series"},
   };
   for (const Case& c : cases) {
     std::vector<std::string> args{"estimate"};
@@ -165,7 +187,7 @@ TEST(Estimate, ListsHardwareAndRegions) {
   bool titan_v = false;
   for (const json& row : rows) titan_v |= row["name"] == "NVIDIA TITAN V 12GB" && row["power_w"] == 250.0;
   EXPECT_TRUE(titan_v);
-  auto regions = run_carbonmeter({"estimate", "--list-regions", "gcp"});
+  auto regions = run_carbonmeter({"estimate", "--list-regions", "GCP"});  // any case, as --cloud
   ASSERT_EQ(regions.exit_code, 0) << regions.err;
   EXPECT_THAT(regions.out, HasSubstr("gcp:us-central1"));
   EXPECT_THAT(regions.out, ::testing::Not(HasSubstr("aws:")));

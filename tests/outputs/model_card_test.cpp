@@ -49,6 +49,19 @@ TEST(ModelCard, ReplacesAnOldBlockOnly) {
   EXPECT_EQ(update_model_card(out, sample()), out);  // idempotent
 }
 
+TEST(ModelCard, EntriesTheNewBlockDoesNotWriteAreKept) {
+  const std::string card =
+      "---\nco2_eq_emissions:\n  emissions: 10\n  source: old\n  training_type: pre-training\n  "
+      "notes:\n    - first run\n---\n";
+  ModelCardEmissions e = sample();
+  e.training_type.clear();
+  const std::string out = update_model_card(card, e);
+  EXPECT_THAT(out, HasSubstr("  training_type: pre-training\n"));  // not given now: the old one stays
+  EXPECT_THAT(out, HasSubstr("  notes:\n    - first run\n"));
+  EXPECT_THAT(out, ::testing::Not(HasSubstr("source: old")));
+  EXPECT_EQ(update_model_card(out, e), out);
+}
+
 TEST(ModelCard, WindowsLineEndingsAreKept) {
   const std::string card = "---\r\nlicense: mit\r\n---\r\nText\r\n";
   const std::string out = update_model_card(card, sample());

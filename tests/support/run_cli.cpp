@@ -27,8 +27,9 @@ CliOutcome run_carbonmeter(const std::vector<std::string>& args, const std::stri
     ::setenv("HOME", "/nonexistent/carbonmeter-test-home", 1);
     ::unsetenv("XDG_CONFIG_HOME");
     if (!::getenv("CARBONMETER_TEST_KEEP_LOCATION"))
-      for (const char* name : {"CARBONMETER_CARBON_INTENSITY", "CARBONMETER_INTENSITY_SERIES", "CARBONMETER_CLOUD",
-                               "CARBONMETER_ZONE", "CARBONMETER_COUNTRY", "CARBONMETER_PUE", "CARBONMETER_WUE"})
+      for (const char* name :
+           {"CARBONMETER_CARBON_INTENSITY", "CARBONMETER_INTENSITY_SERIES", "CARBONMETER_CLOUD",
+            "CARBONMETER_ZONE", "CARBONMETER_COUNTRY", "CARBONMETER_PUE", "CARBONMETER_WUE"})
         ::unsetenv(name);
     std::vector<char*> argv{const_cast<char*>(CARBONMETER_CLI_PATH)};
     for (const std::string& arg : args) argv.push_back(const_cast<char*>(arg.c_str()));
