@@ -33,7 +33,8 @@ int plan_command(const PlanCommandFlags& flags) {
 void add_plan_command(CLI::App& app, int& exit_code) {
   auto flags = std::make_shared<PlanCommandFlags>();
   CLI::App* cmd = app.add_subcommand("plan", "Plan a job's start or pauses on a carbon-intensity series");
-  cmd->add_option("--intensity-series", flags->series, "CSV of intensity over time: FILE[:COLUMN]")->required();
+  cmd->add_option("--intensity-series", flags->series, "CSV of intensity over time: FILE[:COLUMN]")
+      ->required();
   add_plan_options(*cmd, flags->plan, true);
   cmd->add_flag("--json", flags->json, "Print JSON");
   cmd->callback([flags, &exit_code] { exit_code = plan_command(*flags); });

@@ -46,8 +46,8 @@ MeasuredRun read_run(const std::string& path) {
   if (!run.is_object() || !run.contains("energy_j") || !run.contains("start_time"))
     throw FatalError(path + ": not a carbonmeter run report (write one with `carbonmeter run --json FILE`)");
   MeasuredRun out;
-  const auto start = run["start_time"].is_string() ? parse_timestamp(run["start_time"].get<std::string>())
-                                                   : std::nullopt;
+  const auto start =
+      run["start_time"].is_string() ? parse_timestamp(run["start_time"].get<std::string>()) : std::nullopt;
   if (!start) throw FatalError(path + ": field start_time: expected an ISO 8601 time");
   out.start_unix_s = *start;
   if (run.contains("pue") && run["pue"].is_number() && run["pue"].get<double>() >= 1) out.pue = run["pue"];
@@ -55,13 +55,15 @@ MeasuredRun read_run(const std::string& path) {
     for (const auto& sample : run["samples"]) {
       if (!sample.is_object() || !sample.contains("energy_j") || !sample["energy_j"].is_object())
         throw FatalError(path + ": field samples: each sample needs t_s, dt_s and energy_j");
-      const double t_s = number_at(sample, "t_s", path + " samples"), dt_s = number_at(sample, "dt_s", path + " samples");
+      const double t_s = number_at(sample, "t_s", path + " samples"),
+                   dt_s = number_at(sample, "dt_s", path + " samples");
       const double energy_j = number_at(sample["energy_j"], "total", path + " samples energy_j");
       out.pieces.push_back({t_s - dt_s, t_s, energy_j / 3.6e6 * out.pue});
     }
   } else {
     const double duration_s = number_at(run, "duration_s", path);
-    out.pieces.push_back({0.0, duration_s, number_at(run["energy_j"], "total", path + " energy_j") / 3.6e6 * out.pue});
+    out.pieces.push_back(
+        {0.0, duration_s, number_at(run["energy_j"], "total", path + " energy_j") / 3.6e6 * out.pue});
   }
   return out;
 }
@@ -75,23 +77,26 @@ int whatif(const WhatifFlags& flags) {
   std::optional<double> from;
   if (!flags.from.empty()) {
     from = parse_timestamp(flags.from);
-    if (!from) throw UsageError("--from '" + flags.from + "' is not a timestamp (ISO 8601 with offset, or Unix seconds)");
+    if (!from)
+      throw UsageError("--from '" + flags.from +
+                       "' is not a timestamp (ISO 8601 with offset, or Unix seconds)");
   }
   const MeasuredRun run = read_run(flags.run_json);
   double energy_kwh = 0.0;
   for (const EnergyPiece& p : run.pieces) energy_kwh += p.energy_kwh;
 
   nlohmann::json zones = nlohmann::json::array();
-  std::string text = fmt::format("carbonmeter whatif: the run in {} ({} kWh with PUE {}) started at other times\n",
-                                 flags.run_json, format_significant(energy_kwh), format_significant(run.pue));
+  std::string text =
+      fmt::format("carbonmeter whatif: the run in {} ({} kWh with PUE {}) started at other times\n",
+                  flags.run_json, format_significant(energy_kwh), format_significant(run.pue));
   for (const std::string& spec : flags.series) {
     auto series = IntensitySeries::load(spec);
     if (!series) throw UsageError(series.error().message);
     const IntensitySeries& s = series.value();
     // By default the run's own start when the series covers it, else the series' first hour.
-    const double first = from.value_or(s.integrate(run.start_unix_s, run.start_unix_s + 1).uncovered_s > 0
-                                           ? s.start_unix_s()
-                                           : run.start_unix_s);
+    const double first =
+        from.value_or(s.integrate(run.start_unix_s, run.start_unix_s + 1).uncovered_s > 0 ? s.start_unix_s()
+                                                                                          : run.start_unix_s);
     nlohmann::json starts = nlohmann::json::array(), emissions = nlohmann::json::array();
     std::optional<std::pair<double, double>> best, worst;
     for (int k = 0; k < flags.count; ++k) {
@@ -102,7 +107,8 @@ int whatif(const WhatifFlags& flags) {
       if (g && (!best || *g < best->second)) best = {{start, *g}};
       if (g && (!worst || *g > worst->second)) worst = {{start, *g}};
     }
-    nlohmann::json zone = {{"series", s.name()}, {"column", s.column()}, {"starts", starts}, {"emissions_g", emissions}};
+    nlohmann::json zone = {
+        {"series", s.name()}, {"column", s.column()}, {"starts", starts}, {"emissions_g", emissions}};
     text += fmt::format("  {} ({}):\n", s.name(), s.column());
     if (!best) {
       text += "    the series covers none of these start times (use --from)\n";
@@ -112,17 +118,21 @@ int whatif(const WhatifFlags& flags) {
       zone["worst"] = {{"start", format_iso8601_utc(worst->first)}, {"emissions_g", worst->second}};
       zone["spread_pct"] = worst->second > 0 ? 100 * (worst->second - best->second) / worst->second : 0.0;
       for (std::size_t k = 0; k < starts.size(); ++k)
-        text += fmt::format("    {}  {} g\n", starts[k].get<std::string>(),
-                            emissions[k].is_null() ? "not covered" : format_significant(emissions[k].get<double>()));
-      text += fmt::format("    best {} ({} g), worst {} ({} g): {} % apart\n", format_iso8601_utc(best->first),
-                          format_significant(best->second), format_iso8601_utc(worst->first),
-                          format_significant(worst->second), format_significant(zone["spread_pct"].get<double>(), 3));
+        text += fmt::format(
+            "    {}  {} g\n", starts[k].get<std::string>(),
+            emissions[k].is_null() ? "not covered" : format_significant(emissions[k].get<double>()));
+      text += fmt::format("    best {} ({} g), worst {} ({} g): {} % apart\n",
+                          format_iso8601_utc(best->first), format_significant(best->second),
+                          format_iso8601_utc(worst->first), format_significant(worst->second),
+                          format_significant(zone["spread_pct"].get<double>(), 3));
     }
     zones.push_back(zone);
   }
   if (flags.json)
-    std::puts(dump_json({{"run", flags.run_json}, {"energy_kwh", energy_kwh}, {"pue", run.pue}, {"zones", zones}}, 2)
-                  .c_str());
+    std::puts(
+        dump_json({{"run", flags.run_json}, {"energy_kwh", energy_kwh}, {"pue", run.pue}, {"zones", zones}},
+                  2)
+            .c_str());
   else
     std::fputs(text.c_str(), stdout);
   return 0;
@@ -135,7 +145,8 @@ void add_whatif_command(CLI::App& app, int& exit_code) {
   CLI::App* cmd = app.add_subcommand(
       "whatif", "The emissions a measured run would have had at other start times and on other grids");
   cmd->add_option("RUN.json", flags->run_json, "A run report (carbonmeter run --json)")->required();
-  cmd->add_option("--intensity-series", flags->series, "A grid's intensity over time, FILE[:COLUMN]; repeat for more")
+  cmd->add_option("--intensity-series", flags->series,
+                  "A grid's intensity over time, FILE[:COLUMN]; repeat for more")
       ->required();
   cmd->add_option("--from", flags->from, "First start time (default: the run's own, else the series' first)");
   cmd->add_option("--every", flags->every, "Between start times (default 1h)");

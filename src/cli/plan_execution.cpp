@@ -33,8 +33,8 @@ void run_resume_command(const std::string& command, pid_t group) {
 
 void sleep_until_unix(double unix_s) { std::this_thread::sleep_until(time_point_of(unix_s)); }
 
-PauseResumeScheduler::PauseResumeScheduler(pid_t process_group, std::vector<Interval> planned, int pause_signal,
-                                           std::string resume_command)
+PauseResumeScheduler::PauseResumeScheduler(pid_t process_group, std::vector<Interval> planned,
+                                           int pause_signal, std::string resume_command)
     : group_(process_group),
       planned_(std::move(planned)),
       pause_signal_(pause_signal),
@@ -110,11 +110,12 @@ nlohmann::json measured_plan_saving(const RunReport& report, const std::vector<I
     active_s += run.second - run.first;
   }
   const auto immediate_g = emissions_at_g(pieces, series, not_before_unix_s);
-  nlohmann::json out = {{"actual_intervals", intervals},
-                        {"running_s", active_s},
-                        {"emissions_g", accounted_emissions_g},
-                        {"immediate_start", format_iso8601_utc(not_before_unix_s)},
-                        {"immediate_start_emissions_g", immediate_g ? nlohmann::json(*immediate_g) : nlohmann::json()}};
+  nlohmann::json out = {
+      {"actual_intervals", intervals},
+      {"running_s", active_s},
+      {"emissions_g", accounted_emissions_g},
+      {"immediate_start", format_iso8601_utc(not_before_unix_s)},
+      {"immediate_start_emissions_g", immediate_g ? nlohmann::json(*immediate_g) : nlohmann::json()}};
   if (immediate_g) {
     out["saved_g"] = *immediate_g - accounted_emissions_g;
     out["saved_pct"] = *immediate_g > 0 ? 100 * (*immediate_g - accounted_emissions_g) / *immediate_g : 0.0;

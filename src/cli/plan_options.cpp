@@ -34,19 +34,23 @@ void add_plan_options(CLI::App& command, PlanFlags& flags, bool with_strategy) {
     command.add_option("--strategy", flags.strategy, "flexible-start or pause-resume")
         ->check(CLI::IsMember({"flexible-start", "pause-resume"}))
         ->required();
-  command.add_option("--duration", flags.duration,
-                     with_strategy ? "How long the job runs: 8h, 90m, 3d4h" : "With --plan: how long the command runs");
-  auto* window = command.add_option("--window", flags.window,
-                                    "Flexible Start: how late the start may be (default 24h); Pause and Resume: "
-                                    "the same as --max-delay");
+  command.add_option(
+      "--duration", flags.duration,
+      with_strategy ? "How long the job runs: 8h, 90m, 3d4h" : "With --plan: how long the command runs");
+  auto* window =
+      command.add_option("--window", flags.window,
+                         "Flexible Start: how late the start may be (default 24h); Pause and Resume: "
+                         "the same as --max-delay");
   command.add_option("--max-delay", flags.window, "How much later than D the job may finish (default 24h)")
       ->excludes(window);
-  command.add_option("--not-before", flags.not_before, "Earliest start (ISO 8601 with offset, Unix seconds; default now)");
-  command.add_option("--min-run", flags.min_run, "Pause and Resume: the shortest piece, e.g. 30m (default any)");
+  command.add_option("--not-before", flags.not_before,
+                     "Earliest start (ISO 8601 with offset, Unix seconds; default now)");
+  command.add_option("--min-run", flags.min_run,
+                     "Pause and Resume: the shortest piece, e.g. 30m (default any)");
   command.add_option("--pause-cost-g", flags.pause_cost_g,
                      "Pause and Resume: grams CO2e that a pause costs (checkpoint, restart); default 0");
-  flags.power_given = command.add_option("--power-w", flags.power_w,
-                                         "Average power of the job for the emissions figures (default 1000 W)");
+  flags.power_given = command.add_option(
+      "--power-w", flags.power_w, "Average power of the job for the emissions figures (default 1000 W)");
 }
 
 PlanOutcome make_plan(const PlanFlags& flags, const IntensitySeries& series, double now_unix_s) {
@@ -66,15 +70,17 @@ PlanOutcome make_plan(const PlanFlags& flags, const IntensitySeries& series, dou
   if (!flags.not_before.empty()) {
     auto parsed = parse_timestamp(flags.not_before);
     if (!parsed)
-      throw UsageError("--not-before '" + flags.not_before +
-                       "' is not a timestamp (ISO 8601 with offset, e.g. 2026-01-01T08:00:00+01:00, or Unix seconds)");
+      throw UsageError(
+          "--not-before '" + flags.not_before +
+          "' is not a timestamp (ISO 8601 with offset, e.g. 2026-01-01T08:00:00+01:00, or Unix seconds)");
     r.not_before_unix_s = *parsed;
   }
   const double horizon = r.not_before_unix_s + r.duration_s + r.window_s;
   out.series_end_unix_s = series.end_unix_s();
   if (r.not_before_unix_s < series.start_unix_s())
-    throw UsageError(fmt::format("the series {} starts at {}, after --not-before {}: plan from a time it covers",
-                                 series.name(), when(series.start_unix_s()), when(r.not_before_unix_s)));
+    throw UsageError(
+        fmt::format("the series {} starts at {}, after --not-before {}: plan from a time it covers",
+                    series.name(), when(series.start_unix_s()), when(r.not_before_unix_s)));
   auto extended = extend_with_forecast(series.step_series(), horizon);
   if (!extended) throw UsageError(series.name() + ": " + extended.error().message);
   out.forecast = extended.value().quality;
@@ -89,24 +95,23 @@ nlohmann::json plan_json(const PlanOutcome& o) {
   const Plan& p = o.plan;
   nlohmann::json intervals = nlohmann::json::array();
   for (const Interval& i : p.intervals) intervals.push_back({when(i.first), when(i.second)});
-  nlohmann::json out = {
-      {"strategy", p.strategy},
-      {"start", p.intervals.empty() ? "" : when(p.intervals.front().first)},
-      {"end", p.intervals.empty() ? "" : when(p.intervals.back().second)},
-      {"intervals", intervals},
-      {"pauses", p.pauses},
-      {"duration_s", o.request.duration_s},
-      {"not_before", when(o.request.not_before_unix_s)},
-      {"window_s", o.request.window_s},
-      {"power_w", o.request.power_w},
-      {"expected_intensity_g_per_kwh", p.expected_intensity_g_per_kwh},
-      {"expected_emissions_g", p.expected_emissions_g},
-      {"baseline_start", when(o.request.not_before_unix_s)},
-      {"baseline_intensity_g_per_kwh", p.baseline_intensity_g_per_kwh},
-      {"baseline_emissions_g", p.baseline_emissions_g},
-      {"savings_pct", p.savings_pct},
-      {"forecast", p.uses_forecast},
-      {"series_end", when(o.series_end_unix_s)}};
+  nlohmann::json out = {{"strategy", p.strategy},
+                        {"start", p.intervals.empty() ? "" : when(p.intervals.front().first)},
+                        {"end", p.intervals.empty() ? "" : when(p.intervals.back().second)},
+                        {"intervals", intervals},
+                        {"pauses", p.pauses},
+                        {"duration_s", o.request.duration_s},
+                        {"not_before", when(o.request.not_before_unix_s)},
+                        {"window_s", o.request.window_s},
+                        {"power_w", o.request.power_w},
+                        {"expected_intensity_g_per_kwh", p.expected_intensity_g_per_kwh},
+                        {"expected_emissions_g", p.expected_emissions_g},
+                        {"baseline_start", when(o.request.not_before_unix_s)},
+                        {"baseline_intensity_g_per_kwh", p.baseline_intensity_g_per_kwh},
+                        {"baseline_emissions_g", p.baseline_emissions_g},
+                        {"savings_pct", p.savings_pct},
+                        {"forecast", p.uses_forecast},
+                        {"series_end", when(o.series_end_unix_s)}};
   if (o.forecast)
     out["forecast_quality"] = {{"method", o.forecast->method},
                                {"backtest_mape", o.forecast->backtest_mape},
@@ -118,20 +123,21 @@ std::string format_plan(const PlanOutcome& o, const std::string& series_name) {
   const Plan& p = o.plan;
   std::string out = fmt::format("carbonmeter plan ({}, series {}):\n", p.strategy, series_name);
   if (p.strategy == "flexible-start") {
-    out += fmt::format("  start   {} (end {})\n", when(p.intervals.front().first), when(p.intervals.front().second));
+    out += fmt::format("  start   {} (end {})\n", when(p.intervals.front().first),
+                       when(p.intervals.front().second));
   } else {
-    out += fmt::format("  run in {} piece{} ({} pause{}):\n", p.intervals.size(), p.intervals.size() == 1 ? "" : "s",
-                       p.pauses, p.pauses == 1 ? "" : "s");
+    out += fmt::format("  run in {} piece{} ({} pause{}):\n", p.intervals.size(),
+                       p.intervals.size() == 1 ? "" : "s", p.pauses, p.pauses == 1 ? "" : "s");
     for (const Interval& i : p.intervals)
       out += fmt::format("    {} to {} ({} h)\n", when(i.first), when(i.second),
                          format_significant((i.second - i.first) / 3600.0));
   }
   out += fmt::format("  planned     {} gCO2e/kWh average, {} g CO2e at {} W\n",
-                     format_significant(p.expected_intensity_g_per_kwh), format_significant(p.expected_emissions_g),
-                     format_significant(o.request.power_w));
+                     format_significant(p.expected_intensity_g_per_kwh),
+                     format_significant(p.expected_emissions_g), format_significant(o.request.power_w));
   out += fmt::format("  right away  {} gCO2e/kWh average, {} g CO2e (starting {})\n",
-                     format_significant(p.baseline_intensity_g_per_kwh), format_significant(p.baseline_emissions_g),
-                     when(o.request.not_before_unix_s));
+                     format_significant(p.baseline_intensity_g_per_kwh),
+                     format_significant(p.baseline_emissions_g), when(o.request.not_before_unix_s));
   out += fmt::format("  saving      {} %\n", format_significant(p.savings_pct, 3));
   if (o.forecast)
     out += fmt::format(

@@ -127,9 +127,12 @@ struct Series {
   std::vector<double> values;
 };
 
-// A chart of one or more series over time; stacked adds each series on the ones before.
+// A chart of one or more series over time. Rates (power, intensity) are drawn as steps: each
+// sample's value holds over its own interval, which ends at times[k]. A running total is drawn as
+// a line from (0, 0). stacked adds each series on the ones before.
 std::string svg_chart(const std::string& id, const std::string& title, const std::string& unit,
-                      const std::vector<double>& times, const std::vector<Series>& series, bool stacked) {
+                      const std::vector<double>& times, const std::vector<Series>& series, bool stacked,
+                      bool steps = true) {
   const std::size_t n = times.size();
   std::vector<std::vector<double>> tops(series.size(), std::vector<double>(n, 0.0));
   double max_value = 0.0;
@@ -158,17 +161,31 @@ std::string svg_chart(const std::string& id, const std::string& title, const std
   out += fmt::format(
       R"(<text x="{}" y="{}" font-size="11">{}</text><text x="{}" y="{}" font-size="11">{:.0f} s</text>)", 4,
       kTop + 24, escape(unit), kWidth - 60, kHeight - 8, t_max);
+  for (int tick = 1; tick < 4; ++tick)  // time ticks at quarters
+    out += fmt::format(
+        R"(<line x1="{0:.1f}" y1="{1}" x2="{0:.1f}" y2="{2}" stroke="#888"/><text x="{3:.1f}" y="{4}" font-size="11">{5:.3g} s</text>)",
+        x(t_max * tick / 4), kHeight - kBottom, kHeight - kBottom + 4, x(t_max * tick / 4) - 12, kHeight - 8,
+        t_max * tick / 4);
+  auto path_of = [&](const std::vector<double>& values) {
+    std::string points;
+    if (!steps) points += fmt::format("{:.1f},{:.1f} ", x(0), y(0));
+    for (std::size_t k = 0; k < n; ++k) {
+      if (steps) points += fmt::format("{:.1f},{:.1f} ", x(k ? times[k - 1] : 0.0), y(values[k]));
+      points += fmt::format("{:.1f},{:.1f} ", x(times[k]), y(values[k]));
+    }
+    return points;
+  };
   for (std::size_t s = series.size(); s-- > 0;) {
     std::string points;
     if (stacked) {
       points += fmt::format("{:.1f},{:.1f} ", x(0), y(0));
-      for (std::size_t k = 0; k < n; ++k) points += fmt::format("{:.1f},{:.1f} ", x(times[k]), y(tops[s][k]));
+      points += path_of(tops[s]);
       points += fmt::format("{:.1f},{:.1f}", x(t_max), y(0));
       out += fmt::format(
           R"(<polygon class="series" data-series="{}" points="{}" fill="{}" fill-opacity="0.85"/>)",
           escape(series[s].name), points, series[s].colour);
     } else {
-      for (std::size_t k = 0; k < n; ++k) points += fmt::format("{:.1f},{:.1f} ", x(times[k]), y(tops[s][k]));
+      points = path_of(tops[s]);
       out += fmt::format(
           R"(<polyline class="series" data-series="{}" points="{}" fill="none" stroke="{}" stroke-width="2"/>)",
           escape(series[s].name), points, series[s].colour);
@@ -219,8 +236,7 @@ figcaption{font-weight:bold;margin-bottom:.3em}table{border-collapse:collapse}td
       complete && complete->is_boolean() && !*complete)
     out +=
         "<p class=\"warning\" id=\"partial\"><strong>Partial emissions:</strong> the intensity series did "
-        "not "
-        "cover the whole run; the emissions below are those of the covered part only.</p>\n";
+        "not cover the whole run; the emissions below are those of the covered part only.</p>\n";
   out += "<table id=\"summary\"><tr><th>component</th><th>energy (J)</th><th>method</th></tr>\n";
   for (const char* c : {"cpu", "ram", "gpu"})
     out += fmt::format("<tr><td>{}</td><td>{:.2f}</td><td>{}</td></tr>\n", c, number_at(energy, c),
@@ -239,7 +255,7 @@ figcaption{font-weight:bold;margin-bottom:.3em}table{border-collapse:collapse}td
   out += svg_chart("power", "Power over time, stacked by component", "W", times, {cpu, ram, gpu}, true);
   if (!intensity.values.empty()) {
     out += svg_chart("intensity", "Carbon intensity over time", "g/kWh", times, {intensity}, false);
-    out += svg_chart("emissions", "Cumulative emissions", "g CO2e", times, {cumulative}, false);
+    out += svg_chart("emissions", "Cumulative emissions", "g CO2e", times, {cumulative}, false, false);
   }
   std::string equivalents;
   for (const json& e : array_at(run, "equivalents")) {

@@ -9,13 +9,13 @@
 namespace carbonmeter {
 
 struct ForecastQuality {
-  std::string method;         // "weekly-profile" or "daily-profile"
+  std::string method;          // "weekly-profile" or "daily-profile"
   double backtest_mape = 0.0;  // mean absolute percentage error, 0.25 = 25 %
   double backtest_days = 0.0;  // how much history the backtest covered
 };
 
 struct ExtendedSeries {
-  StepSeries series;  // the history, then forecast steps (flagged) up to `until`
+  StepSeries series;                       // the history, then forecast steps (flagged) up to `until`
   std::optional<ForecastQuality> quality;  // set when a forecast was added
 };
 

@@ -37,8 +37,8 @@ struct PlanRequest {
 using Interval = std::pair<double, double>;  // [start, end), Unix seconds
 
 struct Plan {
-  std::string strategy;              // "flexible-start" or "pause-resume"
-  std::vector<Interval> intervals;   // sorted, disjoint, adding up to duration_s; one for flexible-start
+  std::string strategy;             // "flexible-start" or "pause-resume"
+  std::vector<Interval> intervals;  // sorted, disjoint, adding up to duration_s; one for flexible-start
   double expected_intensity_g_per_kwh = 0.0;  // time-average over the plan
   double expected_emissions_g = 0.0;          // includes pause costs
   double baseline_intensity_g_per_kwh = 0.0;  // starting at not_before, uninterrupted

@@ -280,12 +280,13 @@ TEST(Cli, GpusAreCountedNamedAndListed) {
 TEST(Cli, RunTurnsEnergyIntoEmissionsAndReportsMakeModelCardsAndPages) {
   FakeRoot root("intel_server_1s", false);
   std::atomic<bool> driving{true};
-  std::thread driver([&] {  // 100 W on the package
-    std::uint64_t energy_uj = 100'000'000;
+  std::thread driver([&] {  // 100 W on the package, by the clock (a starved thread catches up)
+    const auto start = std::chrono::steady_clock::now();
     while (driving) {
       std::this_thread::sleep_for(std::chrono::milliseconds(10));
-      energy_uj += 1'000'000;
-      root.set_energy_uj("intel-rapl:0", energy_uj);
+      const double elapsed_s =
+          std::chrono::duration<double>(std::chrono::steady_clock::now() - start).count();
+      root.set_energy_uj("intel-rapl:0", 100'000'000 + static_cast<std::uint64_t>(elapsed_s * 100e6));
     }
   });
   Outcome outcome = carbonmeter({"run", "--scope", "machine", "--interval", "0.1", "--carbon-intensity",

@@ -59,9 +59,9 @@ TEST(PlanCli, FlexibleStartFindsTheCleanHoursAndSaysWhatItSaves) {
   EXPECT_DOUBLE_EQ(plan["savings_pct"].get<double>(), 80.0);
   EXPECT_DOUBLE_EQ(plan["expected_emissions_g"].get<double>(), 0.5 * 2 * 100);
   EXPECT_FALSE(plan["forecast"].get<bool>());
-  auto text = run_carbonmeter({"plan", "--intensity-series", root.path() + "/grid.csv", "--strategy",
-                               "pause-resume", "--duration", "3h", "--max-delay", "3h", "--not-before",
-                               "2026-01-01T00:00:00Z"});
+  auto text =
+      run_carbonmeter({"plan", "--intensity-series", root.path() + "/grid.csv", "--strategy", "pause-resume",
+                       "--duration", "3h", "--max-delay", "3h", "--not-before", "2026-01-01T00:00:00Z"});
   ASSERT_EQ(text.exit_code, 0) << text.err;
   EXPECT_THAT(text.out, HasSubstr("saving"));
   EXPECT_THAT(text.out, HasSubstr("2026-01-01T03:00:00.000Z to 2026-01-01T06:00:00.000Z"));  // 100, 100, 300
@@ -81,7 +81,8 @@ TEST(PlanCli, BeyondTheSeriesAForecastIsUsedAndItsBacktestReported) {
   json plan = json::parse(outcome.out);
   EXPECT_TRUE(plan["forecast"].get<bool>());
   EXPECT_EQ(plan["forecast_quality"]["method"], "daily-profile");
-  EXPECT_NEAR(plan["forecast_quality"]["backtest_mape"].get<double>(), 0.0, 1e-9);  // a perfectly daily series
+  EXPECT_NEAR(plan["forecast_quality"]["backtest_mape"].get<double>(), 0.0,
+              1e-9);  // a perfectly daily series
   EXPECT_EQ(plan["start"], "2026-01-05T10:00:00.000Z");
 }
 
@@ -95,8 +96,10 @@ TEST(PlanCli, BadPlansAreClearErrors) {
   };
   for (const Case& c : std::vector<Case>{
            {{"plan", "--intensity-series", series, "--strategy", "flexible-start"}, "--duration"},
-           {{"plan", "--intensity-series", series, "--strategy", "sometime", "--duration", "1h"}, "--strategy"},
-           {{"plan", "--intensity-series", series, "--strategy", "flexible-start", "--duration", "-1h"}, "--duration"},
+           {{"plan", "--intensity-series", series, "--strategy", "sometime", "--duration", "1h"},
+            "--strategy"},
+           {{"plan", "--intensity-series", series, "--strategy", "flexible-start", "--duration", "-1h"},
+            "--duration"},
            {{"plan", "--intensity-series", series, "--strategy", "flexible-start", "--duration", "1h",
              "--not-before", "yesterday"},
             "--not-before"},
@@ -105,8 +108,8 @@ TEST(PlanCli, BadPlansAreClearErrors) {
             "missing.csv"},
            {{"run", "--duration", "1h", "--", "true"}, "need --plan"},
            {{"run", "--plan", "flexible-start", "--duration", "1h", "--", "true"}, "--intensity-series"},
-           {{"run", "--plan", "pause-resume", "--intensity-series", series, "--pause-signal", "BOGUS", "--duration",
-             "1h", "--", "true"},
+           {{"run", "--plan", "pause-resume", "--intensity-series", series, "--pause-signal", "BOGUS",
+             "--duration", "1h", "--", "true"},
             "--pause-signal"},
        }) {
     auto outcome = run_carbonmeter(c.args);
@@ -120,10 +123,26 @@ TEST(RunPlan, FlexibleStartWaitsForTheCleanSecondsAndMeasuresTheSaving) {
   const long t0 = static_cast<long>(std::ceil(now_s())) + 1;
   root.write("grid.csv", seconds_series(t0 - 5, {900, 900, 900, 900, 900, 900, 900, 100, 100, 900}));
   // Not before t0: t0 and t0 + 1 are dirty, t0 + 2 and t0 + 3 clean.
-  auto outcome = run_carbonmeter({"run", "--plan", "flexible-start", "--intensity-series", root.path() + "/grid.csv",
-                                  "--duration", "1s", "--window", "4s", "--not-before", std::to_string(t0),
-                                  "--interval", "0.1", "--output-dir", root.path(), "--json",
-                                  root.path() + "/run.json", "--", "date", "+%s.%N"});
+  auto outcome = run_carbonmeter({"run",
+                                  "--plan",
+                                  "flexible-start",
+                                  "--intensity-series",
+                                  root.path() + "/grid.csv",
+                                  "--duration",
+                                  "1s",
+                                  "--window",
+                                  "4s",
+                                  "--not-before",
+                                  std::to_string(t0),
+                                  "--interval",
+                                  "0.1",
+                                  "--output-dir",
+                                  root.path(),
+                                  "--json",
+                                  root.path() + "/run.json",
+                                  "--",
+                                  "date",
+                                  "+%s.%N"});
   ASSERT_EQ(outcome.exit_code, 0) << outcome.err;
   EXPECT_GE(std::stod(outcome.out), t0 + 2 - 0.05);  // it did wait
   EXPECT_THAT(outcome.err, HasSubstr("waiting until"));
@@ -139,11 +158,29 @@ TEST(RunPlan, PauseAndResumeStopsTheCommandBetweenItsIntervals) {
   const long t0 = static_cast<long>(std::ceil(now_s())) + 2;
   root.write("grid.csv", seconds_series(t0 - 5, {900, 900, 900, 900, 900, 100, 900, 100, 900, 100, 900}));
   const std::string ticks = root.path() + "/ticks";
-  auto outcome = run_carbonmeter(
-      {"run", "--plan", "pause-resume", "--intensity-series", root.path() + "/grid.csv", "--duration", "2s",
-       "--max-delay", "3s", "--not-before", std::to_string(t0), "--interval", "0.1", "--scope", "machine",
-       "--output-dir", root.path(), "--json", root.path() + "/run.json", "--", "sh", "-c",
-       "for i in $(seq 30); do date +%s.%N >> " + ticks + "; sleep 0.05; done"});
+  auto outcome = run_carbonmeter({"run",
+                                  "--plan",
+                                  "pause-resume",
+                                  "--intensity-series",
+                                  root.path() + "/grid.csv",
+                                  "--duration",
+                                  "2s",
+                                  "--max-delay",
+                                  "3s",
+                                  "--not-before",
+                                  std::to_string(t0),
+                                  "--interval",
+                                  "0.1",
+                                  "--scope",
+                                  "machine",
+                                  "--output-dir",
+                                  root.path(),
+                                  "--json",
+                                  root.path() + "/run.json",
+                                  "--",
+                                  "sh",
+                                  "-c",
+                                  "for i in $(seq 30); do date +%s.%N >> " + ticks + "; sleep 0.05; done"});
   ASSERT_EQ(outcome.exit_code, 0) << outcome.err;
   json run = json::parse(slurp(root.path() + "/run.json"));
   ASSERT_EQ(run["plan"]["intervals"].size(), 2u) << run["plan"];
@@ -176,9 +213,9 @@ TEST(Whatif, TheSameRunAtOtherHoursAndOnOtherGrids) {
   const long t0 = 1640995200;  // 2022-01-01T00:00:00Z
   root.write("a.csv", hourly_series(t0, {100, 200, 300, 400}));
   root.write("b.csv", hourly_series(t0, {50, 50, 50, 50}));
-  auto outcome = run_carbonmeter({"whatif", root.path() + "/run.json", "--intensity-series", root.path() + "/a.csv",
-                                  "--intensity-series", root.path() + "/b.csv", "--from", "2022-01-01T00:00:00Z",
-                                  "--count", "5", "--json"});
+  auto outcome = run_carbonmeter({"whatif", root.path() + "/run.json", "--intensity-series",
+                                  root.path() + "/a.csv", "--intensity-series", root.path() + "/b.csv",
+                                  "--from", "2022-01-01T00:00:00Z", "--count", "5", "--json"});
   ASSERT_EQ(outcome.exit_code, 0) << outcome.err;
   json table = json::parse(outcome.out);
   ASSERT_EQ(table["zones"].size(), 2u);
@@ -189,7 +226,8 @@ TEST(Whatif, TheSameRunAtOtherHoursAndOnOtherGrids) {
   EXPECT_EQ(a["best"]["start"], "2022-01-01T00:00:00.000Z");
   EXPECT_NEAR(a["spread_pct"].get<double>(), 75.0, 1e-6);
   EXPECT_NEAR(table["zones"][1]["best"]["emissions_g"].get<double>(), kwh * 50, 1e-6 * kwh * 50);
-  auto bad = run_carbonmeter({"whatif", root.path() + "/a.csv", "--intensity-series", root.path() + "/a.csv"});
+  auto bad =
+      run_carbonmeter({"whatif", root.path() + "/a.csv", "--intensity-series", root.path() + "/a.csv"});
   EXPECT_EQ(bad.exit_code, 1);
   EXPECT_THAT(bad.err, HasSubstr("not a carbonmeter run report"));
 }

@@ -11,6 +11,7 @@
 #include <cstdlib>
 #include <filesystem>
 #include <fstream>
+#include <sstream>
 
 #include "carbonmeter/version.hpp"
 #include "support/fake_root.hpp"
@@ -91,6 +92,34 @@ TEST(HtmlReport, FooterNamesTheDataSourcesAndTheProgram) {
   EXPECT_THAT(html_report(run), HasSubstr("carbon intensity: series grid.csv"));
   EXPECT_THAT(html_report({{"energy_j", nlohmann::json::object()}}),
               HasSubstr("Data sources: none recorded in the run report"));
+}
+
+// The points of the series named `name` in the page, as (x, y) pairs.
+std::vector<std::pair<double, double>> points_of(const std::string& page, const std::string& name) {
+  const std::string key = "data-series=\"" + name + "\" points=\"";
+  const auto at = page.find(key);
+  if (at == std::string::npos) return {};
+  std::istringstream in(page.substr(at + key.size(), page.find('"', at + key.size()) - at - key.size()));
+  std::vector<std::pair<double, double>> out;
+  for (std::string pair; in >> pair;) {
+    const auto comma = pair.find(',');
+    out.emplace_back(std::stod(pair.substr(0, comma)), std::stod(pair.substr(comma + 1)));
+  }
+  return out;
+}
+
+TEST(HtmlReport, RatesAreStepsOverTheirIntervalsAndTheTotalStartsAtZero) {
+  const std::string page = html_report(run_report());
+  const auto intensity = points_of(page, "g/kWh");
+  ASSERT_EQ(intensity.size(), 120u);  // two points per sample: its interval's start and end
+  for (std::size_t k = 0; k < intensity.size(); k += 2)
+    EXPECT_DOUBLE_EQ(intensity[k].second, intensity[k + 1].second);
+  for (std::size_t k = 1; k + 1 < intensity.size(); k += 2)
+    EXPECT_DOUBLE_EQ(intensity[k].first, intensity[k + 1].first);
+  const auto cumulative = points_of(page, "g CO2e");
+  ASSERT_EQ(cumulative.size(), 61u);
+  EXPECT_DOUBLE_EQ(cumulative.front().first, intensity.front().first);  // from (0, 0)
+  EXPECT_GT(cumulative.front().second, cumulative.back().second);       // y grows downwards
 }
 
 TEST(HtmlReport, OddValuesNeverThrow) {

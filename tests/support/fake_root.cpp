@@ -11,11 +11,18 @@
 
 namespace carbonmeter::testing {
 
+// Overwrites the file in place without truncating it first, as a real sysfs read never sees an
+// empty value: sensors keep the file open, so it must stay the same file (no rename), and a reader
+// racing the test sees the old value or the new one.
 void write_file(const std::string& path, const std::string& content) {
   std::filesystem::create_directories(std::filesystem::path(path).parent_path());
-  std::ofstream out(path, std::ios::trunc);
-  if (!out) throw std::runtime_error("cannot write " + path);
-  out << content;
+  const int fd = ::open(path.c_str(), O_WRONLY | O_CREAT | O_CLOEXEC, 0644);
+  if (fd < 0) throw std::runtime_error("cannot write " + path);
+  const bool written =
+      ::pwrite(fd, content.data(), content.size(), 0) == static_cast<ssize_t>(content.size()) &&
+      ::ftruncate(fd, static_cast<off_t>(content.size())) == 0;
+  ::close(fd);
+  if (!written) throw std::runtime_error("cannot write " + path);
 }
 
 FakeRoot::FakeRoot(const std::string& fixture, bool fake_procfs) {
