@@ -13,8 +13,6 @@
 namespace carbonmeter::cli {
 namespace {
 
-constexpr double kDefaultWindow_s = 24 * 3600.0;
-
 double seconds_of(const std::string& text, const char* flag) {
   auto hours = parse_duration_hours(text);
   if (!hours) {
@@ -55,17 +53,12 @@ void add_plan_options(CLI::App& command, PlanFlags& flags, bool with_strategy) {
 
 PlanOutcome make_plan(const PlanFlags& flags, const IntensitySeries& series, double now_unix_s) {
   if (flags.duration.empty()) throw UsageError("planning needs --duration: how long the job runs (e.g. 8h)");
-  PlanOutcome out;
-  PlanRequest& r = out.request;
+  PlanRequest r;
   r.duration_s = seconds_of(flags.duration, "--duration");
-  r.window_s = flags.window.empty() ? kDefaultWindow_s : seconds_of(flags.window, "--window");
+  r.window_s = flags.window.empty() ? kDefaultPlanWindow_s : seconds_of(flags.window, "--window");
   r.min_run_s = flags.min_run.empty() ? 0.0 : seconds_of(flags.min_run, "--min-run");
   r.pause_cost_g = flags.pause_cost_g;
   r.power_w = flags.power_w;
-  if (!std::isfinite(r.pause_cost_g) || r.pause_cost_g < 0)
-    throw UsageError(fmt::format("--pause-cost-g {}: give grams CO2e, 0 or more", r.pause_cost_g));
-  if (!std::isfinite(r.power_w) || r.power_w <= 0)
-    throw UsageError(fmt::format("--power-w {}: give the job's average power in W, more than 0", r.power_w));
   r.not_before_unix_s = now_unix_s;
   if (!flags.not_before.empty()) {
     auto parsed = parse_timestamp(flags.not_before);
@@ -75,48 +68,9 @@ PlanOutcome make_plan(const PlanFlags& flags, const IntensitySeries& series, dou
           "' is not a timestamp (ISO 8601 with offset, e.g. 2026-01-01T08:00:00+01:00, or Unix seconds)");
     r.not_before_unix_s = *parsed;
   }
-  const double horizon = r.not_before_unix_s + r.duration_s + r.window_s;
-  out.series_end_unix_s = series.end_unix_s();
-  if (r.not_before_unix_s < series.start_unix_s())
-    throw UsageError(
-        fmt::format("the series {} starts at {}, after --not-before {}: plan from a time it covers",
-                    series.name(), when(series.start_unix_s()), when(r.not_before_unix_s)));
-  auto extended = extend_with_forecast(series.step_series(), horizon);
-  if (!extended) throw UsageError(series.name() + ": " + extended.error().message);
-  out.forecast = extended.value().quality;
-  auto plan = flags.strategy == "pause-resume" ? plan_pause_resume(extended.value().series, r)
-                                               : plan_flexible_start(extended.value().series, r);
-  if (!plan) throw UsageError(plan.error().message);
-  out.plan = plan.value();
-  return out;
-}
-
-nlohmann::json plan_json(const PlanOutcome& o) {
-  const Plan& p = o.plan;
-  nlohmann::json intervals = nlohmann::json::array();
-  for (const Interval& i : p.intervals) intervals.push_back({when(i.first), when(i.second)});
-  nlohmann::json out = {{"strategy", p.strategy},
-                        {"start", p.intervals.empty() ? "" : when(p.intervals.front().first)},
-                        {"end", p.intervals.empty() ? "" : when(p.intervals.back().second)},
-                        {"intervals", intervals},
-                        {"pauses", p.pauses},
-                        {"duration_s", o.request.duration_s},
-                        {"not_before", when(o.request.not_before_unix_s)},
-                        {"window_s", o.request.window_s},
-                        {"power_w", o.request.power_w},
-                        {"expected_intensity_g_per_kwh", p.expected_intensity_g_per_kwh},
-                        {"expected_emissions_g", p.expected_emissions_g},
-                        {"baseline_start", when(o.request.not_before_unix_s)},
-                        {"baseline_intensity_g_per_kwh", p.baseline_intensity_g_per_kwh},
-                        {"baseline_emissions_g", p.baseline_emissions_g},
-                        {"savings_pct", p.savings_pct},
-                        {"forecast", p.uses_forecast},
-                        {"series_end", when(o.series_end_unix_s)}};
-  if (o.forecast)
-    out["forecast_quality"] = {{"method", o.forecast->method},
-                               {"backtest_mape", o.forecast->backtest_mape},
-                               {"backtest_days", o.forecast->backtest_days}};
-  return out;
+  auto made = carbonmeter::make_plan(series, flags.strategy, r);
+  if (!made) throw UsageError(made.error().message);
+  return std::move(made).value();
 }
 
 std::string format_plan(const PlanOutcome& o, const std::string& series_name) {

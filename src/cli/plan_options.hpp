@@ -9,6 +9,7 @@
 
 #include "carbon/intensity_series.hpp"
 #include "plan/forecast.hpp"
+#include "plan/plan_query.hpp"
 #include "plan/planner.hpp"
 
 namespace carbonmeter::cli {
@@ -27,17 +28,9 @@ struct PlanFlags {
 // `with_strategy`: `plan` has --strategy; `run` has --plan STRATEGY instead.
 void add_plan_options(CLI::App& command, PlanFlags& flags, bool with_strategy);
 
-struct PlanOutcome {
-  PlanRequest request;
-  Plan plan;
-  std::optional<ForecastQuality> forecast;  // set when the series was extended by a forecast
-  double series_end_unix_s = 0.0;
-};
-
 // Throws UsageError with one clear line for bad flags or a plan that cannot be made.
 PlanOutcome make_plan(const PlanFlags& flags, const IntensitySeries& series, double now_unix_s);
 
-nlohmann::json plan_json(const PlanOutcome& outcome);
 std::string format_plan(const PlanOutcome& outcome, const std::string& series_name);
 
 }  // namespace carbonmeter::cli
