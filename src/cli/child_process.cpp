@@ -15,6 +15,7 @@ namespace {
 
 volatile sig_atomic_t g_forward_pid = 0;
 volatile sig_atomic_t g_forward_to_group = 0;
+volatile sig_atomic_t g_group_continued = 0;
 
 void forward_handler(int signal_number, siginfo_t* info, void*) {
   if (g_forward_pid <= 0) return;
@@ -22,8 +23,10 @@ void forward_handler(int signal_number, siginfo_t* info, void*) {
     // The command has a process group of its own: nothing reaches it unless passed on, and a
     // stopped (paused) group must be continued to act on a signal that ends it.
     ::kill(-static_cast<pid_t>(g_forward_pid), signal_number);
-    if (signal_number != SIGUSR1 && signal_number != SIGUSR2)
+    if (signal_number != SIGUSR1 && signal_number != SIGUSR2) {
       ::kill(-static_cast<pid_t>(g_forward_pid), SIGCONT);
+      g_group_continued = 1;
+    }
     return;
   }
   // Signals from the kernel (a terminal's Ctrl-C hits the whole foreground group) already reached
@@ -57,6 +60,12 @@ void forward_signals_to(pid_t pid, bool own_process_group) {
   action.sa_flags = SA_SIGINFO | SA_RESTART;
   sigemptyset(&action.sa_mask);
   for (int signal_number : kForwarded) ::sigaction(signal_number, &action, nullptr);
+}
+
+bool take_group_continued_by_signal() {
+  const bool continued = g_group_continued != 0;
+  g_group_continued = 0;
+  return continued;
 }
 
 void become_subreaper() { ::prctl(PR_SET_CHILD_SUBREAPER, 1); }

@@ -2,6 +2,7 @@
 // with CMD's exit code.
 #include <fmt/format.h>
 #include <signal.h>
+#include <unistd.h>
 
 #include <cctype>
 #include <csignal>
@@ -159,6 +160,10 @@ int run_command(const RunOptions& options) {
   }
   ::sigprocmask(SIG_SETMASK, &original_mask, nullptr);
   const double running_since = unix_now_s();
+  // A command in a process group of its own reads the terminal only as its foreground group.
+  const bool gave_terminal = pause_resume && ::isatty(STDIN_FILENO) &&
+                             ::tcgetpgrp(STDIN_FILENO) == ::getpgrp() &&
+                             ::tcsetpgrp(STDIN_FILENO, child.value().pid()) == 0;
   std::optional<PauseResumeScheduler> scheduler;
   if (pause_resume) {
     scheduler.emplace(child.value().pid(), plan->plan.intervals, pause_signal, options.resume_command);
@@ -168,6 +173,14 @@ int run_command(const RunOptions& options) {
   const double ended_at = unix_now_s();
   const std::vector<Interval> ran =
       scheduler ? scheduler->finish(ended_at) : std::vector<Interval>{{running_since, ended_at}};
+  const std::vector<std::string> plan_notes = scheduler ? scheduler->notes() : std::vector<std::string>{};
+  if (gave_terminal) {  // take the terminal back (from the background: SIGTTOU must not stop us)
+    auto previous = std::signal(SIGTTOU, SIG_IGN);
+    ::tcsetpgrp(STDIN_FILENO, ::getpgrp());
+    std::signal(SIGTTOU, previous);
+  }
+  if (!options.quiet)
+    for (const std::string& note : plan_notes) std::fprintf(stderr, "carbonmeter: plan: %s\n", note.c_str());
   tracker.set_exit_code(exit_code);
   tracker.stop();
 
@@ -230,6 +243,7 @@ int run_command(const RunOptions& options) {
       json["plan"]["measured"] =
           measured_plan_saving(report, ran, *location.series, plan->request.not_before_unix_s, location.pue,
                                account ? account.value().emissions_g : 0.0);
+      json["plan"]["measured"]["notes"] = plan_notes;
     }
     if (auto written = write_json_file(json, options.json_path); !written) fail(written.error().message);
   }

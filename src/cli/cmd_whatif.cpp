@@ -119,8 +119,8 @@ int whatif(const WhatifFlags& flags) {
       zone["spread_pct"] = worst->second > 0 ? 100 * (worst->second - best->second) / worst->second : 0.0;
       for (std::size_t k = 0; k < starts.size(); ++k)
         text += fmt::format(
-            "    {}  {} g\n", starts[k].get<std::string>(),
-            emissions[k].is_null() ? "not covered" : format_significant(emissions[k].get<double>()));
+            "    {}  {}\n", starts[k].get<std::string>(),
+            emissions[k].is_null() ? "not covered" : format_significant(emissions[k].get<double>()) + " g");
       text += fmt::format("    best {} ({} g), worst {} ({} g): {} % apart\n",
                           format_iso8601_utc(best->first), format_significant(best->second),
                           format_iso8601_utc(worst->first), format_significant(worst->second),

@@ -5,10 +5,14 @@
 #include <sys/wait.h>
 
 #include <algorithm>
+#include <cerrno>
 #include <chrono>
 #include <cstdlib>
 
 #include "carbon/counterfactual.hpp"
+#include "cli/child_process.hpp"
+#include "core/roots.hpp"
+#include "core/text_file.hpp"
 #include "core/tracker_impl.hpp"
 
 extern char** environ;
@@ -21,12 +25,24 @@ std::chrono::system_clock::time_point time_point_of(double unix_s) {
       std::chrono::duration_cast<std::chrono::system_clock::duration>(std::chrono::duration<double>(unix_s)));
 }
 
-void run_resume_command(const std::string& command, pid_t group) {
+// The shell's exit status, or -1 when it could not be started.
+int run_resume_command(const std::string& command, pid_t group) {
   ::setenv("CARBONMETER_PGID", std::to_string(group).c_str(), 1);
   const char* argv[] = {"/bin/sh", "-c", command.c_str(), nullptr};
   pid_t pid = 0;
-  if (::posix_spawn(&pid, "/bin/sh", nullptr, nullptr, const_cast<char**>(argv), environ) == 0)
-    ::waitpid(pid, nullptr, 0);
+  if (::posix_spawn(&pid, "/bin/sh", nullptr, nullptr, const_cast<char**>(argv), environ) != 0) return -1;
+  int status = 0;
+  while (::waitpid(pid, &status, 0) < 0 && errno == EINTR) {
+  }
+  return WIFEXITED(status) ? WEXITSTATUS(status) : 128 + WTERMSIG(status);
+}
+
+// Whether the group's leader is stopped (state T in /proc/PID/stat).
+bool stopped(pid_t leader) {
+  auto stat = read_text_file(procfs_root() + "/" + std::to_string(leader) + "/stat");
+  if (!stat) return false;
+  const auto close = stat.value().rfind(')');
+  return close != std::string::npos && close + 2 < stat.value().size() && stat.value()[close + 2] == 'T';
 }
 
 }  // namespace
@@ -51,22 +67,45 @@ void PauseResumeScheduler::start(double running_since_unix_s) {
 
 void PauseResumeScheduler::loop() {
   std::unique_lock lock(mutex_);
+  take_group_continued_by_signal();
   for (std::size_t i = 0; i + 1 < planned_.size(); ++i) {
     if (wake_.wait_until(lock, time_point_of(planned_[i].second), [this] { return finished_; })) return;
     ::kill(-group_, pause_signal_);
-    const double paused_at = unix_now_s();
-    actual_.push_back({running_since_, paused_at});
+    actual_.push_back({running_since_, unix_now_s()});
     running_ = false;
-    if (wake_.wait_until(lock, time_point_of(planned_[i + 1].first), [this] { return finished_; })) {
+    // Paused until the next interval, unless a signal passed on to the command (Ctrl-C, kill,
+    // Slurm) continued it meanwhile: then it runs, and the intervals say so.
+    const auto resume_at = time_point_of(planned_[i + 1].first);
+    bool continued = false;
+    while (!finished_ && std::chrono::system_clock::now() < resume_at) {
+      wake_.wait_until(lock,
+                       std::min(resume_at, std::chrono::system_clock::now() + std::chrono::milliseconds(50)),
+                       [this] { return finished_; });
+      if (take_group_continued_by_signal()) {
+        continued = true;
+        break;
+      }
+    }
+    if (finished_) {
       ::kill(-group_, SIGCONT);  // never leave the command stopped
       return;
     }
-    if (resume_command_.empty()) {
+    if (continued) {
+      notes_.push_back("a signal passed on to the command continued it during a planned pause at " +
+                       format_iso8601_utc(unix_now_s()));
+    } else if (resume_command_.empty()) {
       ::kill(-group_, SIGCONT);
     } else {
       lock.unlock();
-      run_resume_command(resume_command_, group_);
+      const int status = run_resume_command(resume_command_, group_);
       lock.lock();
+      if (status != 0 || stopped(group_)) {
+        ::kill(-group_, SIGCONT);  // a plan never leaves a job stopped
+        notes_.push_back("--resume-command " +
+                         (status != 0 ? "failed (exit " + std::to_string(status) + ")"
+                                      : std::string("left the command stopped")) +
+                         " at " + format_iso8601_utc(unix_now_s()) + ": SIGCONT was sent instead");
+      }
     }
     running_since_ = unix_now_s();
     running_ = true;

@@ -33,6 +33,8 @@ class PauseResumeScheduler {
   void start(double running_since_unix_s);
   // The command has ended at end_unix_s: no more pauses; returns the intervals it actually ran.
   std::vector<Interval> finish(double end_unix_s);
+  // What did not go to plan (a resume command that failed, a signal that continued a pause).
+  std::vector<std::string> notes() const { return notes_; }
 
  private:
   void loop();
@@ -44,6 +46,7 @@ class PauseResumeScheduler {
   std::condition_variable wake_;
   bool finished_ = false;
   std::vector<Interval> actual_;
+  std::vector<std::string> notes_;
   double running_since_ = 0.0;
   bool running_ = true;
   std::thread thread_;

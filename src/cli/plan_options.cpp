@@ -13,8 +13,8 @@
 namespace carbonmeter::cli {
 namespace {
 
-double seconds_of(const std::string& text, const char* flag) {
-  auto hours = parse_duration_hours(text);
+double seconds_of(const std::string& text, const char* flag, bool allow_zero = false) {
+  auto hours = parse_duration_hours(text, allow_zero);
   if (!hours) {
     std::string message = hours.error().message;
     if (message.rfind("--duration", 0) == 0) message.replace(0, 10, flag);
@@ -55,8 +55,8 @@ PlanOutcome make_plan(const PlanFlags& flags, const IntensitySeries& series, dou
   if (flags.duration.empty()) throw UsageError("planning needs --duration: how long the job runs (e.g. 8h)");
   PlanRequest r;
   r.duration_s = seconds_of(flags.duration, "--duration");
-  r.window_s = flags.window.empty() ? kDefaultPlanWindow_s : seconds_of(flags.window, "--window");
-  r.min_run_s = flags.min_run.empty() ? 0.0 : seconds_of(flags.min_run, "--min-run");
+  r.window_s = flags.window.empty() ? kDefaultPlanWindow_s : seconds_of(flags.window, "--window", true);
+  r.min_run_s = flags.min_run.empty() ? 0.0 : seconds_of(flags.min_run, "--min-run", true);
   r.pause_cost_g = flags.pause_cost_g;
   r.power_w = flags.power_w;
   r.not_before_unix_s = now_unix_s;

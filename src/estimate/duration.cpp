@@ -6,7 +6,7 @@
 
 namespace carbonmeter {
 
-Result<double> parse_duration_hours(std::string_view text) {
+Result<double> parse_duration_hours(std::string_view text, bool allow_zero) {
   const std::string shown(text);
   auto refuse = [&](const std::string& why) {
     return Error{"--duration '" + shown + "': " + why + " (write e.g. 48h, 3d4h, 1h30m, 90m)"};
@@ -48,7 +48,7 @@ Result<double> parse_duration_hours(std::string_view text) {
     any = true;
   }
   if (!any) return refuse("empty");
-  if (!(hours > 0) || !std::isfinite(hours)) return refuse("must be longer than zero");
+  if (!std::isfinite(hours) || (!allow_zero && !(hours > 0))) return refuse("must be longer than zero");
   return hours;
 }
 

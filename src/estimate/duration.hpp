@@ -8,7 +8,7 @@
 namespace carbonmeter {
 
 // Hours in a duration written as one or more NUMBER UNIT pairs (w, d, h, m, s). A bare number
-// is refused: its unit would be a guess.
-Result<double> parse_duration_hours(std::string_view text);
+// is refused: its unit would be a guess. Zero only when allow_zero ("0m": no delay allowed).
+Result<double> parse_duration_hours(std::string_view text, bool allow_zero = false);
 
 }  // namespace carbonmeter

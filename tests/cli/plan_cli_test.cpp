@@ -203,6 +203,49 @@ TEST(RunPlan, PauseAndResumeStopsTheCommandBetweenItsIntervals) {
   EXPECT_NEAR(gap_start, t0 + 1, 0.3);
 }
 
+TEST(RunPlan, AFailingResumeCommandNeverLeavesTheCommandStopped) {
+  testing::FakeRoot root("", false);
+  const long t0 = static_cast<long>(std::ceil(now_s())) + 2;
+  root.write("grid.csv", seconds_series(t0 - 5, {900, 900, 900, 900, 900, 100, 900, 100, 900, 100, 900}));
+  auto outcome = run_carbonmeter({"run",
+                                  "--plan",
+                                  "pause-resume",
+                                  "--intensity-series",
+                                  root.path() + "/grid.csv",
+                                  "--duration",
+                                  "2s",
+                                  "--max-delay",
+                                  "3s",
+                                  "--not-before",
+                                  std::to_string(t0),
+                                  "--resume-command",
+                                  "exit 3",
+                                  "--pause-signal",
+                                  "STOP",
+                                  "--output-dir",
+                                  root.path(),
+                                  "--json",
+                                  root.path() + "/run.json",
+                                  "--",
+                                  "sleep",
+                                  "2.5"});
+  ASSERT_EQ(outcome.exit_code, 0) << outcome.err;  // it ended: continued despite the resume command
+  EXPECT_THAT(outcome.err, HasSubstr("--resume-command failed (exit 3)"));
+  json run = json::parse(slurp(root.path() + "/run.json"));
+  ASSERT_EQ(run["plan"]["measured"]["notes"].size(), 1u);
+  EXPECT_EQ(run["plan"]["measured"]["actual_intervals"].size(), 2u);
+}
+
+TEST(PlanCli, NoDelayAtAllIsAPlanToo) {
+  testing::FakeRoot root("");
+  root.write("grid.csv", hourly_series(1767225600, {100, 200, 300, 400}));
+  auto outcome = run_carbonmeter({"plan", "--intensity-series", root.path() + "/grid.csv", "--strategy",
+                                  "pause-resume", "--duration", "2h", "--max-delay", "0m", "--not-before",
+                                  "2026-01-01T00:00:00Z", "--json"});
+  ASSERT_EQ(outcome.exit_code, 0) << outcome.err;
+  EXPECT_DOUBLE_EQ(json::parse(outcome.out)["savings_pct"].get<double>(), 0.0);
+}
+
 TEST(Whatif, TheSameRunAtOtherHoursAndOnOtherGrids) {
   testing::FakeRoot root("", false);
   auto measured = run_carbonmeter({"run", "--scope", "machine", "--carbon-intensity", "300", "--output-dir",
