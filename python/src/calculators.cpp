@@ -25,7 +25,6 @@ namespace {
 
 using nlohmann::json;
 
-
 py::object estimate(std::optional<std::string> hardware, int count, std::optional<double> power_w,
                     std::optional<double> gpu_utilization, std::optional<std::string> cpu,
                     std::optional<int> cores, std::optional<double> cpu_utilization,
@@ -58,7 +57,6 @@ py::object estimate(std::optional<std::string> hardware, int count, std::optiona
   if (!result) throw_value_error(result.error().message);
   return to_python(estimate_json(result.value()));
 }
-
 
 // `carbonmeter plan --json`, with the keywords' names in the errors about them.
 py::object plan(const std::string& intensity_series, double duration_s, const std::string& strategy,

@@ -31,13 +31,15 @@ const json& object_at(const json& object, const char* key) {
 Result<ModelCardEmissions> model_card_emissions(const json& run, const std::string& training_type) {
   auto emissions = run.find("emissions_g");
   if (emissions == run.end() || !emissions->is_number() || !std::isfinite(emissions->get<double>()))
-    return Error{"the run has no emissions_g (written before carbon accounting, or its emissions could not be "
-                 "accounted); rerun with `carbonmeter run --json`"};
+    return Error{
+        "the run has no emissions_g (written before carbon accounting, or its emissions could not be "
+        "accounted); rerun with `carbonmeter run --json`"};
   if (auto complete = run.find("emissions_complete");
       complete != run.end() && complete->is_boolean() && !complete->get<bool>())
-    return Error{"the run holds the emissions of part of the run only (its intensity series did not cover the "
-                 "rest: intensity.uncovered_s); a model card needs the whole run: rerun with a fallback beside "
-                 "the intensity series"};
+    return Error{
+        "the run holds the emissions of part of the run only (its intensity series did not cover the "
+        "rest: intensity.uncovered_s); a model card needs the whole run: rerun with a fallback beside "
+        "the intensity series"};
   ModelCardEmissions out;
   out.emissions_g = emissions->get<double>();
   std::set<std::string> methods;
@@ -51,9 +53,10 @@ Result<ModelCardEmissions> model_card_emissions(const json& run, const std::stri
   out.training_type = training_type;
   const json& location = object_at(run, "location");
   std::string place = text_at(location, "country_name");
-  const std::string region = text_at(location, "cloud_region").empty()
-                                 ? text_at(location, "region")
-                                 : text_at(location, "cloud_provider") + " " + text_at(location, "cloud_region");
+  const std::string region =
+      text_at(location, "cloud_region").empty()
+          ? text_at(location, "region")
+          : text_at(location, "cloud_provider") + " " + text_at(location, "cloud_region");
   if (!region.empty()) place += (place.empty() ? "" : ", ") + region;
   out.geographical_location = place;
   std::map<std::string, int> gpus;
