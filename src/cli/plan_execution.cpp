@@ -32,8 +32,12 @@ int run_resume_command(const std::string& command, pid_t group) {
   pid_t pid = 0;
   if (::posix_spawn(&pid, "/bin/sh", nullptr, nullptr, const_cast<char**>(argv), environ) != 0) return -1;
   int status = 0;
-  while (::waitpid(pid, &status, 0) < 0 && errno == EINTR) {
+  pid_t waited;
+  while ((waited = ::waitpid(pid, &status, 0)) < 0 && errno == EINTR) {
   }
+  // Reaped by carbonmeter's own reaper first (ECHILD): its status is unknown; whether the group
+  // runs is checked next anyway.
+  if (waited < 0) return 0;
   return WIFEXITED(status) ? WEXITSTATUS(status) : 128 + WTERMSIG(status);
 }
 
