@@ -89,10 +89,16 @@ std::string format_plan(const PlanOutcome& o, const std::string& series_name) {
   out += fmt::format("  planned     {} gCO2e/kWh average, {} g CO2e at {} W\n",
                      format_significant(p.expected_intensity_g_per_kwh),
                      format_significant(p.expected_emissions_g), format_significant(o.request.power_w));
-  out += fmt::format("  right away  {} gCO2e/kWh average, {} g CO2e (starting {})\n",
-                     format_significant(p.baseline_intensity_g_per_kwh),
-                     format_significant(p.baseline_emissions_g), when(o.request.not_before_unix_s));
-  out += fmt::format("  saving      {} %\n", format_significant(p.savings_pct, 3));
+  if (std::isnan(p.baseline_emissions_g)) {
+    out += fmt::format("  right away  unknown: the series has no values for a run starting at {}\n",
+                       when(o.request.not_before_unix_s));
+    out += "  saving      unknown\n";
+  } else {
+    out += fmt::format("  right away  {} gCO2e/kWh average, {} g CO2e (starting {})\n",
+                       format_significant(p.baseline_intensity_g_per_kwh),
+                       format_significant(p.baseline_emissions_g), when(o.request.not_before_unix_s));
+    out += fmt::format("  saving      {} %\n", format_significant(p.savings_pct, 3));
+  }
   if (o.forecast)
     out += fmt::format(
         "  note: the series ends at {}; beyond it a FORECAST ({}) is used, whose error when backtested on "

@@ -68,7 +68,7 @@ Result<Plan> plan_flexible_start(const PreparedSeries& series, const PlanRequest
   if (!baseline) return baseline.error();
   const double first = request.not_before_unix_s, last = first + request.window_s;
   const auto run = best_run(series, first, last, request.duration_s);
-  if (!run) {  // the baseline's start is allowed, so this cannot happen; kept for safety
+  if (!run) {
     return Error{"flexible-start: no start in " + format_time(first) + " to " + format_time(last) + " has " +
                  format_duration(request.duration_s) +
                  " of known intensity: " + describe_reach(series, first)};

@@ -1,6 +1,7 @@
 // A seasonal-profile forecast from a series' own history, and its backtest.
 //
-// History: from the start of the first known step to the end of the last known one. With at least
+// History: from the start of the first known step to the end of the last known one; empty rows
+// after that are forecast like the time after the series' end (and flagged so). With at least
 // 14 days, each forecast step [τ, τ + h) gets the mean of the known values at τ + h/2 - w·week for
 // the 4 most recent w >= 1 whose time lies before the end of the data used (a weekly profile);
 // with at least one day, the same with days and the 7 most recent w (a daily profile). When none
@@ -80,7 +81,6 @@ Result<ExtendedSeries> extend_with_forecast(const StepSeries& history, double un
   ExtendedSeries out;
   out.series = history;
   const double end = series.end_unix_s();
-  if (end >= until_unix_s) return out;
 
   const auto& values = history.g_per_kwh;
   const auto& times = history.times_unix_s;
@@ -90,10 +90,14 @@ Result<ExtendedSeries> extend_with_forecast(const StepSeries& history, double un
     first_known = std::min(first_known, i);
     last_known = i;
   }
-  const double known_s = first_known < values.size() ? times[last_known + 1] - times[first_known] : 0.0;
+  const bool any_known = first_known < values.size();
+  // The data ends with the last known value: trailing empty rows are forecast too.
+  const double last_end = any_known ? times[last_known + 1] : times.front();
+  if (last_end >= until_unix_s) return out;
+  const double known_s = any_known ? last_end - times[first_known] : 0.0;
   if (known_s < kDay) {
-    return Error{"forecast: the series reaches only until " + format_time(end) + ", before " +
-                 format_time(until_unix_s) +
+    return Error{"forecast: the series' known values reach only until " + format_time(last_end) +
+                 ", before " + format_time(until_unix_s) +
                  ", and a forecast needs at least one day of known history (it has " +
                  format_duration(known_s) + "): give a longer series"};
   }
@@ -109,14 +113,18 @@ Result<ExtendedSeries> extend_with_forecast(const StepSeries& history, double un
                  format_duration(step) + " past the series' end (" + format_time(end) + ")"};
   }
 
-  // The forecast steps.
-  const double last_end = times[last_known + 1];
+  // The forecast steps: the empty rows after the last known value, then steps of `step` from the
+  // series' end.
   const double fallback = known_mean(history, last_end - profile.period_s, last_end);
   out.series.forecast.resize(values.size(), false);
+  for (std::size_t i = last_known + 1; i < values.size(); ++i) {
+    out.series.g_per_kwh[i] = predict(series, profile, last_end, (times[i] + times[i + 1]) / 2, fallback);
+    out.series.forecast[i] = true;
+  }
   for (std::size_t k = 0;; ++k) {
     const double from = end + static_cast<double>(k) * step;
     if (from >= until_unix_s) break;
-    out.series.g_per_kwh.push_back(predict(series, profile, end, from + step / 2, fallback));
+    out.series.g_per_kwh.push_back(predict(series, profile, last_end, from + step / 2, fallback));
     out.series.times_unix_s.push_back(end + static_cast<double>(k + 1) * step);
     out.series.forecast.push_back(true);
   }

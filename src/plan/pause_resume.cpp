@@ -4,8 +4,9 @@
 // Without a minimum run length or a pause cost this is a fractional knapsack and the greedy choice
 // is exact: the known steps clipped to the span, cheapest first (ties: the earlier step), the last
 // one partly, its part placed at the step's start; touching pieces are merged into intervals.
-// With either constraint the search is the DP of pause_resume_grid.cpp, compared with the best
-// uninterrupted run (Flexible Start over the same span), which needs no pause at all.
+// With either constraint the search is the DP of pause_resume_grid.cpp (exact in continuous time
+// when its slot grid is: SlotGrid::exact), compared with the best uninterrupted run (Flexible Start
+// over the same span, exact in continuous time), which needs no pause at all.
 #include <algorithm>
 #include <cmath>
 #include <vector>
@@ -66,7 +67,7 @@ Result<Plan> plan_pause_resume(const PreparedSeries& series, const PlanRequest& 
   auto pieces = known_pieces(series, from, to);
   double known_s = 0.0;
   for (const auto& piece : pieces) known_s += piece.to - piece.from;
-  if (known_s < request.duration_s) {  // cannot happen while the baseline is known; kept for safety
+  if (known_s < request.duration_s * (1 - 1e-12)) {
     return Error{"pause-resume: only " + format_duration(known_s) + " of known intensity in " +
                  format_time(from) + " to " + format_time(to) +
                  ", less than the duration: " + describe_reach(series, from)};
@@ -85,7 +86,7 @@ Result<Plan> plan_pause_resume(const PreparedSeries& series, const PlanRequest& 
   if (on_grid && (!run || better(on_grid->cost, run->integral))) {
     return finish_plan(series, request, "pause-resume", std::move(on_grid->intervals), baseline.value());
   }
-  if (!run) {  // the baseline is such a run; kept for safety
+  if (!run) {
     return Error{"pause-resume: no plan of " + format_duration(request.duration_s) + " fits in " +
                  format_time(from) + " to " + format_time(to) + " with runs of at least " +
                  format_duration(request.min_run_s) + ": " + describe_reach(series, from)};

@@ -4,6 +4,7 @@
 #include <cmath>
 #include <cstdio>
 #include <ctime>
+#include <limits>
 #include <string>
 
 #include "plan/plan_detail.hpp"
@@ -40,12 +41,20 @@ std::string format_duration(double s) {
 }
 
 std::string describe_reach(const PreparedSeries& series, double from) {
-  const std::string covers =
-      "the series covers " + format_time(series.start_unix_s()) + " to " + format_time(series.end_unix_s());
-  if (from < series.start_unix_s()) return covers + ", which starts after " + format_time(from);
-  if (from >= series.end_unix_s()) return covers + ", which ends before " + format_time(from);
   const auto& values = series.series().g_per_kwh;
   const auto& times = series.times_unix_s();
+  const auto& forecast = series.series().forecast;
+  // Where the forecast steps that end the series begin (the series' own data ends there).
+  std::size_t measured = values.size();
+  while (measured > 0 && !forecast.empty() && forecast[measured - 1]) --measured;
+  std::string covers = "the series covers " + format_time(series.start_unix_s()) + " to ";
+  if (measured == values.size()) {
+    covers += format_time(series.end_unix_s());
+  } else {
+    covers += format_time(times[measured]) + ", then a forecast until " + format_time(series.end_unix_s());
+  }
+  if (from < series.start_unix_s()) return covers + ", which starts after " + format_time(from);
+  if (from >= series.end_unix_s()) return covers + ", which ends before " + format_time(from);
   std::size_t i = series.step_at(from);
   if (std::isnan(values[i])) {
     std::size_t end = i;
@@ -101,12 +110,11 @@ Status check_request(const PlanRequest& request, std::string_view strategy) {
 
 Result<double> baseline_integral(const PreparedSeries& series, const PlanRequest& request) {
   const double from = request.not_before_unix_s, to = from + request.duration_s;
-  if (!series.known(from, to)) {
-    return Error{"the baseline run (" + format_time(from) + " to " + format_time(to) +
-                 ", starting at not-before) needs known intensity, but " + describe_reach(series, from) +
-                 ": extend the series (a forecast) or start later"};
+  if (from < series.start_unix_s() || from >= series.end_unix_s()) {
+    return Error{"not-before (" + format_time(from) + ") must lie inside the series, but " +
+                 describe_reach(series, from) + ": extend the series or start later"};
   }
-  return series.integral(from, to);
+  return series.known(from, to) ? series.integral(from, to) : std::numeric_limits<double>::quiet_NaN();
 }
 
 Plan finish_plan(const PreparedSeries& series, const PlanRequest& request, std::string strategy,
@@ -125,12 +133,16 @@ Plan finish_plan(const PreparedSeries& series, const PlanRequest& request, std::
   plan.intervals = std::move(intervals);
   plan.expected_intensity_g_per_kwh = seconds > 0 ? integral / seconds : 0.0;
   plan.expected_emissions_g = grams(integral, request.power_w) + plan.pauses * request.pause_cost_g;
-  plan.baseline_intensity_g_per_kwh = baseline / request.duration_s;
+  plan.baseline_intensity_g_per_kwh = baseline / request.duration_s;  // NaN stays NaN
   plan.baseline_emissions_g = grams(baseline, request.power_w);
-  plan.savings_pct =
-      plan.baseline_emissions_g > 0
-          ? 100.0 * (plan.baseline_emissions_g - plan.expected_emissions_g) / plan.baseline_emissions_g
-          : 0.0;
+  if (std::isnan(baseline)) {
+    plan.savings_pct = std::numeric_limits<double>::quiet_NaN();
+  } else {
+    plan.savings_pct =
+        plan.baseline_emissions_g > 0
+            ? 100.0 * (plan.baseline_emissions_g - plan.expected_emissions_g) / plan.baseline_emissions_g
+            : 0.0;
+  }
   plan.uses_forecast = forecast;
   return plan;
 }

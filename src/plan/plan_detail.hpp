@@ -54,22 +54,28 @@ struct Run {
 std::optional<Run> best_run(const PreparedSeries& series, double first_start_unix_s, double last_start_unix_s,
                             double duration_s);
 
-// The baseline (not_before, uninterrupted) and the figures of a plan made of `intervals`.
+// The baseline (not_before, uninterrupted): NaN when it runs over unknown values or past the
+// series' end; an error when not_before lies outside the series. And the figures of a plan made of
+// `intervals` (NaN baseline: NaN baseline figures and saving).
 Result<double> baseline_integral(const PreparedSeries& series, const PlanRequest& request);
 Plan finish_plan(const PreparedSeries& series, const PlanRequest& request, std::string strategy,
                  std::vector<Interval> intervals, double baseline);
 
-// Pause and Resume with min_run_s or pause_cost_g: the slot grid the DP searches on. Slot k is
-// [slot_start(k), slot_start(k + 1)) with slot_start(k) = first_unix_s + k * slot_s; a plan takes
-// `full_slots` whole slots and, when remainder_s > 0, one slot partly (pause_resume_grid.cpp).
+// Pause and Resume with min_run_s or pause_cost_g: the slot grid the DP searches on
+// (pause_resume_grid.cpp says which plans, and when that is the exact optimum). Slot k is
+// [bounds[k], bounds[k + 1]); bounds run from the span's start A to its end B, and every slot lasts
+// slot_s but the first (when `lead`) and the last (when `trail`), which are shorter.
 struct SlotGrid {
+  std::vector<double> bounds;  // slots() + 1, strictly increasing: A, the grid points inside, B
   double slot_s = 0.0;
-  double first_unix_s = 0.0;
-  int slots = 0;
-  int full_slots = 0;
-  double remainder_s = 0.0;
-  double slot_start(int k) const { return first_unix_s + k * slot_s; }
+  bool lead = false;
+  bool trail = false;
+  bool min_run_ends = false;  // A + min_run and B - min_run are piece ends too
+  bool exact = false;         // the DP's optimum is the optimum in continuous time
+  int slots() const { return static_cast<int>(bounds.size()) - 1; }
+  double slot_start(int k) const { return bounds[static_cast<std::size_t>(k)]; }
 };
+// nullopt when the span is shorter than D or holds no step boundary (one intensity: one run is best).
 std::optional<SlotGrid> slot_grid(const PreparedSeries& series, const PlanRequest& request);
 
 struct GridPlan {

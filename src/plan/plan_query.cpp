@@ -11,6 +11,11 @@ namespace {
 
 std::string when(double unix_s) { return format_iso8601_utc(unix_s); }
 
+// A figure, or null when it is unknown (NaN: the baseline ran over unknown values).
+nlohmann::json number(double value) {
+  return std::isnan(value) ? nlohmann::json(nullptr) : nlohmann::json(value);
+}
+
 }  // namespace
 
 Result<PlanOutcome> make_plan(const IntensitySeries& series, const std::string& strategy,
@@ -24,12 +29,20 @@ Result<PlanOutcome> make_plan(const IntensitySeries& series, const std::string& 
   if (!std::isfinite(request.not_before_unix_s)) return Error{"not-before: not a time"};
   PlanOutcome out;
   out.request = request;
-  out.series_end_unix_s = series.end_unix_s();
+  // Where the data ends: the end of the last known value (empty rows after it are forecast).
+  const StepSeries steps = series.step_series();
+  out.series_end_unix_s = steps.times_unix_s.front();
+  for (std::size_t i = steps.g_per_kwh.size(); i-- > 0;) {
+    if (!std::isnan(steps.g_per_kwh[i])) {
+      out.series_end_unix_s = steps.times_unix_s[i + 1];
+      break;
+    }
+  }
   if (request.not_before_unix_s < series.start_unix_s())
     return Error{fmt::format("the series {} starts at {}, after not-before {}: plan from a time it covers",
                              series.name(), when(series.start_unix_s()), when(request.not_before_unix_s))};
   const double horizon = request.not_before_unix_s + request.duration_s + request.window_s;
-  auto extended = extend_with_forecast(series.step_series(), horizon);
+  auto extended = extend_with_forecast(steps, horizon);
   if (!extended) return Error{series.name() + ": " + extended.error().message};
   out.forecast = extended.value().quality;
   auto plan = strategy == "pause-resume" ? plan_pause_resume(extended.value().series, request)
@@ -55,9 +68,9 @@ nlohmann::json plan_json(const PlanOutcome& o) {
                         {"expected_intensity_g_per_kwh", p.expected_intensity_g_per_kwh},
                         {"expected_emissions_g", p.expected_emissions_g},
                         {"baseline_start", when(o.request.not_before_unix_s)},
-                        {"baseline_intensity_g_per_kwh", p.baseline_intensity_g_per_kwh},
-                        {"baseline_emissions_g", p.baseline_emissions_g},
-                        {"savings_pct", p.savings_pct},
+                        {"baseline_intensity_g_per_kwh", number(p.baseline_intensity_g_per_kwh)},
+                        {"baseline_emissions_g", number(p.baseline_emissions_g)},
+                        {"savings_pct", number(p.savings_pct)},
                         {"forecast", p.uses_forecast},
                         {"series_end", when(o.series_end_unix_s)}};
   if (o.forecast)

@@ -4,6 +4,15 @@
 // The series is a step function: value[i] holds over [times[i], times[i + 1]). A NaN value is
 // unknown: a plan never runs there. Times are Unix seconds; intensity is g/kWh; a plan's
 // emissions assume constant power.
+//
+// Optimality. Flexible Start, and Pause and Resume without min_run_s and pause_cost_g, are exact in
+// continuous time. Pause and Resume with either is exact in continuous time, for any not-before,
+// D and maximum delay, whenever the lengths of the steps inside the span and min_run_s have a
+// common divisor u in whole milliseconds that keeps its DP small: (span / u) × (D / u) up to about
+// 2.5 million, e.g. 5-minute steps with min_run a multiple of 5 minutes, D = 3 days and a maximum
+// delay of 4 days. Otherwise its plan is the best of those whose piece ends, all but one, lie on
+// a coarser slot grid (src/plan/pause_resume_grid.cpp says exactly which), and never worse than
+// the best uninterrupted run in the same span.
 #pragma once
 
 #include <cstddef>
@@ -41,15 +50,19 @@ struct Plan {
   std::vector<Interval> intervals;  // sorted, disjoint, adding up to duration_s; one for flexible-start
   double expected_intensity_g_per_kwh = 0.0;  // time-average over the plan
   double expected_emissions_g = 0.0;          // includes pause costs
-  double baseline_intensity_g_per_kwh = 0.0;  // starting at not_before, uninterrupted
+  // The baseline: starting at not_before, uninterrupted. NaN (unknown) when [not_before,
+  // not_before + D] runs over unknown values or past the series' end: the plan is made all the same.
+  double baseline_intensity_g_per_kwh = 0.0;
   double baseline_emissions_g = 0.0;
-  double savings_pct = 0.0;  // 100 × (baseline − expected) / baseline
+  double savings_pct = 0.0;  // 100 × (baseline − expected) / baseline; NaN with the baseline
   int pauses = 0;
   bool uses_forecast = false;  // some chosen or baseline time lies on forecast values
 };
 
-// The series must cover the baseline [not_before, not_before + D] and the whole search span with
-// known values, or the result is an error that says how far it reaches.
+// A plan runs only on known values inside the series and the span (Flexible Start: starts in
+// [not_before, not_before + window]; Pause and Resume: [not_before, not_before + D + window]). The
+// result is an error when not_before lies outside the series, or when no plan of D fits on the
+// known values there (the message says how far they reach, and where a forecast begins).
 Result<Plan> plan_flexible_start(const StepSeries& series, const PlanRequest& request);
 Result<Plan> plan_pause_resume(const StepSeries& series, const PlanRequest& request);
 

@@ -24,7 +24,17 @@ PlanRequest request(double not_before, double duration, double window) {
 // Checks one query against the brute force; returns false when the baseline is not known (skipped).
 bool check_against_brute_force(const StepSeries& s, const PlanRequest& r) {
   if (!direct_integral(s, r.not_before_unix_s, r.not_before_unix_s + r.duration_s)) {
-    EXPECT_FALSE(plan_flexible_start(s, r).ok());
+    // The baseline is unknown: a plan all the same when some start in the window has a known run.
+    const BruteRun brute =
+        brute_flexible_start(s, r.not_before_unix_s, r.not_before_unix_s + r.window_s, r.duration_s);
+    auto plan = plan_flexible_start(s, r);
+    const bool inside =
+        r.not_before_unix_s >= s.times_unix_s.front() && r.not_before_unix_s < s.times_unix_s.back();
+    EXPECT_EQ(plan.ok(), brute.found && inside);
+    if (!plan.ok() || !brute.found) return false;
+    EXPECT_TRUE(std::isnan(plan.value().savings_pct));
+    EXPECT_TRUE(near_rel(plan.value().expected_emissions_g, grams(brute.integral, r.power_w)));
+    EXPECT_NEAR(plan.value().intervals.front().first, brute.start, 1e-6);
     return false;
   }
   auto plan = plan_flexible_start(s, r);
@@ -196,8 +206,8 @@ TEST(PlanFlexibleStart, ClearErrors) {
   EXPECT_THAT(message(no_power), HasSubstr("power"));
   // The baseline runs into the gap at 02:00.
   EXPECT_THAT(message(request(kJan1, 3 * kHour, kHour)), HasSubstr("reach only until 2026-01-01T02:00:00Z"));
-  // Starting inside the gap, before the series, after it.
-  EXPECT_THAT(message(request(kJan1 + 2 * kHour, kHour, kHour)),
+  // Every start inside the gap, before the series, after it.
+  EXPECT_THAT(message(request(kJan1 + 2 * kHour, kHour, 0.5 * kHour)),
               HasSubstr("unknown from 2026-01-01T02:00:00Z"));
   EXPECT_THAT(message(request(kJan1 - kHour, kHour, kHour)), HasSubstr("starts after"));
   EXPECT_THAT(message(request(kJan1 + 4 * kHour, 2 * kHour, kHour)),
@@ -215,6 +225,39 @@ TEST(PlanFlexibleStart, ClearErrors) {
               HasSubstr("strictly increasing"));
   EXPECT_THAT(plan_flexible_start(StepSeries{}, request(kJan1, kHour, kHour)).error().message,
               HasSubstr("empty"));
+}
+
+TEST(PlanFlexibleStart, AnUnknownBaselineGivesUnknownFiguresNotAnError) {
+  const StepSeries s = hourly({300, 100, kNaN, 100, 200});
+  // Not-before inside the gap: the run starts when the values are known again.
+  auto inside = plan_flexible_start(s, request(kJan1 + 2 * kHour, kHour, kHour));
+  ASSERT_TRUE(inside.ok()) << inside.error().message;
+  EXPECT_EQ(inside.value().intervals.front(), Interval(kJan1 + 3 * kHour, kJan1 + 4 * kHour));
+  EXPECT_TRUE(std::isnan(inside.value().baseline_emissions_g));
+  EXPECT_TRUE(std::isnan(inside.value().baseline_intensity_g_per_kwh));
+  EXPECT_TRUE(std::isnan(inside.value().savings_pct));
+  EXPECT_NEAR(inside.value().expected_emissions_g, 0.25 * 100, 1e-12);
+  // A baseline that runs into the gap.
+  auto into = plan_flexible_start(s, request(kJan1 + 1.5 * kHour, kHour, 2 * kHour));
+  ASSERT_TRUE(into.ok()) << into.error().message;
+  EXPECT_EQ(into.value().intervals.front(), Interval(kJan1 + 3 * kHour, kJan1 + 4 * kHour));
+  EXPECT_TRUE(std::isnan(into.value().savings_pct));
+  expect_well_formed(s, request(kJan1 + 1.5 * kHour, kHour, 2 * kHour), into.value(), kJan1,
+                     kJan1 + 5 * kHour);
+}
+
+TEST(PlanFlexibleStart, AWindowOfZeroStartsAtNotBefore) {
+  const StepSeries s = hourly({300, 10, 500, 10, 200});
+  for (double not_before : {kJan1, kJan1 + 1234.0}) {
+    for (double d : {kHour, 3.5 * kHour, 5 * kHour - (not_before - kJan1)}) {
+      const PlanRequest r = request(not_before, d, 0.0);
+      auto plan = plan_flexible_start(s, r);
+      ASSERT_TRUE(plan.ok()) << plan.error().message;
+      EXPECT_EQ(plan.value().intervals.front(), Interval(not_before, not_before + d));
+      EXPECT_NEAR(plan.value().savings_pct, 0.0, 1e-9);
+      ASSERT_TRUE(check_against_brute_force(s, r));
+    }
+  }
 }
 
 TEST(PlanFlexibleStart, UsesForecastWhenThePlanOrTheBaselineTouchesIt) {

@@ -85,11 +85,13 @@ TEST(Forecast, LessThanADayOfKnownHistoryIsAnError) {
   auto short_history = extend_with_forecast(hourly_from(23, daily_shape), kJan1 + 2 * kDay);
   ASSERT_FALSE(short_history.ok());
   EXPECT_THAT(short_history.error().message, HasSubstr("at least one day"));
-  EXPECT_THAT(short_history.error().message, HasSubstr("reaches only until 2026-01-01T23:00:00Z"));
+  EXPECT_THAT(short_history.error().message, HasSubstr("known values reach only until 2026-01-01T23:00:00Z"));
   // 30 hours, but only 20 of them known.
   auto sparse =
       extend_with_forecast(hourly_from(30, [](int h) { return h < 20 ? 100.0 : kNaN; }), kJan1 + 2 * kDay);
-  EXPECT_FALSE(sparse.ok());
+  ASSERT_FALSE(sparse.ok());
+  // The message names the end of the known values, not of the empty rows after them.
+  EXPECT_THAT(sparse.error().message, HasSubstr("known values reach only until 2026-01-01T20:00:00Z"));
   auto unknown = extend_with_forecast(hourly_from(48, [](int) { return kNaN; }), kJan1 + 3 * kDay);
   EXPECT_FALSE(unknown.ok());
 }
@@ -124,6 +126,47 @@ TEST(Forecast, StepsOfTheMedianStepFlaggedAndDeterministic) {
   }
   EXPECT_EQ(out.g_per_kwh, b.value().series.g_per_kwh);
   EXPECT_EQ(a.value().quality->backtest_mape, b.value().quality->backtest_mape);
+}
+
+TEST(Forecast, TrailingEmptyRowsAreForecastToo) {
+  // 3 days of the daily shape, then 5 empty hours (as exports often end): the forecast starts
+  // after the last known value and fills them, flagged, before it goes on past the end.
+  const auto f = [](int h) { return h < 72 ? daily_shape(h % 24) : kNaN; };
+  const StepSeries history = hourly_from(77, f);
+  auto extended = extend_with_forecast(history, kJan1 + 80 * kHour);
+  ASSERT_TRUE(extended.ok()) << extended.error().message;
+  const StepSeries& out = extended.value().series;
+  ASSERT_EQ(out.g_per_kwh.size(), 80u);
+  ASSERT_EQ(out.forecast.size(), 80u);
+  for (int h = 0; h < 80; ++h) {
+    EXPECT_EQ(out.times_unix_s[h], kJan1 + kHour * h);
+    EXPECT_EQ(out.forecast[h], h >= 72) << h;
+    EXPECT_NEAR(out.g_per_kwh[h], daily_shape(h % 24), 1e-9) << h;
+  }
+  EXPECT_EQ(extended.value().quality->method, "daily-profile");
+  // Up to a time inside the empty rows: they are filled, nothing is added.
+  auto inside = extend_with_forecast(history, kJan1 + 74 * kHour);
+  ASSERT_TRUE(inside.ok());
+  ASSERT_EQ(inside.value().series.g_per_kwh.size(), 77u);
+  EXPECT_TRUE(inside.value().series.forecast[76]);
+  EXPECT_FALSE(std::isnan(inside.value().series.g_per_kwh[76]));
+  // Up to a time the known values reach: unchanged.
+  auto before = extend_with_forecast(history, kJan1 + 72 * kHour);
+  ASSERT_TRUE(before.ok());
+  EXPECT_FALSE(before.value().quality.has_value());
+  EXPECT_TRUE(std::isnan(before.value().series.g_per_kwh[72]));
+  // A plan from a not-before inside the empty rows: impossible on the rows, fine on the forecast.
+  PlanRequest r;
+  r.not_before_unix_s = kJan1 + 73 * kHour;
+  r.duration_s = 2 * kHour;
+  r.window_s = 3 * kHour;
+  auto raw = plan_flexible_start(history, r);
+  ASSERT_FALSE(raw.ok());
+  EXPECT_THAT(raw.error().message, HasSubstr("unknown from 2026-01-04T01:00:00Z to 2026-01-04T05:00:00Z"));
+  auto plan = plan_flexible_start(out, r);
+  ASSERT_TRUE(plan.ok()) << plan.error().message;
+  EXPECT_TRUE(plan.value().uses_forecast);
+  EXPECT_FALSE(std::isnan(plan.value().savings_pct));
 }
 
 TEST(Forecast, UnknownValuesAreLeftOutOfTheMean) {

@@ -86,7 +86,9 @@ void check_greedy(const StepSeries& s, const PlanRequest& r) {
   EXPECT_TRUE(near_rel(plan.value().expected_emissions_g, grams(optimum, r.power_w)));
 }
 
-void check_constrained(const StepSeries& s, const PlanRequest& r) {
+// Against the brute force over the grid's plans (small grids) and, with fine_q > 0, against every
+// plan on a grid of fine_q seconds from not-before (which holds the optimum then: the grid is exact).
+void check_constrained(const StepSeries& s, const PlanRequest& r, double fine_q = 0.0) {
   auto plan = plan_pause_resume(s, r);
   ASSERT_TRUE(plan.ok()) << plan.error().message;
   const double end = r.not_before_unix_s + r.duration_s + r.window_s;
@@ -94,13 +96,20 @@ void check_constrained(const StepSeries& s, const PlanRequest& r) {
   auto prepared = PreparedSeries::prepare(s);
   ASSERT_TRUE(prepared.ok());
   const auto grid = plan_detail::slot_grid(prepared.value(), r);
-  ASSERT_TRUE(grid.has_value());
-  double best = lattice_optimum(s, r, *grid);
   const BruteRun run =
       brute_flexible_start(s, r.not_before_unix_s, r.not_before_unix_s + r.window_s, r.duration_s);
-  if (run.found) best = std::min(best, run.integral);
-  EXPECT_TRUE(near_rel(plan.value().expected_emissions_g, grams(best, r.power_w)))
-      << plan.value().expected_emissions_g << " vs " << grams(best, r.power_w);
+  double best = run.found ? run.integral : std::numeric_limits<double>::infinity();
+  if (!grid || grid->slots() <= 14) {
+    if (grid) best = std::min(best, lattice_optimum(s, r, *grid));
+    EXPECT_TRUE(near_rel(plan.value().expected_emissions_g, grams(best, r.power_w)))
+        << plan.value().expected_emissions_g << " vs " << grams(best, r.power_w);
+  }
+  if (fine_q > 0) {
+    ASSERT_TRUE(!grid || grid->exact);
+    const double fine = grams(fine_grid_optimum(s, r, fine_q), r.power_w);
+    EXPECT_TRUE(near_rel(plan.value().expected_emissions_g, fine))
+        << plan.value().expected_emissions_g << " vs " << fine;
+  }
 }
 
 TEST(PlanSharedData, HourlyFilesBothStrategiesMatchTheReferences) {
@@ -128,10 +137,18 @@ TEST(PlanSharedData, HourlyFilesBothStrategiesMatchTheReferences) {
       double not_before = t0 + std::round(unit(rng) * (tn - t0 - 2 * 24 * kHour));
       if (q % 2 == 0) not_before = std::floor(not_before / kHour) * kHour;
       if (!baseline_known(s, not_before, duration)) continue;
-      const double min_run = q % 3 == 0 ? 0.0 : std::round(unit(rng) * duration);
+      const double min_run = q % 3 == 0 ? 0.0 : kHour * std::floor(unit(rng) * duration / kHour);
       const double pause = q % 3 == 1 ? 0.0 : 5 + 200 * unit(rng);
       check_constrained(
           s, request(not_before, duration, window, min_run, pause > 0 || min_run > 0 ? pause : 1.0));
+      // On whole 5 minutes, with any minimum run: against every plan on 5 minutes.
+      const double five = 300 * std::round((not_before - t0) / 300) + t0;
+      const double fine_min_run = 300 * std::floor(unit(rng) * duration / 300);
+      if (!baseline_known(s, five, 300 * std::round(duration / 300))) continue;
+      check_constrained(s,
+                        request(five, 300 * std::round(duration / 300), 300 * std::round(window / 300),
+                                fine_min_run, pause > 0 || fine_min_run > 0 ? pause : 1.0),
+                        300);
     }
     // A whole year of windows: one query, checked on every boundary candidate.
     check_flexible(s, request(t0, 8 * kHour, tn - t0 - 8 * kHour), 100);
