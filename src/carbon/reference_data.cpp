@@ -120,6 +120,15 @@ std::optional<Place> ReferenceData::country(const std::string& code) const {
   return std::nullopt;
 }
 
+std::vector<CloudRegion> ReferenceData::cloud_regions_with_figures() const {
+  std::vector<CloudRegion> out;
+  for (const CloudRegion& listed : cloud_) {
+    CloudRegion region = cloud(listed.provider, listed.region).value_or(listed);
+    if (region.intensity.g_per_kwh >= 0) out.push_back(std::move(region));
+  }
+  return out;
+}
+
 std::optional<double> ReferenceData::typical_pue(const std::string& provider) const {
   std::vector<double> pues;
   for (const CloudRegion& region : cloud_)

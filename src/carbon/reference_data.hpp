@@ -57,6 +57,9 @@ class ReferenceData {
   const std::vector<Place>& countries() const { return countries_; }
   const std::vector<Place>& zones() const { return zones_; }
   const std::vector<CloudRegion>& cloud_regions() const { return cloud_; }
+  // Every region with the figure --cloud would use (its own, else its zone's or country's);
+  // regions with no figure at all are left out.
+  std::vector<CloudRegion> cloud_regions_with_figures() const;
   // Names that come close to a wrong one, for "did you mean".
   std::vector<std::string> suggestions(const std::string& wanted,
                                        const std::vector<std::string>& known) const;

@@ -64,12 +64,10 @@ int list_regions(const std::string& provider, bool json_output) {
   if (!data) throw FatalError(data.error().message);
   nlohmann::json rows = nlohmann::json::array();
   std::vector<std::string> providers;
-  for (const CloudRegion& listed : data.value().cloud_regions()) {
-    if (std::find(providers.begin(), providers.end(), listed.provider) == providers.end())
-      providers.push_back(listed.provider);
-    if (listed.provider != provider) continue;
-    const CloudRegion r = data.value().cloud(listed.provider, listed.region).value_or(listed);
-    if (r.intensity.g_per_kwh < 0) continue;
+  for (const CloudRegion& r : data.value().cloud_regions_with_figures()) {
+    if (std::find(providers.begin(), providers.end(), r.provider) == providers.end())
+      providers.push_back(r.provider);
+    if (r.provider != provider) continue;
     rows.push_back({{"region", r.provider + ":" + r.region},
                     {"location", r.location},
                     {"g_per_kwh", r.intensity.g_per_kwh},

@@ -39,10 +39,7 @@ int list_known(const std::string& what, bool json_output) {
   } else if (what == "zones") {
     for (const Place& p : data.value().zones()) rows.push_back(place_row(p));
   } else {
-    for (const CloudRegion& listed : data.value().cloud_regions()) {
-      // A region without a figure of its own takes its zone's or country's, as --cloud does.
-      const CloudRegion r = data.value().cloud(listed.provider, listed.region).value_or(listed);
-      if (r.intensity.g_per_kwh < 0) continue;
+    for (const CloudRegion& r : data.value().cloud_regions_with_figures()) {
       rows.push_back({{"code", r.provider + ":" + r.region},
                       {"name", r.location},
                       {"iso3", r.iso3},

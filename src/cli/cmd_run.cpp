@@ -5,6 +5,7 @@
 #include <unistd.h>
 
 #include <cctype>
+#include <cmath>
 #include <csignal>
 #include <optional>
 
@@ -222,10 +223,14 @@ int run_command(const RunOptions& options) {
       std::fprintf(stderr, "  note: %s had another header: kept as %s\n", csv.value().path.c_str(),
                    csv.value().backup.c_str());
   }
+  // What the plan saved, measured: null figures when the run's own emissions could not be accounted.
+  nlohmann::json saving;
+  if (plan) {
+    saving = measured_plan_saving(report, ran, *location.series, plan->request.not_before_unix_s,
+                                  location.pue, account ? account.value().emissions_g : std::nan(""));
+    saving["notes"] = plan_notes;
+  }
   if (plan && account && !options.quiet) {
-    const nlohmann::json saving =
-        measured_plan_saving(report, ran, *location.series, plan->request.not_before_unix_s, location.pue,
-                             account.value().emissions_g);
     if (saving.contains("saved_pct"))
       std::fprintf(
           stderr, "  plan    %.4g g CO2e; %.4g g had it started at %s without pauses: saved %.3g %%\n",
@@ -240,10 +245,7 @@ int run_command(const RunOptions& options) {
     if (embodied) json.update(embodied_json(*embodied));
     if (plan) {
       json["plan"] = plan_json(*plan);
-      json["plan"]["measured"] =
-          measured_plan_saving(report, ran, *location.series, plan->request.not_before_unix_s, location.pue,
-                               account ? account.value().emissions_g : 0.0);
-      json["plan"]["measured"]["notes"] = plan_notes;
+      json["plan"]["measured"] = saving;
     }
     if (auto written = write_json_file(json, options.json_path); !written) fail(written.error().message);
   }

@@ -20,10 +20,8 @@ std::vector<Alternative> alternatives_for(double it_energy_kwh, const ResolvedLo
         {std::move(code), std::move(name), g_per_kwh, pue, it_energy_kwh * pue * g_per_kwh / 1000.0});
   };
   if (!location.cloud_provider.empty() && !location.cloud_region.empty()) {
-    for (const CloudRegion& listed : data.cloud_regions()) {
-      if (listed.provider != location.cloud_provider || listed.region == location.cloud_region) continue;
-      const CloudRegion r = data.cloud(listed.provider, listed.region).value_or(listed);
-      if (r.intensity.g_per_kwh < 0) continue;
+    for (const CloudRegion& r : data.cloud_regions_with_figures()) {
+      if (r.provider != location.cloud_provider || r.region == location.cloud_region) continue;
       add(r.provider + ":" + r.region, r.location, r.intensity.g_per_kwh, r.pue > 0 ? r.pue : location.pue);
     }
     std::sort(out.begin(), out.end(),

@@ -62,10 +62,7 @@ Result<PowerPart> cpu_part(const EstimateInputs& in, const CpuTdpTable& cpus) {
   std::string model = "an unknown CPU";
   bool whole_package = false;
   if (in.cpu) {
-    // The table's names carry the vendor ("intel xeon gold 6248"); people often leave it out.
     auto spec = cpus.match(*in.cpu);
-    for (const char* vendor : {"intel ", "amd ", "intel core "})
-      if (!spec) spec = cpus.match(vendor + *in.cpu);
     if (!spec)
       return Error{fmt::format(
           "--cpu '{}' is not in data/cpu_tdp.csv: check the model name (as /proc/cpuinfo or the vendor "

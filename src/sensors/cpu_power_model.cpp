@@ -116,6 +116,7 @@ std::optional<CpuSpec> CpuTdpTable::match(const std::string& model_name) const {
   std::size_t best_words = 0;
   for (std::size_t i = 0; i < specs_.size(); ++i) {
     // Every word of the entry must appear in the model's name, and one must name a model number.
+    // Vendor and brand words may be left out ("xeon gold 6248", "i9-9900k", "epyc 7763").
     std::string_view rest = normalized_[i];
     std::size_t words = 0;
     bool all_present = true, names_model = false;
@@ -124,6 +125,7 @@ std::optional<CpuSpec> CpuTdpTable::match(const std::string& model_name) const {
       const std::string_view word = rest.substr(0, space);
       rest.remove_prefix(space == std::string_view::npos ? rest.size() : space + 1);
       if (word.empty()) continue;
+      if ((word == "intel" || word == "amd" || word == "core") && !is_wanted(word)) continue;
       ++words;
       all_present = is_wanted(word);
       names_model = names_model ||

@@ -153,34 +153,40 @@ TEST(RunPlan, FlexibleStartWaitsForTheCleanSecondsAndMeasuresTheSaving) {
   EXPECT_TRUE(run["plan"]["measured"].contains("immediate_start_emissions_g"));
 }
 
+// `run --plan pause-resume` on a series of seconds from t0 (returned): clean at t0, t0 + 2 and
+// t0 + 4, so a 2 s job is planned as [t0, t0 + 1) and [t0 + 2, t0 + 3) with one pause between.
+testing::CliOutcome run_paused_plan(const testing::FakeRoot& root, std::vector<std::string> options,
+                                    const std::vector<std::string>& command, long& t0) {
+  t0 = static_cast<long>(std::ceil(now_s())) + 2;
+  root.write("grid.csv", seconds_series(t0 - 5, {900, 900, 900, 900, 900, 100, 900, 100, 900, 100, 900}));
+  std::vector<std::string> args{"run",
+                                "--plan",
+                                "pause-resume",
+                                "--intensity-series",
+                                root.path() + "/grid.csv",
+                                "--duration",
+                                "2s",
+                                "--max-delay",
+                                "3s",
+                                "--not-before",
+                                std::to_string(t0),
+                                "--output-dir",
+                                root.path(),
+                                "--json",
+                                root.path() + "/run.json"};
+  args.insert(args.end(), options.begin(), options.end());
+  args.push_back("--");
+  args.insert(args.end(), command.begin(), command.end());
+  return run_carbonmeter(args);
+}
+
 TEST(RunPlan, PauseAndResumeStopsTheCommandBetweenItsIntervals) {
   testing::FakeRoot root("", false);
-  const long t0 = static_cast<long>(std::ceil(now_s())) + 2;
-  root.write("grid.csv", seconds_series(t0 - 5, {900, 900, 900, 900, 900, 100, 900, 100, 900, 100, 900}));
   const std::string ticks = root.path() + "/ticks";
-  auto outcome = run_carbonmeter({"run",
-                                  "--plan",
-                                  "pause-resume",
-                                  "--intensity-series",
-                                  root.path() + "/grid.csv",
-                                  "--duration",
-                                  "2s",
-                                  "--max-delay",
-                                  "3s",
-                                  "--not-before",
-                                  std::to_string(t0),
-                                  "--interval",
-                                  "0.1",
-                                  "--scope",
-                                  "machine",
-                                  "--output-dir",
-                                  root.path(),
-                                  "--json",
-                                  root.path() + "/run.json",
-                                  "--",
-                                  "sh",
-                                  "-c",
-                                  "for i in $(seq 30); do date +%s.%N >> " + ticks + "; sleep 0.05; done"});
+  long t0 = 0;
+  auto outcome = run_paused_plan(
+      root, {"--interval", "0.1", "--scope", "machine"},
+      {"sh", "-c", "for i in $(seq 30); do date +%s.%N >> " + ticks + "; sleep 0.05; done"}, t0);
   ASSERT_EQ(outcome.exit_code, 0) << outcome.err;
   json run = json::parse(slurp(root.path() + "/run.json"));
   ASSERT_EQ(run["plan"]["intervals"].size(), 2u) << run["plan"];
@@ -205,30 +211,9 @@ TEST(RunPlan, PauseAndResumeStopsTheCommandBetweenItsIntervals) {
 
 TEST(RunPlan, AFailingResumeCommandNeverLeavesTheCommandStopped) {
   testing::FakeRoot root("", false);
-  const long t0 = static_cast<long>(std::ceil(now_s())) + 2;
-  root.write("grid.csv", seconds_series(t0 - 5, {900, 900, 900, 900, 900, 100, 900, 100, 900, 100, 900}));
-  auto outcome = run_carbonmeter({"run",
-                                  "--plan",
-                                  "pause-resume",
-                                  "--intensity-series",
-                                  root.path() + "/grid.csv",
-                                  "--duration",
-                                  "2s",
-                                  "--max-delay",
-                                  "3s",
-                                  "--not-before",
-                                  std::to_string(t0),
-                                  "--resume-command",
-                                  "exit 3",
-                                  "--pause-signal",
-                                  "STOP",
-                                  "--output-dir",
-                                  root.path(),
-                                  "--json",
-                                  root.path() + "/run.json",
-                                  "--",
-                                  "sleep",
-                                  "2.5"});
+  long t0 = 0;
+  auto outcome =
+      run_paused_plan(root, {"--resume-command", "exit 3", "--pause-signal", "STOP"}, {"sleep", "2.5"}, t0);
   ASSERT_EQ(outcome.exit_code, 0) << outcome.err;  // it ended: continued despite the resume command
   // "failed (exit 3)", or "left the command stopped" when the exit status was reaped by the run's
   // own reaper first: either way the command was continued.

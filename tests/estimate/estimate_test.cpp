@@ -61,7 +61,8 @@ TEST(Estimate, CountUtilisationCpuAndMemoryFollowGreenAlgorithms) {
   EXPECT_NEAR(e["energy_kwh"].get<double>(), power_w * 10 / 1000, 1e-9);
   ASSERT_EQ(e["parts"].size(), 3u);
   EXPECT_EQ(e["parts"][1]["how"], "Green Algorithms' 12 W per core of an unknown CPU");
-  for (const char* cpu : {"Xeon Gold 6248", "Intel Xeon Gold 6248", "EPYC 7763"}) {  // vendor or not
+  for (const char* cpu :
+       {"Xeon Gold 6248", "Intel Xeon Gold 6248", "EPYC 7763", "i9-9900K"}) {  // vendor or not
     json known = estimate({"--cpu", cpu, "--hours", "1", "--carbon-intensity", "100"});
     ASSERT_EQ(known["parts"].size(), 1u) << cpu;
     EXPECT_GT(known["parts"][0]["unit_power_w"].get<double>(), 1.0) << cpu;
