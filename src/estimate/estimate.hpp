@@ -11,7 +11,7 @@
 #include "carbon/location.hpp"
 #include "carbonmeter/result.hpp"
 #include "estimate/accelerator_table.hpp"
-#include "sensors/cpu_power_model.hpp"
+#include "sensors/cpu_tdp_table.hpp"
 
 namespace carbonmeter {
 

@@ -7,7 +7,8 @@
 
 #include "core/csv.hpp"
 #include "core/roots.hpp"
-#include "sensors/cpu_power_model.hpp"
+#include "sensors/cpu_power_curve.hpp"
+#include "sensors/cpu_tdp_table.hpp"
 
 namespace carbonmeter {
 namespace {

@@ -1,11 +1,11 @@
-#include "sensors/cpu_power_model.hpp"
-
 #include <gmock/gmock.h>
 #include <gtest/gtest.h>
 
 #include "core/proc_stat.hpp"
 #include "core/roots.hpp"
 #include "sensors/cpu_estimate.hpp"
+#include "sensors/cpu_power_curve.hpp"
+#include "sensors/cpu_tdp_table.hpp"
 #include "support/fake_root.hpp"
 
 namespace carbonmeter {

@@ -1,5 +1,4 @@
-// What the CPU estimate needs: the CPU's TDP from the shipped table (forgiving name matching)
-// and the fitted power curve P(u) = TDP × f(u).
+// The CPU's TDP from the shipped table, found by a forgiving match on the model name.
 #pragma once
 
 #include <optional>
@@ -32,23 +31,6 @@ class CpuTdpTable {
  private:
   std::vector<CpuSpec> specs_;
   std::vector<std::string> normalized_;
-};
-
-// f(u, c): fraction of TDP drawn at machine-wide utilisation u (0..1) with load concentration c
-// (0: spread evenly over all CPUs, 1: some CPUs fully busy, the rest idle), as the blend
-// (1 - c) f_spread(u) + c f_concentrated(u) of two piecewise-linear curves.
-class PowerCurve {
- public:
-  static Result<PowerCurve> load(const std::string& path);
-  double fraction_of_tdp(double utilization, double concentration) const;
-
- private:
-  struct Point {
-    double utilization;
-    double spread;
-    double concentrated;
-  };
-  std::vector<Point> points_;
 };
 
 }  // namespace carbonmeter
