@@ -5,6 +5,7 @@
 
 #include <algorithm>
 #include <charconv>
+#include <cstdlib>
 #include <string>
 
 #include "core/proc_stat.hpp"
@@ -90,8 +91,63 @@ Status ProcessTree::start() {
                  " (has it exited? is procfs mounted?)"};
   // Descendants that exist now (their past is not the run's). A command the tracker has just
   // forked and holds before exec has none: the costly full scan of procfs is skipped then.
-  if (!tracker_reaps_) discover(true, false);
+  if (!tracker_reaps_) {
+    discover(true, false);
+    return Ok{};
+  }
+  const char* no_cgroup = std::getenv("CARBONMETER_NO_CGROUP");
+  if (no_cgroup && *no_cgroup && std::string(no_cgroup) != "0") {
+    no_cgroup_reason_ = "CARBONMETER_NO_CGROUP is set";
+    return Ok{};
+  }
+  auto cgroup = CommandCgroup::create_for(root_);
+  if (!cgroup) {
+    no_cgroup_reason_ = cgroup.error().message;
+    return Ok{};
+  }
+  auto usage = cgroup.value().read();
+  if (!usage) {
+    no_cgroup_reason_ = usage.error().message;
+    return Ok{};
+  }
+  cgroup_start_cpu_s_ = usage.value().cpu_s;
+  cgroup_.emplace(std::move(cgroup).value());
   return Ok{};
+}
+
+std::string ProcessTree::source() const {
+  if (cgroup_) return cgroup_->description();
+  return no_cgroup_reason_.empty() ? "/proc" : "/proc (no cgroup: " + no_cgroup_reason_ + ")";
+}
+
+bool ProcessTree::sample_cgroup(ProcessTreeUsage& usage, bool read_pids) {
+  auto read = cgroup_->read();
+  if (!read) {  // the cgroup went away: read /proc from now on, counting on from the cgroup's total
+    no_cgroup_reason_ = read.error().message;
+    cgroup_.reset();
+    departed_cpu_s_ = high_water_cpu_s_;
+    for (auto& [pid, member] : members_)
+      if (auto fields = read_member(member)) member.offset_ticks = fields.value().cpu_ticks;
+    discover(true, false);
+    return false;
+  }
+  if (read_pids || (!read.value().rss_bytes)) order_ = cgroup_->pids();
+  usage.processes = static_cast<int>(order_.size());
+  usage.cpu_s = std::max(high_water_cpu_s_, read.value().cpu_s - cgroup_start_cpu_s_);
+  high_water_cpu_s_ = usage.cpu_s;
+  if (read.value().rss_bytes) {
+    usage.rss_bytes = *read.value().rss_bytes;
+  } else {  // cgroup v2 without the memory controller: resident memory from each process
+    for (pid_t pid : order_) {
+      auto statm = read_text_file(pid_path(pid, "/statm"));  // "size resident shared ..." in pages
+      if (!statm) continue;
+      std::string_view text = statm.value();
+      text.remove_prefix(std::min(text.size(), text.find(' ') + 1));
+      if (auto pages = parse_u64(text.substr(0, text.find(' '))))
+        usage.rss_bytes += *pages * static_cast<std::uint64_t>(page_size_);
+    }
+  }
+  return true;
 }
 
 Result<ProcStatFields> ProcessTree::read_member(Member& member) {
@@ -106,6 +162,7 @@ Result<ProcStatFields> ProcessTree::read_member(Member& member) {
 }
 
 void ProcessTree::add_reaped(pid_t pid, double cpu_s) {
+  if (cgroup_) return;  // the cgroup keeps the time of its exited members
   // What depart() counted from its last reading is replaced by the full rusage, less the time it
   // had before the run.
   if (auto it = departed_counted_s_.find(pid); it != departed_counted_s_.end()) {
@@ -246,6 +303,10 @@ void ProcessTree::discover(bool full, bool born_during_run) {
 }
 
 ProcessTreeUsage ProcessTree::sample(double now_s, bool force_discovery) {
+  if (cgroup_) {
+    ProcessTreeUsage usage;
+    if (sample_cgroup(usage, wants_pids_ || force_discovery)) return usage;
+  }
   if (force_discovery || now_s >= next_discovery_s_) {
     // Children forked by threads other than the main one are found by a full scan, every 30 discoveries.
     discover(++discoveries_ % 30 == 0, true);

@@ -14,12 +14,15 @@
 #include <sys/types.h>
 
 #include <cstdint>
+#include <optional>
+#include <string>
 #include <string_view>
 #include <unordered_map>
 #include <utility>
 #include <vector>
 
 #include "carbonmeter/result.hpp"
+#include "core/command_cgroup.hpp"
 #include "core/text_file.hpp"
 
 namespace carbonmeter {
@@ -45,6 +48,9 @@ class ProcessTree {
   // discovery_period_s: how often new descendants are looked for (children files every period,
   // a full scan of procfs every thirty periods or when children files are missing).
   // tracker_reaps: the caller reaps the root (and orphans) and reports them through add_reaped().
+  // It also means the root is a command held before exec: it is then moved into a cgroup of its
+  // own where that is allowed (CommandCgroup), and the tree is read from there instead of /proc
+  // (CARBONMETER_NO_CGROUP=1 turns that off).
   ProcessTree(pid_t root, double discovery_period_s = 1.0, bool tracker_reaps = false);
 
   // Fails when the root cannot be read (no such process, or procfs unreadable).
@@ -56,6 +62,11 @@ class ProcessTree {
   pid_t root() const { return root_; }
   // The live members at the last sample, parents first.
   const std::vector<pid_t>& pids() const { return order_; }
+  // Whether pids() must be current after every sample (sensors with per-process shares need it);
+  // otherwise a cgroup's member list is read only at forced discoveries (the last sample).
+  void set_wants_pids(bool wants) { wants_pids_ = wants; }
+  // How the tree is read: "cgroup v1 (cpuacct, memory)", ... or "/proc" (and why no cgroup).
+  std::string source() const;
 
  private:
   struct Member {
@@ -74,6 +85,7 @@ class ProcessTree {
   static constexpr std::size_t kMaxOpenFiles = 64;
 
   Result<ProcStatFields> read_member(Member& member);
+  bool sample_cgroup(ProcessTreeUsage& usage, bool read_pids);
   void discover(bool full_scan, bool born_during_run);
   void discover_children_of(pid_t pid, std::vector<pid_t>& out);
   void full_scan(std::vector<Found>& out);
@@ -95,6 +107,10 @@ class ProcessTree {
   std::unordered_map<pid_t, double> awaiting_rusage_offset_s_;  // tracker-reaped: offset to remove
   double high_water_cpu_s_ = 0.0;
   long page_size_;
+  bool wants_pids_ = true;
+  std::optional<CommandCgroup> cgroup_;
+  double cgroup_start_cpu_s_ = 0.0;
+  std::string no_cgroup_reason_;
 };
 
 }  // namespace carbonmeter
