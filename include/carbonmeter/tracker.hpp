@@ -28,7 +28,7 @@ struct TrackerOptions {
   std::string output_dir;        // "" = no journal; else a journal is appended every interval
   std::string project_name = "carbonmeter";
   std::vector<std::string> command;  // recorded in the report when a command is measured
-  // Called at both ends of every window, before its sample, so that asynchronous work (queued
+  // Called at both ends of every window, before its counters are read, so that asynchronous work (queued
   // GPU kernels) lands inside the window it belongs to; e.g. [] { cudaDeviceSynchronize(); }.
   // The Python binding passes sync="torch" as a callable that runs torch.cuda.synchronize().
   std::function<void()> window_sync;
@@ -48,7 +48,9 @@ class Tracker {
   Measurement stop();
   bool running() const;
 
-  // Named windows: each takes a sample at its ends. A name may be open only once at a time.
+  // Named windows: each reads the energy counters at its ends (no sample is taken: what they read
+  // is held for the next sample; estimates are projected at their last power, and in process
+  // scope the tree's last share applies). A name may be open only once at a time.
   Status begin_window(const std::string& name);
   Result<Measurement> end_window(const std::string& name);
   Status cancel_window(const std::string& name);

@@ -33,6 +33,8 @@ Sampler::Sampler(SensorSet sensors, Scope scope, pid_t root_pid, bool tracker_re
     needs_.memory = needs_.memory || sensor_needs.memory;
     needs_.tree_pids = needs_.tree_pids || sensor_needs.tree_pids;
     readings_.emplace_back(active.sensor->channels().size());
+    held_.emplace_back(active.sensor->channels().size());
+    sensors_need_cpu_time_ = sensors_need_cpu_time_ || sensor_needs.cpu_time || sensor_needs.per_cpu_time;
     for (const Channel& channel : active.sensor->channels())
       if (active.counted[channel.component])
         devices_.push_back({active.sensor->method(), channel.component, channel.device, channel.domain, 0.0,
@@ -74,11 +76,12 @@ void Sampler::read_machine(SampleContext& context, bool refresh_memory) {
 Status Sampler::start() {
   std::lock_guard lock(mutex_);
   if (started_) return Ok{};
-  start_time_ = last_time_ = std::chrono::steady_clock::now();
+  start_time_ = last_time_ = last_read_time_ = std::chrono::steady_clock::now();
   // The baseline: counters, CPU times and the process tree as they are now.
   SampleContext context;
   read_machine(context, true);
   if (tree_) {
+    tree_->set_wants_pids(needs_.tree_pids);
     if (auto started = tree_->start(); !started) return started.error();
     tree_usage_ = tree_->sample(0.0);
     tree_pids_ = tree_->pids();
@@ -138,12 +141,13 @@ void Sampler::sample_locked(bool refresh_all) {
   // The process tree (one procfs read per process) and memory change slowly: they are read at most
   // every kSlowRefreshS, so that short intervals stay cheap whatever the size of the tree.
   // (Half an interval of slack, so that timer jitter does not skip a refresh at 0.1 s intervals.)
-  const bool refresh_slow =
-      refresh_all || sample.t_s - last_slow_refresh_t_s_ >= kSlowRefreshS - 0.5 * interval_s_;
+  const bool refresh_slow = refresh_all || sample.t_s - last_slow_refresh_t_s_ >=
+                                               kSlowRefreshS - 0.5 * std::min(interval_s_, kSlowRefreshS);
   if (refresh_slow) last_slow_refresh_t_s_ = sample.t_s;
 
   SampleContext context;
-  context.elapsed_s = elapsed_s;
+  context.elapsed_s = std::chrono::duration<double>(now - last_read_time_).count();
+  last_read_time_ = now;
   read_machine(context, refresh_slow);
   if (tree_ && needs_.tree_pids) context.tree_pids = &tree_pids_;
 
@@ -151,29 +155,32 @@ void Sampler::sample_locked(bool refresh_all) {
   // then gets the tree's share of the CPU time and memory over the whole pooled period: shares
   // taken over 0.1 s or more are not swamped by the 10 ms tick of CPU accounting.
   EnergyJ shareless_j;
+  read_sensors_into_held(context);
   std::size_t device_index = 0;
   for (std::size_t i = 0; i < sensors_.sensors.size(); ++i) {
     ActiveSensor& active = sensors_.sensors[i];
-    active.sensor->read(context, readings_[i]);
     const auto& channels = active.sensor->channels();
     for (std::size_t ch = 0; ch < channels.size(); ++ch) {
       const Component component = channels[ch].component;
       if (!active.counted[component]) continue;
-      const ChannelReading& reading = readings_[i][ch];
-      sample.machine_energy_j[component] += reading.energy_j;
+      HeldEnergy& held = held_[i][ch];
+      sample.machine_energy_j[component] += held.energy_j;
       DeviceEnergy& device = devices_[device_index++];
-      device.energy_j += reading.energy_j;
+      device.energy_j += held.energy_j;
       if (scope_ == Scope::machine) {
-        sample.energy_j[component] += reading.energy_j;
-        device.attributed_j += reading.energy_j;
-      } else if (reading.process_share) {
-        const double attributed_j = reading.energy_j * std::clamp(*reading.process_share, 0.0, 1.0);
-        sample.energy_j[component] += attributed_j;
-        device.attributed_j += attributed_j;
+        sample.energy_j[component] += held.energy_j;
+        device.attributed_j += held.energy_j;
       } else {
-        shareless_j[component] += reading.energy_j;
-        device.attributed_j = -1.0;  // the component's share applies (docs/report.md)
+        const double unshared_j = held.energy_j - held.shared_energy_j;
+        sample.energy_j[component] += held.attributed_j;
+        if (held.has_share && unshared_j <= 0) {
+          device.attributed_j += held.attributed_j;
+        } else {
+          shareless_j[component] += unshared_j;
+          device.attributed_j = -1.0;  // the component's share applies (docs/report.md)
+        }
       }
+      held = HeldEnergy{};
     }
     for (std::string& note : active.sensor->take_notes()) {
       if (on_note_) on_note_(note);
@@ -214,6 +221,69 @@ void Sampler::sample_locked(bool refresh_all) {
   series_.add(sample);
   ++sample_count_;
   if (on_sample_) on_sample_(sample);
+}
+
+void Sampler::read_sensors_into_held(const SampleContext& context) {
+  for (std::size_t i = 0; i < sensors_.sensors.size(); ++i) {
+    ActiveSensor& active = sensors_.sensors[i];
+    active.sensor->read(context, readings_[i]);
+    const auto& channels = active.sensor->channels();
+    for (std::size_t ch = 0; ch < channels.size(); ++ch) {
+      if (!active.counted[channels[ch].component]) continue;
+      const ChannelReading& reading = readings_[i][ch];
+      HeldEnergy& held = held_[i][ch];
+      held.energy_j += reading.energy_j;
+      if (reading.process_share) {
+        held.has_share = true;
+        held.shared_energy_j += reading.energy_j;
+        held.attributed_j += reading.energy_j * std::clamp(*reading.process_share, 0.0, 1.0);
+      }
+    }
+  }
+}
+
+Totals Sampler::boundary_totals() {
+  std::lock_guard lock(mutex_);
+  if (!started_ || stopping_) return totals_;
+  const auto now = std::chrono::steady_clock::now();
+  SampleContext context;
+  context.elapsed_s = std::chrono::duration<double>(now - last_read_time_).count();
+  last_read_time_ = now;
+  if (sensors_need_cpu_time_) {  // an estimate: its utilisation up to now
+    if (auto cpu = machine_.cpu_time(needs_.per_cpu_time)) {
+      context.cpu_time_delta = cpu_time_delta(last_cpu_time_, cpu.value());
+      last_cpu_time_ = std::move(cpu).value();
+      if (tree_) pending_busy_s_ += context.cpu_time_delta.busy_s;
+    }
+  }
+  context.memory = memory_;
+  if (tree_ && needs_.tree_pids) context.tree_pids = &tree_pids_;
+  read_sensors_into_held(context);
+  EnergyJ machine_j, attributed_j, shareless_j;
+  for (std::size_t i = 0; i < sensors_.sensors.size(); ++i) {
+    const ActiveSensor& active = sensors_.sensors[i];
+    const auto& channels = active.sensor->channels();
+    for (std::size_t ch = 0; ch < channels.size(); ++ch) {
+      const Component component = channels[ch].component;
+      if (!active.counted[component]) continue;
+      const HeldEnergy& held = held_[i][ch];
+      machine_j[component] += held.energy_j;
+      attributed_j[component] += held.attributed_j;
+      shareless_j[component] += held.energy_j - held.shared_energy_j;
+    }
+  }
+  Totals out = totals_;
+  out.elapsed_s = std::chrono::duration<double>(now - start_time_).count();
+  out.machine_energy_j += machine_j;
+  if (!tree_) {
+    out.energy_j += machine_j;
+  } else {
+    const double share[kComponentCount] = {cpu_share_, ram_share_, 1.0};
+    for (std::size_t c = 0; c < kComponentCount; ++c)
+      out.energy_j.values[c] +=
+          attributed_j.values[c] + (pending_machine_j_.values[c] + shareless_j.values[c]) * share[c];
+  }
+  return out;
 }
 
 Totals Sampler::totals() const {
@@ -266,6 +336,11 @@ std::vector<std::string> Sampler::notes() const {
 void Sampler::add_reaped(pid_t pid, double cpu_s) {
   std::lock_guard lock(mutex_);
   if (tree_) tree_->add_reaped(pid, cpu_s);
+}
+
+std::string Sampler::tree_source() const {
+  std::lock_guard lock(mutex_);
+  return tree_ ? tree_->source() : "";
 }
 
 int Sampler::processes_alive() const {

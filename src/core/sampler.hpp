@@ -44,6 +44,11 @@ class Sampler {
   // Takes a sample now and returns the totals since start. refresh_all: read the process tree and
   // attribute everything measured so far (window boundaries); otherwise as the periodic sample.
   Totals sample_now(bool refresh_all = true);
+  // The totals as of now without taking a sample (window boundaries): every sensor is read (what
+  // it reports is held for the next sample, so energy is split exactly at the boundary), nothing
+  // is journaled, the process tree and memory are not re-read, and energy not yet attributed
+  // gets the tree's last share.
+  Totals boundary_totals();
   Totals totals() const;
   std::vector<Sample> series() const;
   std::size_t samples_per_point() const;
@@ -57,6 +62,8 @@ class Sampler {
   void set_note_listener(std::function<void(const std::string&)> listener) { on_note_ = std::move(listener); }
   // Processes of the tree still alive at the last sample (besides the root, when it was reaped).
   int processes_alive() const;
+  // How the process tree is read (ProcessTree::source()); "" in machine scope.
+  std::string tree_source() const;
   double interval_s() const { return interval_s_; }
 
  private:
@@ -67,6 +74,15 @@ class Sampler {
   void run_thread();
   void read_machine(SampleContext& context, bool refresh_memory);
   void note_once(bool& said, const std::string& note);
+  // Energy a boundary read took from a channel, added to the next sample.
+  struct HeldEnergy {
+    double energy_j = 0.0;
+    double shared_energy_j = 0.0;  // the part read with a process share of its own
+    double attributed_j = 0.0;     // that part × its share
+    bool has_share = false;
+  };
+  // Reads every sensor and adds each counted channel's energy to what is held for the next sample.
+  void read_sensors_into_held(const SampleContext& context);
 
   SensorSet sensors_;
   Scope scope_;
@@ -103,6 +119,9 @@ class Sampler {
   SampleSeries series_;
   std::size_t sample_count_ = 0;
   std::vector<std::vector<ChannelReading>> readings_;
+  std::vector<std::vector<HeldEnergy>> held_;
+  bool sensors_need_cpu_time_ = false;  // estimates: /proc/stat is read at window boundaries too
+  std::chrono::steady_clock::time_point last_read_time_;  // of the sensors, by a sample or a boundary
   std::vector<DeviceEnergy> devices_;
   std::vector<std::string> notes_;
 };

@@ -128,6 +128,7 @@ Measurement Tracker::Impl::stop() {
   if (!running_) return final_report_ ? report_measurement(*final_report_) : Measurement{};
   sampler_->stop();
   running_ = false;
+  header_.process_tree_source = sampler_->tree_source();
   if (tracker_reaps_) {
     // The command has exited; descendants it left running are not its run any more.
     if (const int left = sampler_->processes_alive(); left > 0)
@@ -185,7 +186,7 @@ Status Tracker::Impl::begin_window(const std::string& name) {
   std::lock_guard lock(windows_mutex_);
   if (windows_.count(name)) return Error{"window '" + name + "' is already open: end or cancel it first"};
   if (options_.window_sync) options_.window_sync();
-  windows_[name] = {unix_now_s(), sampler_->sample_now()};
+  windows_[name] = {unix_now_s(), sampler_->boundary_totals()};
   return Ok{};
 }
 
@@ -194,7 +195,7 @@ Result<Measurement> Tracker::Impl::end_window(const std::string& name) {
   auto it = windows_.find(name);
   if (it == windows_.end()) return Error{"end_window('" + name + "'): no window of that name is open"};
   if (options_.window_sync && running_) options_.window_sync();
-  Totals end = running_ ? sampler_->sample_now() : sampler_->totals();
+  Totals end = running_ ? sampler_->boundary_totals() : sampler_->totals();
   Measurement m =
       measurement_since(name, it->second.start_unix_s, it->second.start.elapsed_s, it->second.start, end);
   windows_.erase(it);

@@ -73,6 +73,23 @@ TEST(Tracker, WindowsNestOverlapAndCancel) {
   tracker.stop();
 }
 
+TEST(Tracker, WindowBoundariesReadCountersWithoutTakingSamples) {
+  FakeRoot root("intel_server_1s");
+  Tracker tracker(machine_options());
+  ASSERT_TRUE(tracker.start().ok());
+  root.set_energy_uj("intel-rapl:0", 100'000'000 + 10'000'000);
+  ASSERT_TRUE(tracker.begin_window("w").ok());
+  root.set_energy_uj("intel-rapl:0", 100'000'000 + 17'000'000);
+  auto w = tracker.end_window("w");
+  ASSERT_TRUE(w.ok());
+  EXPECT_DOUBLE_EQ(w.value().energy_j[Component::cpu], 7.0);
+  // The energy the boundaries read is held for the next sample and counted exactly once.
+  Measurement total = tracker.stop();
+  EXPECT_DOUBLE_EQ(total.energy_j[Component::cpu], 17.0);
+  auto report = nlohmann::json::parse(tracker.report_json());
+  EXPECT_EQ(report["sample_count"].get<int>(), 1);  // only stop()'s last sample
+}
+
 TEST(Tracker, WindowErrorsAreValuesWithMessages) {
   FakeRoot root("intel_server_1s");
   Tracker tracker(machine_options());

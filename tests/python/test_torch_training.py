@@ -60,7 +60,10 @@ def test_a_linear_regression_trained_for_about_a_second_is_measured_per_epoch(tm
         assert window.emissions_g > 0
         assert window.methods["cpu"] != "none"
     assert result.duration_s >= elapsed * 0.9
-    assert result.energy_j["total"] >= sum(w.energy_j["total"] for w in windows) * 0.999
+    # Windows read the counters at their ends and, in process scope, give the energy not yet
+    # attributed the tree's share of the last tree read (at most one interval old): their sum can
+    # exceed the run's total by a little when that share moves (docs/methodology.md).
+    assert result.energy_j["total"] >= sum(w.energy_j["total"] for w in windows) * 0.97
     assert result.emissions_g > 0
     assert result.report["sample_count"] >= 5
     # The prediction after the first epoch lands near the whole run (±50 %: a shared machine).
