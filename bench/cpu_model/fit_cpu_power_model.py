@@ -12,10 +12,23 @@ CodeCarbon's cpu_power.csv. Ground truth (default --truth energy): rapl_energy /
 rapl_power column lags one step behind (it matches the previous row's energy/duration to 0.6 %,
 median), so the first step of each run reads an impossible 0.2-1.4 W; --truth power uses it anyway.
 
+Shipped model (per vendor, "idle share"): f_v(u, c) = a_v + (1 - a_v) * g(u, c), where v is the CPU
+vendor (vendor_id in /proc/cpuinfo: GenuineIntel, AuthenticAMD), a_v >= 0 the vendor's extra share of
+TDP drawn whatever the load, and g = (1 - c) g_spread + c g_concentrated one pair of curves shared by
+all vendors. Fitted by coordinate descent: g by the exact fit below with a_v fixed, then each a_v by
+a grid search (step 0.0025) with g fixed, from a_v = 0 until nothing changes. Each f_v is again
+piecewise linear on the knots, so the file stores it as plain knot values, one block per vendor. A
+vendor with no data (any other than the fitted ones) gets the vendor-neutral two curves fitted on
+all rows (vendor "any"). The vendor of a profile is read from its cpu_name (AMD / Intel).
+
 Fit: minimise the mean absolute percentage error (MAPE). As c is exactly 0 or 1 in the data, the
 objective splits into one fit per curve. Each fit is the exact optimum on a 0.0025-of-TDP grid, by
 dynamic programming over the knots. Rows whose truth is < 2 W (only with --truth power) get a
-weight of 1e-6. The one-curve model f(u) (the previous model) is fitted and reported alongside.
+weight of 1e-6. The one-curve model f(u) (the model before the two curves) and the vendor-neutral
+two curves (the model before the vendor curves) are fitted and reported alongside.
+
+Out of sample: leave one CPU out and leave one profile folder out. A held-out CPU whose vendor has
+no other data is predicted by the neutral curves fitted without it, as the program would do.
 
 Writes data/cpu_power_model.csv and data/cpu_power_model_error.csv; prints the figures.
 Usage: fit_cpu_power_model.py [PROFILE_DIR] [--knots 0,10,...] [--truth energy|power]
@@ -37,6 +50,14 @@ DEFAULT_KNOTS = "0,10,20,30,40,50,60,70,80,90,100"
 NEAR_IDLE_W = 2.0
 IDLE_WEIGHT = 1e-6
 GRID = [i * 0.0025 for i in range(601)]  # fraction of TDP, 0 .. 1.5
+SHARE_GRID = [i * 0.0025 for i in range(201)]  # a_v, 0 .. 0.5
+NEUTRAL = "any"  # the vendor label of the vendor-neutral curves in the shipped file
+
+
+def vendor_of(cpu_name):
+    """vendor_id as /proc/cpuinfo spells it, from a profile's cpu_name."""
+    name = cpu_name.lower()
+    return "AuthenticAMD" if "amd" in name.split() else "GenuineIntel" if "intel" in name else NEUTRAL
 
 
 def load_rows(profile_dir, tdp_csv, exclude, truth):
@@ -53,6 +74,7 @@ def load_rows(profile_dir, tdp_csv, exclude, truth):
             else:  # the lagged rapl_power column
                 rapl = float(r["rapl_power"])
             rows.append({"file": "%s/%s" % (folder, r["load_type"]), "folder": folder, "cpu": cpu,
+                         "vendor": vendor_of(r["cpu_name"]),
                          "tdp": float(tdps[cpu]), "u": float(r["cpu_load"]), "rapl": rapl,
                          "c": 1.0 if r["load_type"] == "some_cores" else 0.0,
                          "codecarbon": float(r["estimated_power"])})
@@ -71,12 +93,18 @@ def f_at(knots, f, u):
     return f[k] + (f[k + 1] - f[k]) * t
 
 
-def fit_curve(knots, rows):
-    """Monotone knot values minimising sum of w*|TDP*f(u) - rapl|/rapl (global optimum on GRID)."""
-    terms = [[] for _ in knots[:-1]]  # per interval: (t, TDP/rapl, weight)
+def weight(r):
+    return IDLE_WEIGHT if r["rapl"] < NEAR_IDLE_W else 1.0
+
+
+def fit_curve(knots, rows, share=None):
+    """Monotone knot values g minimising sum of w*|TDP*f(u) - rapl|/rapl (global optimum on GRID), where
+    f = a + (1 - a) g and a = share[row's vendor] (0 without share)."""
+    terms = [[] for _ in knots[:-1]]  # per interval: (t, A, B, weight); the row's error is |A g(u) + B|
     for r in rows:
         k, t = segment(knots, r["u"])
-        terms[k].append((t, r["tdp"] / r["rapl"], IDLE_WEIGHT if r["rapl"] < NEAR_IDLE_W else 1.0))
+        a, s = share[r["vendor"]] if share else 0.0, r["tdp"] / r["rapl"]
+        terms[k].append((t, s * (1 - a), s * a - 1.0, weight(r)))
     n, inf = len(GRID), float("inf")
     cost, back = [0.0] * n, []  # cost[j]: best total so far with the current knot at GRID[j]
     for seg in terms:
@@ -84,7 +112,7 @@ def fit_curve(knots, rows):
         for i, a in enumerate(GRID):
             for j in range(i, n):  # monotone: next knot >= this one
                 b = GRID[j]
-                c = cost[i] + sum(w * abs(s * (a + (b - a) * t) - 1.0) for t, s, w in seg)
+                c = cost[i] + sum(w * abs(s * (a + (b - a) * t) + o) for t, s, o, w in seg)
                 if c < new[j]:
                     new[j], arg[j] = c, i
         cost = new
@@ -96,16 +124,43 @@ def fit_curve(knots, rows):
     return [GRID[i] for i in reversed(idx)]
 
 
-def fit(knots, rows, two):
+def fit(knots, rows, two, share=None):
     """Model = (f_spread, f_concentrated); the one-curve model uses the same curve twice."""
     if not two:
-        f = fit_curve(knots, rows)
+        f = fit_curve(knots, rows, share)
         return f, f
-    return fit_curve(knots, [r for r in rows if r["c"] == 0]), fit_curve(knots, [r for r in rows if r["c"] == 1])
+    return (fit_curve(knots, [r for r in rows if r["c"] == 0], share),
+            fit_curve(knots, [r for r in rows if r["c"] == 1], share))
+
+
+def fraction(knots, model, r):
+    return (1 - r["c"]) * f_at(knots, model[0], r["u"]) + r["c"] * f_at(knots, model[1], r["u"])
 
 
 def predict(knots, model, r):
-    return r["tdp"] * ((1 - r["c"]) * f_at(knots, model[0], r["u"]) + r["c"] * f_at(knots, model[1], r["u"]))
+    """model: a curve pair, or a dict vendor -> curve pair with the neutral pair under NEUTRAL."""
+    if isinstance(model, dict):
+        model = model.get(r["vendor"], model[NEUTRAL])
+    return r["tdp"] * fraction(knots, model, r)
+
+
+def fit_vendor(knots, rows, max_rounds=20):
+    """The per-vendor idle-share model, as a dict vendor -> (f_spread, f_concentrated), plus the
+    neutral two curves under NEUTRAL; the shares under "share", the shared g under "g"."""
+    vendors = sorted({r["vendor"] for r in rows})
+    share = {v: 0.0 for v in vendors}
+    for _ in range(max_rounds):
+        g = fit(knots, rows, True, share)
+        base = {id(r): fraction(knots, g, r) for r in rows}
+        new = {v: min(SHARE_GRID, key=lambda a: sum(weight(r) * abs(r["tdp"] * (a + (1 - a) * base[id(r)]) / r["rapl"] - 1)
+                                                     for r in rows if r["vendor"] == v)) for v in vendors}
+        if new == share:
+            break
+        share = new
+    model = {v: tuple([round(share[v] + (1 - share[v]) * x, 4) for x in curve] for curve in g) for v in vendors}
+    model[NEUTRAL] = fit(knots, rows, True)
+    model["share"], model["g"] = share, g
+    return model
 
 
 def ape(pred, r):
@@ -130,27 +185,38 @@ def main():
     knots = [float(k) for k in args.knots.split(",")]
     rows = load_rows(args.profile_dir, args.tdp_csv, set(args.exclude), args.truth)
 
+    fitters = {"one": lambda rs: fit(knots, rs, False), "two": lambda rs: fit(knots, rs, True),
+               "vendor": lambda rs: fit_vendor(knots, rs)}
     errs, models = {}, {}  # errs[(model, scheme)][id(row)] = absolute percentage error
-    for two, name in ((False, "one"), (True, "two")):
-        models[name] = fit(knots, rows, two)
+    for name, fitter in fitters.items():
+        models[name] = fitter(rows)
         errs[name, "in"] = {id(r): ape(predict(knots, models[name], r), r) for r in rows}
         for scheme, key in (("loco", "cpu"), ("lofo", "folder")):  # leave one CPU / one folder out
             errs[name, scheme] = {}
             for held in sorted({r[key] for r in rows}):
-                g = fit(knots, [r for r in rows if r[key] != held], two)
+                g = fitter([r for r in rows if r[key] != held])
                 errs[name, scheme].update({id(r): ape(predict(knots, g, r), r) for r in rows if r[key] == held})
     errs["cc"] = {id(r): ape(r["codecarbon"], r) for r in rows}
 
     m = lambda e, subset: mean(e[id(r)] for r in subset)  # noqa: E731
     pct = lambda x: "%.1f %%" % (100 * x)  # noqa: E731
     fmt = lambda f: " ".join("%g:%.4f" % kv for kv in zip(knots, f))  # noqa: E731
-    print("f_spread(u)       ", fmt(models["two"][0]))
-    print("f_concentrated(u) ", fmt(models["two"][1]))
-    print("one-curve f(u)    ", fmt(models["one"][0]))
-    cols = [("one", "in"), ("two", "in"), ("one", "loco"), ("two", "loco"), ("one", "lofo"), ("two", "lofo"), "cc"]
+    vm = models["vendor"]
+    vendors = sorted(v for v in vm if v not in (NEUTRAL, "share", "g"))
+    print("shared g_spread(u)       ", fmt(vm["g"][0]))
+    print("shared g_concentrated(u) ", fmt(vm["g"][1]))
+    for v in vendors:
+        print("%s: idle share a = %.4f" % (v, vm["share"][v]))
+        print("  f_spread(u)       ", fmt(vm[v][0]))
+        print("  f_concentrated(u) ", fmt(vm[v][1]))
+    print("neutral f_spread(u)       ", fmt(models["two"][0]))
+    print("neutral f_concentrated(u) ", fmt(models["two"][1]))
+    print("one-curve f(u)            ", fmt(models["one"][0]))
+    cols = [(n, s) for s in ("in", "loco", "lofo") for n in ("one", "two", "vendor")] + ["cc"]
     print("\n%d rows, truth = %s\n" % (len(rows), "rapl_energy/duration" if args.truth == "energy" else "rapl_power"))
-    print("| file | rows | TDP W | one curve | two curves | one, LOCO | two, LOCO | one, LOFO | two, LOFO | CodeCarbon |")
-    print("|---|---|---|---|---|---|---|---|---|---|")
+    print("| file | rows | TDP W | one curve | neutral | per vendor | one, LOCO | neutral, LOCO | per vendor, LOCO "
+          "| one, LOFO | neutral, LOFO | per vendor, LOFO | CodeCarbon |")
+    print("|---|---|---|---|---|---|---|---|---|---|---|---|---|")
     by_file = defaultdict(list)
     for r in rows:
         by_file[r["file"]].append(r)
@@ -163,25 +229,30 @@ def main():
     per_cpu = mean(m(errs["cc"], [r for r in rows if r["cpu"] == c]) for c in cpus)
     print("\nCodeCarbon, mean of the per-CPU means: %s" % pct(per_cpu))
     energy = lambda pred: sum(abs(pred(r) - r["rapl"]) for r in rows) / sum(r["rapl"] for r in rows)  # noqa: E731
-    print("Energy-weighted in-sample error sum|P - truth| / sum(truth): two curves %s, one curve %s, CodeCarbon %s" % (
-        pct(energy(lambda r: predict(knots, models["two"], r))), pct(energy(lambda r: predict(knots, models["one"], r))),
-        pct(energy(lambda r: r["codecarbon"]))))
+    print("Energy-weighted in-sample error sum|P - truth| / sum(truth): per vendor %s, neutral %s, one curve %s, "
+          "CodeCarbon %s" % tuple(pct(energy(f)) for f in (
+              lambda r: predict(knots, vm, r), lambda r: predict(knots, models["two"], r),
+              lambda r: predict(knots, models["one"], r), lambda r: r["codecarbon"])))
 
     if args.no_write or args.exclude or args.truth != "energy" or args.knots != DEFAULT_KNOTS:
         return  # only the default run writes the shipped files
     with open(os.path.join(REPO, "data", "cpu_power_model.csv"), "w", newline="") as out:
         w = csv.writer(out, lineterminator="\n")
-        w.writerow(["utilization_pct", "fraction_of_tdp_spread", "fraction_of_tdp_concentrated"])
-        w.writerows(["%g" % u, "%.4f" % a, "%.4f" % b] for u, a, b in zip(knots, *models["two"]))
+        w.writerow(["vendor", "utilization_pct", "fraction_of_tdp_spread", "fraction_of_tdp_concentrated"])
+        for v in [NEUTRAL] + vendors:
+            w.writerows([v, "%g" % u, "%.4f" % a, "%.4f" % b] for u, a, b in zip(knots, *vm[v]))
     with open(os.path.join(REPO, "data", "cpu_power_model_error.csv"), "w", newline="") as out:
         w = csv.writer(out, lineterminator="\n")
         w.writerow(["metric", "value"])
-        for metric, key in (("mape_all_rows", ("two", "in")), ("mape_leave_one_cpu_out", ("two", "loco")),
+        for metric, key in (("mape_all_rows", ("vendor", "in")), ("mape_leave_one_cpu_out", ("vendor", "loco")),
+                            ("mape_leave_one_folder_out", ("vendor", "lofo")),
+                            ("mape_neutral_all_rows", ("two", "in")),
+                            ("mape_neutral_leave_one_cpu_out", ("two", "loco")),
+                            ("mape_neutral_leave_one_folder_out", ("two", "lofo")),
                             ("mape_one_curve_all_rows", ("one", "in")),
                             ("mape_one_curve_leave_one_cpu_out", ("one", "loco")), ("codecarbon_mape_all_rows", "cc")):
             w.writerow([metric, "%.4f" % m(errs[key], rows)])
     print("\nwrote data/cpu_power_model.csv and data/cpu_power_model_error.csv")
-
 
 if __name__ == "__main__":
     main()

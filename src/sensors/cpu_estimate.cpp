@@ -45,11 +45,12 @@ ProbeOutcome probe_cpu_estimate(const CpuInfo& cpu) {
   outcome.status.method = "cpu-estimate";
   outcome.status.components = "cpu";
   const std::string dir = data_dir();
-  auto table = CpuTdpTable::load(dir + "/cpu_tdp.csv");
-  auto curve = PowerCurve::load(dir + "/cpu_power_model.csv");
+  auto cpu_spec = CpuTdpTable::find(dir + "/cpu_tdp.csv", cpu.model_name);
+  // Curves for /proc/cpuinfo's vendor_id; vendor-neutral ones for a vendor the model was not fitted on.
+  auto curve = PowerCurve::load(dir + "/cpu_power_model.csv", cpu.vendor_id);
   auto errors = read_metric_file(dir + "/cpu_power_model_error.csv");
   auto defaults = read_metric_file(dir + "/cpu_tdp_defaults.csv");
-  for (const auto* problem : {table ? nullptr : &table.error(), curve ? nullptr : &curve.error(),
+  for (const auto* problem : {cpu_spec ? nullptr : &cpu_spec.error(), curve ? nullptr : &curve.error(),
                               errors ? nullptr : &errors.error(), defaults ? nullptr : &defaults.error()}) {
     if (problem) {
       outcome.status.detail = "shipped data missing: " + problem->message;
@@ -63,7 +64,7 @@ ProbeOutcome probe_cpu_estimate(const CpuInfo& cpu) {
       errors.value().count("mape_leave_one_cpu_out") ? errors.value().at("mape_leave_one_cpu_out") : 0.5;
   double full_power_w = 0.0;
   std::string how;
-  if (auto spec = table.value().match(cpu.model_name)) {
+  if (const auto& spec = cpu_spec.value()) {
     full_power_w = spec->tdp_w * sockets;
     how = fmt::format("'{}' matched '{}' ({} W TDP, {})", cpu.model_name, spec->name, spec->tdp_w,
                       spec->source);
@@ -88,8 +89,12 @@ ProbeOutcome probe_cpu_estimate(const CpuInfo& cpu) {
                       cpu.model_name.empty() ? "unknown" : cpu.model_name, per_thread_w, threads);
   }
   outcome.status.found = true;
-  outcome.status.detail = fmt::format("{}; P = {:.1f} W × f(utilisation, load concentration), ±{:.0f} %", how,
-                                      full_power_w, model_error * 100);
+  outcome.status.detail = fmt::format(
+      "{}; P = {:.1f} W × f(utilisation, load concentration) with the {} curves, "
+      "±{:.0f} % (out-of-sample error)",
+      how, full_power_w,
+      curve.value().vendor_specific() ? curve.value().vendor() : std::string("vendor-neutral"),
+      model_error * 100);
   outcome.sensor = std::make_unique<CpuEstimateSensor>(std::move(curve).value(), full_power_w, model_error);
   return outcome;
 }

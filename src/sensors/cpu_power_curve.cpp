@@ -1,39 +1,78 @@
 #include "sensors/cpu_power_curve.hpp"
 
 #include <algorithm>
+#include <cerrno>
+#include <cmath>
 #include <cstdlib>
+#include <map>
 
 #include "core/csv.hpp"
 
 namespace carbonmeter {
 namespace {
 
-double parse_double_or(const std::string& text, double fallback) {
+bool parse_number(const std::string& text, double& value) {
+  if (text.empty()) return false;
   char* end = nullptr;
-  double value = std::strtod(text.c_str(), &end);
-  return end == text.c_str() ? fallback : value;
+  errno = 0;
+  value = std::strtod(text.c_str(), &end);
+  return end == text.c_str() + text.size() && errno == 0 && std::isfinite(value);
 }
 
 }  // namespace
 
-Result<PowerCurve> PowerCurve::load(const std::string& path) {
+Result<PowerCurve> PowerCurve::load(const std::string& path, const std::string& vendor_id) {
   auto table = read_csv_file(path);
   if (!table) return table.error();
   const CsvTable& csv = table.value();
-  int u = csv.column("utilization_pct"), spread = csv.column("fraction_of_tdp_spread"),
-      concentrated = csv.column("fraction_of_tdp_concentrated");
+  const int vendor = csv.column("vendor"), u = csv.column("utilization_pct"),
+            spread = csv.column("fraction_of_tdp_spread"),
+            concentrated = csv.column("fraction_of_tdp_concentrated");
   if (u < 0 || spread < 0 || concentrated < 0)
     return Error{path +
-                 ": expected columns utilization_pct,fraction_of_tdp_spread,fraction_of_tdp_concentrated"};
-  PowerCurve curve;
-  for (const auto& row : csv.rows) {
-    if (static_cast<int>(row.size()) <= std::max({u, spread, concentrated})) continue;
-    curve.points_.push_back({parse_double_or(row[u], 0) / 100.0, parse_double_or(row[spread], 0),
-                             parse_double_or(row[concentrated], 0)});
+                 ": expected columns [vendor,]utilization_pct,fraction_of_tdp_spread,"
+                 "fraction_of_tdp_concentrated; regenerate it with "
+                 "bench/cpu_model/fit_cpu_power_model.py or reinstall carbonmeter"};
+  const int needed = std::max({vendor, u, spread, concentrated});
+  std::map<std::string, std::vector<Point>> curves;  // every block is checked, not only the one used
+  for (std::size_t i = 0; i < csv.rows.size(); ++i) {
+    const auto& row = csv.rows[i];
+    const std::string where = path + ":" + std::to_string(csv.row_line[i]) + ": ";
+    if (static_cast<int>(row.size()) <= needed)
+      return Error{where + "expected " + std::to_string(needed + 1) + " fields, found " +
+                   std::to_string(row.size())};
+    const std::string name = vendor < 0 ? kNeutralVendor : row[vendor];
+    if (name.empty()) return Error{where + "empty vendor (use 'any' for the vendor-neutral curves)"};
+    Point p{};
+    for (auto [column, value] : {std::pair{u, &p.utilization}, std::pair{spread, &p.spread},
+                                 std::pair{concentrated, &p.concentrated}}) {
+      if (!parse_number(row[column], *value))
+        return Error{where + "'" + row[column] + "' is not a number (column " + csv.header[column] + ")"};
+    }
+    if (p.utilization < 0 || p.utilization > 100)
+      return Error{where + "utilization_pct " + row[u] + " is outside 0..100"};
+    if (p.spread < 0 || p.spread > 2 || p.concentrated < 0 || p.concentrated > 2)
+      return Error{where + "a fraction of TDP outside 0..2"};
+    p.utilization /= 100.0;
+    auto& points = curves[name];
+    if (std::any_of(points.begin(), points.end(),
+                    [&](const Point& q) { return q.utilization == p.utilization; }))
+      return Error{where + "utilization_pct " + row[u] + " repeated for vendor '" + name + "'"};
+    points.push_back(p);
   }
-  std::sort(curve.points_.begin(), curve.points_.end(),
-            [](const Point& a, const Point& b) { return a.utilization < b.utilization; });
-  if (curve.points_.size() < 2) return Error{path + ": needs at least two points"};
+  for (auto& [name, points] : curves) {
+    if (points.size() < 2) return Error{path + ": vendor '" + name + "' needs at least two points"};
+    std::sort(points.begin(), points.end(),
+              [](const Point& a, const Point& b) { return a.utilization < b.utilization; });
+  }
+  if (!curves.count(kNeutralVendor))
+    return Error{path + ": no vendor-neutral curves (rows with vendor '" + std::string(kNeutralVendor) +
+                 "'), needed for CPUs of other vendors"};
+  PowerCurve curve;
+  auto chosen = curves.find(vendor_id);
+  if (vendor_id.empty() || chosen == curves.end()) chosen = curves.find(kNeutralVendor);
+  curve.vendor_ = chosen->first;
+  curve.points_ = std::move(chosen->second);
   return curve;
 }
 
@@ -49,9 +88,7 @@ double PowerCurve::fraction_of_tdp(double utilization, double concentration) con
     if (utilization <= p1.utilization) {
       const Point& p0 = points_[i - 1];
       const double f0 = blend(p0), f1 = blend(p1);
-      return p1.utilization > p0.utilization
-                 ? f0 + (f1 - f0) * (utilization - p0.utilization) / (p1.utilization - p0.utilization)
-                 : f1;
+      return f0 + (f1 - f0) * (utilization - p0.utilization) / (p1.utilization - p0.utilization);
     }
   }
   return blend(points_.back());

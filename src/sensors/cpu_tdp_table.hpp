@@ -23,6 +23,10 @@ std::string normalize_cpu_name(const std::string& name);
 class CpuTdpTable {
  public:
   static Result<CpuTdpTable> load(const std::string& path);
+  // load(path) then match(model_name), without building the table: the file is streamed once,
+  // and the answer is kept for the process (a Python process starts many trackers), until the
+  // file changes. This is what the CPU estimate does at start-up.
+  static Result<std::optional<CpuSpec>> find(const std::string& path, const std::string& model_name);
   // The entry whose normalised name equals the model's, else the most specific entry whose
   // words all appear in the model's name (and that names a model number).
   std::optional<CpuSpec> match(const std::string& model_name) const;
