@@ -19,11 +19,12 @@ demo: build
 	@$(RELEASE_DIR)/carbonmeter run --output-dir $(RELEASE_DIR)/demo --json $(RELEASE_DIR)/demo/report.json -- $(RELEASE_DIR)/carbonmeter-demo-workload 10
 	@echo "report: $(RELEASE_DIR)/demo/report.json"
 
-# Builds everything (warnings are errors) and runs the whole test suite.
+# Builds everything (warnings are errors), starts the services the tests use (PostgreSQL:
+# scripts/test_services) and runs the whole test suite.
 test: bootstrap
 	@cmake -S . -B $(TEST_DIR) -DCMAKE_BUILD_TYPE=RelWithDebInfo -DCARBONMETER_WERROR=ON >/dev/null
 	@cmake --build $(TEST_DIR) -j $(JOBS)
-	@cd $(TEST_DIR) && ctest --output-on-failure -j $(JOBS)
+	@services="$$(scripts/test_services)" && eval "$$services" && cd $(TEST_DIR) && ctest --output-on-failure -j $(JOBS)
 
 bench: bootstrap
 	@cmake -S . -B $(RELEASE_DIR) -DCMAKE_BUILD_TYPE=Release -DCARBONMETER_BUILD_BENCHMARKS=ON -DCARBONMETER_BUILD_TESTS=OFF >/dev/null

@@ -23,6 +23,7 @@
 #include <cstdlib>
 #include <filesystem>
 #include <fstream>
+#include <functional>
 #include <memory>
 #include <string>
 #include <thread>
@@ -75,9 +76,11 @@ void make_fake_sysfs(const fs::path& sysfs) {
 
 // Forks the root of the tree, which forks 49 sleeping children and then sleeps itself. Returns
 // once all 50 exist. Everything dies with the benchmark (PR_SET_PDEATHSIG) if it crashes.
-pid_t start_process_tree() {
-  int ready[2];
-  if (::pipe(ready) != 0) std::abort();
+// before_children: called with the root's pid before it forks its children (e.g. to move it into
+// a cgroup, as `carbonmeter run` does with its command before exec).
+pid_t start_process_tree(const std::function<void(pid_t)>& before_children = nullptr) {
+  int ready[2], go[2];
+  if (::pipe(ready) != 0 || ::pipe(go) != 0) std::abort();
   const pid_t parent = ::getpid();
   const pid_t root = ::fork();
   if (root < 0) std::abort();
@@ -86,6 +89,9 @@ pid_t start_process_tree() {
     ::prctl(PR_SET_PDEATHSIG, SIGKILL);
     if (::getppid() != parent) ::_exit(1);
     ::close(ready[0]);
+    ::close(go[1]);
+    char go_byte = 0;
+    if (::read(go[0], &go_byte, 1) != 1) ::_exit(1);
     const pid_t self = ::getpid();
     for (int i = 1; i < kTreeProcesses; ++i) {
       const pid_t child = ::fork();
@@ -101,7 +107,11 @@ pid_t start_process_tree() {
     for (;;) ::pause();
   }
   ::close(ready[1]);
-  char byte = 0;
+  ::close(go[0]);
+  if (before_children) before_children(root);
+  char byte = 1;
+  if (::write(go[1], &byte, 1) != 1) std::abort();
+  ::close(go[1]);
   if (::read(ready[0], &byte, 1) != 1) std::abort();
   ::close(ready[0]);
   return root;
@@ -180,6 +190,28 @@ BENCHMARK(BM_SampleNow);
 void BM_SampleNow_TreeRefresh(benchmark::State& state) { run_sampler(state, probe_default(), nullptr, true); }
 BENCHMARK(BM_SampleNow_TreeRefresh);
 
+// The same sample when the 50 processes live in a cgroup made for them (what `carbonmeter run`
+// does where it may create cgroups): the tree's CPU time and memory are one read each.
+void BM_SampleNow_TreeRefresh_Cgroup(benchmark::State& state) {
+  std::unique_ptr<cm::Sampler> sampler;
+  const pid_t root = start_process_tree([&](pid_t held_root) {
+    sampler =
+        std::make_unique<cm::Sampler>(probe_default(), cm::Scope::process, held_root, true, 3600.0, nullptr);
+    if (auto started = sampler->start(); !started) state.SkipWithError(started.error().message.c_str());
+  });
+  if (!state.error_occurred()) {
+    sampler->sample_now(true);
+    if (sampler->tree_source().rfind("cgroup", 0) != 0)
+      state.SkipWithError(("the tree is not read from a cgroup here: " + sampler->tree_source()).c_str());
+  }
+  if (!state.error_occurred())
+    for (auto _ : state) benchmark::DoNotOptimize(sampler->sample_now(true));
+  sampler.reset();
+  stop_process_tree(root);
+  state.counters["processes"] = kTreeProcesses;
+}
+BENCHMARK(BM_SampleNow_TreeRefresh_Cgroup);
+
 // The same with all 8 zones (2 sockets x package, core, uncore, dram) read every sample.
 void BM_SampleNow_AllZones(benchmark::State& state) { run_sampler(state, all_zones_set(), nullptr); }
 BENCHMARK(BM_SampleNow_AllZones);
@@ -232,6 +264,23 @@ void BM_SampleNow_8FakeGpus(benchmark::State& state) {
   ::unsetenv("CARBONMETER_FAKE_GPU_STATE");
 }
 BENCHMARK(BM_SampleNow_8FakeGpus);
+
+// A window's begin and end (Tracker::begin_window/end_window, Python `tracker.window()`): two
+// boundary reads of the counters, no sample taken; process scope on the 50-process tree.
+void BM_WindowBoundaryPair(benchmark::State& state) {
+  cm::Sampler sampler(probe_default(), cm::Scope::process, g_tree_root, false, 3600.0, nullptr);
+  if (auto started = sampler.start(); !started) {
+    state.SkipWithError(started.error().message.c_str());
+    return;
+  }
+  sampler.sample_now(true);
+  for (auto _ : state) {
+    benchmark::DoNotOptimize(sampler.boundary_totals());
+    benchmark::DoNotOptimize(sampler.boundary_totals());
+  }
+  sampler.stop();
+}
+BENCHMARK(BM_WindowBoundaryPair);
 
 // --- the pieces ------------------------------------------------------------------------------
 

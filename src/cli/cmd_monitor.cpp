@@ -2,6 +2,7 @@
 // --duration), then totals.
 #include <fmt/format.h>
 #include <signal.h>
+#include <unistd.h>
 
 #include <cerrno>
 #include <cmath>
@@ -9,8 +10,10 @@
 #include <nlohmann/json.hpp>
 
 #include "cli/commands.hpp"
+#include "cli/location_options.hpp"
 #include "cli/summary.hpp"
 #include "core/tracker_impl.hpp"
+#include "metrics/live_metrics.hpp"
 
 namespace carbonmeter::cli {
 namespace {
@@ -23,7 +26,16 @@ struct MonitorOptions {
   std::string output_dir;
   std::string rapl_domains;
   std::string gpu_ids;
+  std::string prometheus;  // HOST:PORT
+  std::string job_id;
+  std::string node_name;
+  LocationFlags location;  // for the emissions metrics
 };
+
+bool any_location_flag(const LocationFlags& flags) {
+  return flags.carbon_intensity >= 0 || !flags.intensity_series.empty() || !flags.cloud.empty() ||
+         !flags.zone.empty() || !flags.country.empty() || flags.pue >= 0 || flags.wue >= 0 || flags.marginal;
+}
 
 std::string format_line(const Sample& sample, const EnergyJ& cumulative, bool json_lines) {
   const double dt = sample.dt_s > 0 ? sample.dt_s : 1.0;
@@ -50,6 +62,23 @@ int monitor(const MonitorOptions& options) {
   check_writable_file(options.json_path, "--json");
   if (!std::isfinite(options.duration_s) || options.duration_s < 0 || options.duration_s > 1e9)
     throw UsageError("--duration must be a number of seconds between 0 (no limit) and 1e9");
+  std::optional<metrics::ListenAddress> prometheus_address;
+  if (!options.prometheus.empty()) {
+    auto address = metrics::parse_listen_address(options.prometheus);
+    if (!address) throw UsageError(address.error().message);
+    prometheus_address = address.value();
+  } else if (any_location_flag(options.location)) {
+    throw UsageError(
+        "monitor: the place options (--country, --zone, --cloud, --carbon-intensity, --intensity-series, "
+        "--pue, --wue, --marginal) are for the emissions metrics of --prometheus HOST:PORT");
+  }
+  char hostname[256] = {};
+  ::gethostname(hostname, sizeof hostname - 1);
+  auto job = resolve_job(options.job_id, options.node_name, hostname);
+  if (!job) throw UsageError(job.error().message);
+  set_process_job(job.value());
+  std::optional<ResolvedLocation> location;
+  if (prometheus_address) location = resolve_location_flags(options.location);
 
   // Block the stop signals in every thread; the main thread waits for them with sigtimedwait.
   sigset_t stop_signals;
@@ -66,14 +95,36 @@ int monitor(const MonitorOptions& options) {
   tracker_options.gpu_ids = options.gpu_ids;
   tracker_options.output_dir = options.output_dir;
   tracker_options.project_name = "monitor";
+  // --prometheus: listening comes first, so that a port in use stops monitor before it measures.
+  // (Declared before the tracker, whose sampler notifies `live` until it is destroyed.)
+  auto publisher = std::make_shared<metrics::MetricsPublisher>();
+  std::unique_ptr<metrics::MetricsServer> server;
+  std::unique_ptr<metrics::LiveMetrics> live;
+  if (prometheus_address) {
+    auto started = metrics::MetricsServer::start(*prometheus_address, publisher);
+    if (!started) throw FatalError(started.error().message);
+    server = std::move(started).value();
+  }
   Tracker::Impl tracker(tracker_options);
+  if (server)
+    live =
+        std::make_unique<metrics::LiveMetrics>([&tracker] { return tracker.report(); }, publisher, location);
+  const metrics::StopOnExit stop_live_first{live.get()};  // whatever leaves this scope
   EnergyJ cumulative;
   tracker.set_sample_listener([&, json_lines = options.json_lines](const Sample& sample) {
     cumulative += sample.machine_energy_j;
     std::puts(format_line(sample, cumulative, json_lines).c_str());
     std::fflush(stdout);
+    if (live) live->notify();
   });
   if (auto started = tracker.start(); !started) throw FatalError("monitor: " + started.error().message);
+  if (live) {
+    live->publish(tracker.report());  // the series exist from the first scrape
+    live->start();
+    if (!options.json_lines)
+      std::fprintf(stderr, "carbonmeter monitor: Prometheus metrics at http://%s/metrics\n",
+                   options.prometheus.c_str());
+  }
   if (!options.json_lines) {
     const RunReport report = tracker.report();
     for (Component c : kComponents) {
@@ -93,8 +144,10 @@ int monitor(const MonitorOptions& options) {
   }
   while (sigtimedwait(&stop_signals, nullptr, timeout) < 0 && errno == EINTR) {
   }
+  if (live) live->stop();  // before stop(): the tracker's report is not read while it stops
   tracker.stop();
   RunReport report = tracker.report();
+  if (live) live->publish(report);
   std::fputs(format_summary(report).c_str(), stderr);
   if (!options.json_path.empty())
     if (auto written = write_report_json(report, options.json_path); !written)
@@ -118,6 +171,19 @@ void add_monitor_command(CLI::App& app, int& exit_code) {
   cmd->add_option("--rapl-domains", options->rapl_domains,
                   "RAPL domains: package,dram (default), psys, or core,uncore");
   cmd->add_option("--gpu-ids", options->gpu_ids, "GPUs to measure: indices or UUIDs (default: all)");
+  cmd->add_option(
+      "--prometheus", options->prometheus,
+      "Serve Prometheus metrics at http://HOST:PORT/metrics, updated every sample (docs/prometheus.md)");
+  cmd->add_option("--job-id", options->job_id,
+                  "The multi-node job this node's measurement belongs to (default: SLURM_JOB_ID, then "
+                  "TORCHELASTIC_RUN_ID)")
+      ->check(
+          CLI::Validator([](std::string& v) { return v.empty() ? std::string("empty job id") : ""; }, "ID"));
+  cmd->add_option("--node-name", options->node_name,
+                  "The node's name in the report and metrics (default: host name)")
+      ->check(CLI::Validator([](std::string& v) { return v.empty() ? std::string("empty node name") : ""; },
+                             "NAME"));
+  add_location_options(*cmd, options->location);
   cmd->callback([options, &exit_code] { exit_code = monitor(*options); });
 }
 

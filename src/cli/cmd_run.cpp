@@ -18,6 +18,7 @@
 #include "cli/plan_options.hpp"
 #include "cli/summary.hpp"
 #include "core/tracker_impl.hpp"
+#include "metrics/live_metrics.hpp"
 #include "outputs/emissions_csv.hpp"
 #include "sensors/rapl_domains.hpp"
 
@@ -40,6 +41,9 @@ struct RunOptions {
   PlanFlags plan;
   std::string pause_signal;
   std::string resume_command;
+  std::string prometheus;  // HOST:PORT
+  std::string job_id;
+  std::string node_name;
   std::vector<std::string> command;
 };
 
@@ -90,6 +94,19 @@ int run_command(const RunOptions& options) {
   // Where the electricity comes from is settled before the command runs: a wrong option must not
   // cost a run.
   const ResolvedLocation location = resolve_location_flags(options.location);
+  std::optional<metrics::ListenAddress> prometheus_address;
+  if (!options.prometheus.empty()) {
+    auto address = metrics::parse_listen_address(options.prometheus);
+    if (!address) throw UsageError(address.error().message);
+    prometheus_address = address.value();
+  }
+  {
+    char hostname[256] = {};
+    ::gethostname(hostname, sizeof hostname - 1);
+    auto job = resolve_job(options.job_id, options.node_name, hostname);
+    if (!job) throw UsageError(job.error().message);
+    set_process_job(job.value());  // the tracker's header (and journal) carry it
+  }
   const int pause_signal = options.pause_signal.empty() ? SIGSTOP : signal_number(options.pause_signal);
   const std::optional<PlanOutcome> plan = plan_for(options, location);
   if (!plan && location.series && !location.series_fallback) {
@@ -131,13 +148,33 @@ int run_command(const RunOptions& options) {
   ::sigprocmask(SIG_BLOCK, &forwarded, &original_mask);
   auto child = ChildProcess::spawn(options.command, original_mask, pause_resume);
   if (!child) throw FatalError("run: cannot start the command: " + child.error().message);
-  tracker_options.root_pid = child.value().pid();
-  Tracker::Impl tracker(tracker_options);
-  tracker.set_tracker_reaps(true);  // the child's rusage comes through add_reaped()
   auto abandon_child = [&] {
     ::kill(child.value().pid(), SIGKILL);
     child.value().wait(nullptr);
   };
+  // --prometheus listens once the child is forked (it holds no copy of any connection) and before
+  // it runs: a port in use stops the run before the command starts. Declared before the tracker,
+  // whose sampler notifies `live` until it is destroyed.
+  auto publisher = std::make_shared<metrics::MetricsPublisher>();
+  std::unique_ptr<metrics::MetricsServer> server;
+  std::unique_ptr<metrics::LiveMetrics> live;
+  if (prometheus_address) {
+    auto started = metrics::MetricsServer::start(*prometheus_address, publisher);
+    if (!started) {
+      abandon_child();
+      throw FatalError(started.error().message);
+    }
+    server = std::move(started).value();
+  }
+  tracker_options.root_pid = child.value().pid();
+  Tracker::Impl tracker(tracker_options);
+  tracker.set_tracker_reaps(true);  // the child's rusage comes through add_reaped()
+  if (server) {
+    live =
+        std::make_unique<metrics::LiveMetrics>([&tracker] { return tracker.report(); }, publisher, location);
+    tracker.set_sample_listener([live = live.get()](const Sample&) { live->notify(); });
+  }
+  const metrics::StopOnExit stop_live_first{live.get()};  // whatever leaves this scope
   try {
     if (auto started = tracker.start(); !started) {
       abandon_child();
@@ -149,10 +186,15 @@ int run_command(const RunOptions& options) {
     abandon_child();
     throw;
   }
+  if (live) {
+    live->publish(tracker.report());  // the series exist from the first scrape
+    live->start();
+  }
   forward_signals_to(child.value().pid(), pause_resume);
   int exit_code = 0;
   if (auto released = child.value().release(exit_code); !released) {
     child.value().wait(nullptr);
+    if (live) live->stop();
     tracker.set_exit_code(exit_code);
     tracker.stop();
     std::fprintf(stderr, "carbonmeter: cannot run '%s': %s%s\n", options.command[0].c_str(),
@@ -171,6 +213,7 @@ int run_command(const RunOptions& options) {
     scheduler->start(running_since);
   }
   exit_code = child.value().wait([&](pid_t pid, double cpu_s) { tracker.add_reaped(pid, cpu_s); });
+  if (live) live->stop();  // the tracker's report is not read while it stops
   const double ended_at = unix_now_s();
   const std::vector<Interval> ran =
       scheduler ? scheduler->finish(ended_at) : std::vector<Interval>{{running_since, ended_at}};
@@ -186,6 +229,7 @@ int run_command(const RunOptions& options) {
   tracker.stop();
 
   RunReport report = tracker.report();
+  if (live) live->publish(report);  // the final figures, served until carbonmeter exits
   auto account = account_emissions(report, location);
   if (!options.quiet) {
     std::fputs(format_summary(report).c_str(), stderr);
@@ -287,6 +331,18 @@ void add_run_command(CLI::App& app, const std::vector<std::string>& after_double
   run->add_option(
       "--pause-signal", options->pause_signal,
       "With --plan pause-resume: the signal that pauses the command's process group (default STOP)");
+  run->add_option(
+      "--prometheus", options->prometheus,
+      "Serve Prometheus metrics at http://HOST:PORT/metrics while the command runs, updated every "
+      "sample (docs/prometheus.md)");
+  run->add_option("--job-id", options->job_id,
+                  "The multi-node job this run belongs to (default: SLURM_JOB_ID, then TORCHELASTIC_RUN_ID)")
+      ->check(
+          CLI::Validator([](std::string& v) { return v.empty() ? std::string("empty job id") : ""; }, "ID"));
+  run->add_option("--node-name", options->node_name,
+                  "The node's name in the report and metrics (default: host name)")
+      ->check(CLI::Validator([](std::string& v) { return v.empty() ? std::string("empty node name") : ""; },
+                             "NAME"));
   run->add_option("--resume-command", options->resume_command,
                   "With --plan pause-resume: a shell command that resumes it (default: SIGCONT to the group; "
                   "$CARBONMETER_PGID names the group)");

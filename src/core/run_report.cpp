@@ -2,9 +2,11 @@
 
 #include <fmt/format.h>
 
+#include <charconv>
 #include <cmath>
 #include <cstdlib>
 #include <ctime>
+#include <mutex>
 
 #include "carbonmeter/version.hpp"
 
@@ -34,7 +36,107 @@ json sample_to_json(const Sample& sample) {
           {"ram_share", sample.ram_share}};
 }
 
+std::mutex& process_job_mutex() {
+  static std::mutex mutex;
+  return mutex;
+}
+
+JobInfo& process_job_storage() {
+  static JobInfo job;
+  return job;
+}
+
+// A whole number from an environment variable; the error names the variable and what to do.
+Result<std::optional<int>> env_int(const EnvLookup& env, const std::string& name, int minimum,
+                                   const std::string& what) {
+  const std::optional<std::string> text = env(name);
+  if (!text || text->empty()) return std::optional<int>{};
+  int value = 0;
+  const char* end = text->data() + text->size();
+  const auto [ptr, ec] = std::from_chars(text->data(), end, value);
+  if (ec != std::errc{} || ptr != end || value < minimum)
+    return Error{fmt::format("{}='{}' is not {} (a whole number, at least {}): fix or unset it", name, *text,
+                             what, minimum)};
+  return std::optional<int>(value);
+}
+
+json optional_int(const std::optional<int>& value) { return value ? json(*value) : json(nullptr); }
+
 }  // namespace
+
+std::optional<std::string> process_env(const std::string& name) {
+  const char* value = std::getenv(name.c_str());
+  if (!value) return std::nullopt;
+  return std::string(value);
+}
+
+Result<JobInfo> resolve_job(const std::string& job_id_flag, const std::string& node_name_flag,
+                            const std::string& hostname, const EnvLookup& env) {
+  JobInfo job;
+  job.node = node_name_flag.empty() ? hostname : node_name_flag;
+  auto non_empty = [&](const std::string& name) {
+    std::optional<std::string> value = env(name);
+    return value && !value->empty() ? value : std::nullopt;
+  };
+  const std::optional<std::string> slurm_id = non_empty("SLURM_JOB_ID");
+  const std::optional<std::string> torch_id = non_empty("TORCHELASTIC_RUN_ID");
+  if (!job_id_flag.empty()) {
+    job.id = job_id_flag;
+    job.source = "flag";
+  } else if (slurm_id) {
+    job.id = slurm_id;
+    job.source = "slurm";
+  } else if (torch_id) {
+    job.id = torch_id;
+    job.source = "torchelastic";
+  }
+  // The variables that hold the ranks: Slurm's when in a Slurm job, else torchrun's.
+  struct RankNames {
+    const char* rank;
+    const char* local_rank;
+    const char* world_size;
+  };
+  std::optional<RankNames> names;
+  if (slurm_id)
+    names = RankNames{"SLURM_PROCID", "SLURM_LOCALID", "SLURM_NTASKS"};
+  else if (torch_id)
+    names = RankNames{"RANK", "LOCAL_RANK", "WORLD_SIZE"};
+  if (!names) return job;
+  auto rank = env_int(env, names->rank, 0, "a rank");
+  if (!rank) return rank.error();
+  auto local_rank = env_int(env, names->local_rank, 0, "a local rank");
+  if (!local_rank) return local_rank.error();
+  auto world_size = env_int(env, names->world_size, 1, "a world size");
+  if (!world_size) return world_size.error();
+  job.rank = rank.value();
+  job.local_rank = local_rank.value();
+  job.world_size = world_size.value();
+  if (job.rank && job.world_size && *job.rank >= *job.world_size)
+    return Error{
+        fmt::format("{}={} is not below {}={}: a rank counts from 0 to the world size - 1; fix or "
+                    "unset them",
+                    names->rank, *job.rank, names->world_size, *job.world_size)};
+  return job;
+}
+
+void set_process_job(const JobInfo& job) {
+  std::lock_guard lock(process_job_mutex());
+  process_job_storage() = job;
+}
+
+JobInfo process_job() {
+  std::lock_guard lock(process_job_mutex());
+  return process_job_storage();
+}
+
+json job_to_json(const JobInfo& job, const std::string& hostname) {
+  return {{"id", job.id ? json(*job.id) : json(nullptr)},
+          {"source", job.source.empty() ? json(nullptr) : json(job.source)},
+          {"node", job.node.empty() ? hostname : job.node},
+          {"rank", optional_int(job.rank)},
+          {"local_rank", optional_int(job.local_rank)},
+          {"world_size", optional_int(job.world_size)}};
+}
 
 std::string_view component_name(Component component) {
   switch (component) {
@@ -73,17 +175,12 @@ json header_to_json(const RunHeader& header) {
     methods[std::string(component_name(c))] = {
         {"method", m.method}, {"kind", m.kind}, {"relative_uncertainty", m.relative_uncertainty}};
   }
-  return {{"run_id", header.run_id},
-          {"project_name", header.project_name},
-          {"command", header.command},
-          {"start_unix_s", header.start_unix_s},
-          {"scope", header.scope},
-          {"root_pid", header.root_pid},
-          {"interval_s", header.interval_s},
-          {"hostname", header.hostname},
-          {"cpu_model", header.cpu_model},
-          {"methods", methods},
-          {"notes", header.notes}};
+  return {{"run_id", header.run_id},         {"project_name", header.project_name},
+          {"command", header.command},       {"start_unix_s", header.start_unix_s},
+          {"scope", header.scope},           {"root_pid", header.root_pid},
+          {"interval_s", header.interval_s}, {"hostname", header.hostname},
+          {"cpu_model", header.cpu_model},   {"methods", methods},
+          {"notes", header.notes},           {"job", job_to_json(header.job, header.hostname)}};
 }
 
 Result<RunHeader> header_from_json(const json& in) {
@@ -109,6 +206,25 @@ Result<RunHeader> header_from_json(const json& in) {
                            m.at("relative_uncertainty").get<double>()};
     }
     header.notes = in.value("notes", std::vector<std::string>{});
+    // The job is read back as written; a journal from before jobs were recorded has none (not the
+    // job of the process that recovers it).
+    header.job = JobInfo{};
+    if (in.contains("job") && in["job"].is_object()) {
+      const json& job = in["job"];
+      auto int_or_null = [&](const char* key) -> std::optional<int> {
+        if (!job.contains(key) || !job[key].is_number_integer()) return std::nullopt;
+        const auto value = job[key].get<std::int64_t>();
+        if (value < 0 || value > 0x7fffffff) return std::nullopt;
+        return static_cast<int>(value);
+      };
+      if (job.contains("id") && job["id"].is_string()) header.job.id = job["id"].get<std::string>();
+      if (job.contains("source") && job["source"].is_string())
+        header.job.source = job["source"].get<std::string>();
+      if (job.contains("node") && job["node"].is_string()) header.job.node = job["node"].get<std::string>();
+      header.job.rank = int_or_null("rank");
+      header.job.local_rank = int_or_null("local_rank");
+      header.job.world_size = int_or_null("world_size");
+    }
     return header;
   } catch (const json::exception& e) {
     return Error{std::string("journal header is incomplete: ") + e.what()};
@@ -182,6 +298,7 @@ json report_to_json(const RunReport& report) {
               {"root_pid", report.header.root_pid},
               {"interval_s", report.header.interval_s},
               {"host", {{"hostname", report.header.hostname}, {"cpu_model", report.header.cpu_model}}},
+              {"job", job_to_json(report.header.job, report.header.hostname)},
               {"energy_j", per_component(report.energy_j, true)},
               {"energy_kwh", per_component(report.energy_j, true)},
               {"machine_energy_j", per_component(report.machine_energy_j, true)},
@@ -197,6 +314,7 @@ json report_to_json(const RunReport& report) {
               {"recovered", report.recovered},
               {"notes", report.header.notes}};
   for (auto& [key, value] : out["energy_kwh"].items()) value = value.get<double>() / kJoulesPerKwh;
+  if (!report.header.process_tree_source.empty()) out["process_tree"] = report.header.process_tree_source;
   return out;
 }
 

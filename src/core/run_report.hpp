@@ -4,6 +4,7 @@
 
 #include <sys/types.h>
 
+#include <functional>
 #include <nlohmann/json.hpp>
 #include <optional>
 #include <string>
@@ -30,18 +31,55 @@ struct DeviceEnergy {
   double attributed_j = 0.0;
 };
 
+// The multi-node job a run belongs to (a Slurm job, a torchrun job, or one named with --job-id),
+// so that the runs of its nodes and ranks can be added up as one job. Unknown figures are nullopt.
+struct JobInfo {
+  std::optional<std::string> id;
+  std::string source;  // "slurm", "torchelastic", "flag", or "" (no job known)
+  std::string node;    // --node-name, else the host name ("" here: the header's hostname)
+  std::optional<int> rank;
+  std::optional<int> local_rank;
+  std::optional<int> world_size;
+};
+
+// Reads an environment variable (nullopt: unset); tests pass a map instead of the real environment.
+using EnvLookup = std::function<std::optional<std::string>(const std::string& name)>;
+std::optional<std::string> process_env(const std::string& name);
+
+// The job from --job-id and --node-name (empty: not given) and the environment. The id's source:
+// the flag, then SLURM_JOB_ID, then TORCHELASTIC_RUN_ID. Ranks come from SLURM_PROCID,
+// SLURM_LOCALID and SLURM_NTASKS when SLURM_JOB_ID is set, else from RANK, LOCAL_RANK and
+// WORLD_SIZE when TORCHELASTIC_RUN_ID is set. A rank that is not a whole number (or not below the
+// world size) is an error naming the variable.
+Result<JobInfo> resolve_job(const std::string& job_id_flag, const std::string& node_name_flag,
+                            const std::string& hostname, const EnvLookup& env = process_env);
+
+// The job of every run this process starts: the command-line tool sets it (from resolve_job)
+// before its tracker starts, so that the journal's header carries it from its first line. Every
+// RunHeader made afterwards starts with it; the default is no job.
+void set_process_job(const JobInfo& job);
+JobInfo process_job();
+
+// {"id", "source", "node", "rank", "local_rank", "world_size"}: nulls where unknown; node falls
+// back to hostname.
+nlohmann::json job_to_json(const JobInfo& job, const std::string& hostname);
+
 struct RunHeader {
   std::string run_id;
   std::string project_name;
   std::vector<std::string> command;
   double start_unix_s = 0.0;
   std::string scope;  // "process" or "machine"
+  // Process scope: where the tree's CPU time and memory were read ("cgroup v1 (cpuacct, memory)",
+  // "/proc"); known once the run has started, so it is not in the journal's header.
+  std::string process_tree_source;
   pid_t root_pid = 0;
   double interval_s = 1.0;
   std::string hostname;
   std::string cpu_model;
   PerComponent<MethodInfo> methods;
   std::vector<std::string> notes;
+  JobInfo job = process_job();
 };
 
 struct RunReport {
