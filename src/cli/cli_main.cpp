@@ -57,12 +57,13 @@ int cli_main(int argc, char** argv, const AddCommands& add_commands) {
   return exit_code;
 }
 
-void add_serve_forwarder(CLI::App& app, int& exit_code) {
-  CLI::App* cmd = app.add_subcommand("serve", "the server for a team's runs (docs/api.md); `serve --help` for its options");
+void add_serve_forwarder(CLI::App& app) {
+  CLI::App* cmd = app.add_subcommand(
+      "serve", "the server for a team's runs (docs/api.md); `serve --help` for its options");
   cmd->allow_extras();
   cmd->prefix_command();
   cmd->set_help_flag();  // --help goes to carbonmeter-serve
-  cmd->callback([cmd, &exit_code] {
+  cmd->callback([cmd] {
     char self[PATH_MAX];
     const ssize_t length = ::readlink("/proc/self/exe", self, sizeof self - 1);
     std::string dir = length > 0 ? std::string(self, static_cast<std::size_t>(length)) : std::string();
@@ -75,7 +76,6 @@ void add_serve_forwarder(CLI::App& app, int& exit_code) {
     args.push_back(nullptr);
     std::fflush(nullptr);
     ::execv(server.c_str(), args.data());
-    exit_code = 1;
     throw FatalError("serve: cannot run " + server + " (" + std::strerror(errno) +
                      "): it is installed beside carbonmeter; reinstall carbonmeter");
   });

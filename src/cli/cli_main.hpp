@@ -17,6 +17,6 @@ int cli_main(int argc, char** argv, const AddCommands& add_commands);
 
 // `serve` in `carbonmeter`: runs `carbonmeter-serve serve ARGS...` from the same folder, so that
 // the measuring commands do not load the server's database and TLS libraries at every start.
-void add_serve_forwarder(CLI::App& app, int& exit_code);
+void add_serve_forwarder(CLI::App& app);
 
 }  // namespace carbonmeter::cli

@@ -16,6 +16,6 @@ int main(int argc, char** argv) {
                     add_estimate_command(app, exit_code);
                     add_plan_command(app, exit_code);
                     add_whatif_command(app, exit_code);
-                    add_serve_forwarder(app, exit_code);
+                    add_serve_forwarder(app);
                   });
 }

@@ -4,6 +4,7 @@
 #include <sys/stat.h>
 #include <unistd.h>
 
+#include <algorithm>
 #include <cerrno>
 #include <cstring>
 #include <sstream>
@@ -14,8 +15,8 @@ namespace carbonmeter {
 namespace {
 
 struct CgroupMounts {
-  std::string v2;                 // mount point of the unified hierarchy
-  std::string v2_root;            // the mount's root inside the hierarchy
+  std::string v2;       // mount point of the unified hierarchy
+  std::string v2_root;  // the mount's root inside the hierarchy
   std::string cpuacct, cpuacct_root;
   std::string memory, memory_root;
 };
@@ -58,22 +59,18 @@ CgroupMounts find_mounts(const std::string& mountinfo) {
   return mounts;
 }
 
-// /proc/self/cgroup: "0::/path" (v2), "N:cpu,cpuacct:/path" (v1).
+// /proc/self/cgroup: "0::/path" (v2), "N:cpu,cpuacct:/path" (v1). controller "" asks for the v2 line.
 std::string own_path(const std::string& cgroups, const std::string& controller) {
   std::istringstream lines(cgroups);
   std::string line;
   while (std::getline(lines, line)) {
     const std::size_t first = line.find(':'), second = line.find(':', first + 1);
     if (first == std::string::npos || second == std::string::npos) continue;
-    const std::string controllers = line.substr(first + 1, second - first - 1);
-    const std::string path = line.substr(second + 1);
-    if (controller.empty() ? controllers.empty() && line.substr(0, first) == "0"
-                           : [&] {
-                               for (const std::string& c : split(controllers, ','))
-                                 if (c == controller) return true;
-                               return false;
-                             }())
-      return path;
+    const std::vector<std::string> controllers = split(line.substr(first + 1, second - first - 1), ',');
+    const bool wanted = controller.empty() ? controllers.empty() && line.compare(0, first, "0") == 0
+                                           : std::find(controllers.begin(), controllers.end(), controller) !=
+                                                 controllers.end();
+    if (wanted) return line.substr(second + 1);
   }
   return "";
 }
@@ -115,7 +112,8 @@ std::optional<std::uint64_t> stat_field(std::string_view text, std::string_view 
 Result<CommandCgroup> CommandCgroup::create_for(pid_t pid) {
   auto mountinfo = read_text_file(procfs_root() + "/self/mountinfo");
   auto cgroups = read_text_file(procfs_root() + "/self/cgroup");
-  if (!mountinfo || !cgroups) return Error{"cgroups unknown: " + (mountinfo ? cgroups : mountinfo).error().message};
+  if (!mountinfo || !cgroups)
+    return Error{"cgroups unknown: " + (mountinfo ? cgroups : mountinfo).error().message};
   const CgroupMounts mounts = find_mounts(mountinfo.value());
   const std::string name = "carbonmeter-" + std::to_string(::getpid()) + "-" + std::to_string(pid);
 
@@ -123,7 +121,8 @@ Result<CommandCgroup> CommandCgroup::create_for(pid_t pid) {
   auto make = [&](const std::string& parent) -> Result<std::string> {
     const std::string dir = parent + "/" + name;
     if (::mkdir(dir.c_str(), 0755) != 0 && errno != EEXIST)
-      return Error{"cannot make a cgroup in " + parent + ": " + std::strerror(errno)};
+      return Error{"cannot make a cgroup in " + parent + ": " + std::strerror(errno) +
+                   " (run as root or inside a delegated cgroup to read the tree in one read)"};
     out.dirs_.push_back(dir);
     if (auto moved = write_pid(dir, pid); !moved) return moved.error();
     return dir;
