@@ -48,9 +48,9 @@ class Tracker {
   Measurement stop();
   bool running() const;
 
-  // Named windows: each reads the energy counters at its ends (no sample is taken: what they read
-  // is held for the next sample; estimates are projected at their last power, and in process
-  // scope the tree's last share applies). A name may be open only once at a time.
+  // Named windows: each reads every sensor at its ends (an estimate reads /proc/stat then). No
+  // sample is taken: what they read is held for the next sample, and in process scope the tree's
+  // last share applies (docs/methodology.md). A name may be open only once at a time.
   Status begin_window(const std::string& name);
   Result<Measurement> end_window(const std::string& name);
   Status cancel_window(const std::string& name);

@@ -349,7 +349,7 @@ class Tracker:
 
     # -- windows ---------------------------------------------------------------------------
     def begin_window(self, name: str) -> None:
-        """Opens the window ``name`` (a sample is taken now). Windows may nest and overlap; a name
+        """Opens the window ``name`` (the sensors are read now; no sample is taken). Windows may nest and overlap; a name
         may be open once at a time (ValueError otherwise). RuntimeError when not running."""
         self._tracker.begin_window(name)
 
