@@ -349,8 +349,9 @@ class Tracker:
 
     # -- windows ---------------------------------------------------------------------------
     def begin_window(self, name: str) -> None:
-        """Opens the window ``name`` (the sensors are read now; no sample is taken). Windows may nest and overlap; a name
-        may be open once at a time (ValueError otherwise). RuntimeError when not running."""
+        """Opens the window ``name`` (the sensors are read now; no sample is taken). Windows may
+        nest and overlap; a name may be open once at a time (ValueError otherwise). RuntimeError
+        when not running."""
         self._tracker.begin_window(name)
 
     def end_window(self, name: str) -> Measurement:
