@@ -17,6 +17,7 @@
 
 #include "server/postgres_storage.hpp"
 #include "server/storage.hpp"
+#include "storage_backends.hpp"
 
 using namespace carbonmeter::server;
 
@@ -92,41 +93,8 @@ bool measure(const std::string& name, Storage& storage, std::int64_t total, int 
 
 int main(int argc, char** argv) {
   const std::int64_t total = argc > 1 ? std::atoll(argv[1]) : 200'000;
-  bool ok = true;
-
-  const auto path =
-      (std::filesystem::temp_directory_path() / fmt::format("carbonmeter_storage_bench_{}.db", getpid()))
-          .string();
-  {
-    auto sqlite = open_sqlite_storage(path);
-    if (!sqlite) {
-      fmt::print(stderr, "sqlite: {}\n", sqlite.error().message);
-      return 1;
-    }
-    ok = measure("sqlite", *sqlite.value(), total, 1) && ok;
-    ok = measure("sqlite", *sqlite.value(), total, 4) && ok;
-  }
-  for (const char* suffix : {"", "-wal", "-shm"}) std::filesystem::remove(path + suffix);
-
-  const char* url = std::getenv("CARBONMETER_TEST_POSTGRES_URL");
-  if (!url) {
-    fmt::print("postgres   skipped: set CARBONMETER_TEST_POSTGRES_URL (eval \"$(scripts/test_services)\")\n");
-    return ok ? 0 : 1;
-  }
-  const auto schema = fmt::format("cm_storage_bench_{}", getpid());
-  if (auto reset = postgres_reset_schema(url, schema); !reset) {
-    fmt::print(stderr, "postgres: {}\n", reset.error().message);
-    return 1;
-  }
-  {
-    auto postgres = open_storage(postgres_url_with_schema(url, schema));
-    if (!postgres) {
-      fmt::print(stderr, "postgres: {}\n", postgres.error().message);
-      return 1;
-    }
-    ok = measure("postgres", *postgres.value(), total, 1) && ok;
-    ok = measure("postgres", *postgres.value(), total, 4) && ok;
-  }
-  (void)postgres_reset_schema(url, schema, true);
-  return ok ? 0 : 1;
+  return on_each_backend("storage_bench", [total](const char* name, Storage& storage) {
+    const bool one = measure(name, storage, total, 1);
+    return measure(name, storage, total, 4) && one;
+  });
 }

@@ -24,39 +24,48 @@ double relative_energy_uncertainty(const RunReport& report) {
 
 }  // namespace
 
+SampleCarbon sample_carbon(const Sample& sample, double run_start_unix_s, const ResolvedLocation& location) {
+  SampleCarbon carbon;
+  const double energy_kwh = sample.energy_j.total() / kJoulesPerKwh * location.pue;
+  if (!location.series) {
+    carbon.intensity_g_per_kwh = location.constant ? location.constant->g_per_kwh : 0.0;
+    carbon.emissions_g = energy_kwh * carbon.intensity_g_per_kwh;
+    carbon.covered_energy_kwh = energy_kwh;
+    return carbon;
+  }
+  const double to = run_start_unix_s + sample.t_s, from = to - sample.dt_s;
+  const SeriesIntegral integral = location.series->integrate(from, to);
+  double weighted = integral.g_per_kwh_seconds;
+  if (integral.uncovered_s > 0) {
+    if (location.series_fallback) {
+      weighted += location.series_fallback->g_per_kwh * integral.uncovered_s;
+      carbon.fallback_s = integral.uncovered_s;
+    } else {
+      carbon.uncovered_s = integral.uncovered_s;
+    }
+  }
+  const double known_s = integral.covered_s + (location.series_fallback ? integral.uncovered_s : 0.0);
+  carbon.intensity_g_per_kwh = known_s > 0 ? weighted / known_s : std::numeric_limits<double>::quiet_NaN();
+  // Energy of an uncovered stretch gets no intensity: it is reported as missing instead.
+  const double covered_fraction = sample.dt_s > 0 ? std::min(1.0, known_s / sample.dt_s) : 1.0;
+  carbon.emissions_g = known_s > 0 ? energy_kwh * covered_fraction * carbon.intensity_g_per_kwh : 0.0;
+  carbon.covered_energy_kwh = energy_kwh * covered_fraction;
+  return carbon;
+}
+
 Result<CarbonAccount> account_emissions(const RunReport& report, const ResolvedLocation& location) {
   CarbonAccount account;
   account.intensity_min_g_per_kwh = std::numeric_limits<double>::infinity();
   account.intensity_max_g_per_kwh = 0.0;
   const double start = report.header.start_unix_s;
   for (const Sample& sample : report.samples) {
-    const double energy_kwh = sample.energy_j.total() / kJoulesPerKwh * location.pue;
-    double intensity = 0.0;
-    if (location.series) {
-      const double to = start + sample.t_s, from = to - sample.dt_s;
-      SeriesIntegral integral = location.series->integrate(from, to);
-      double weighted = integral.g_per_kwh_seconds;
-      if (integral.uncovered_s > 0) {
-        if (location.series_fallback) {
-          weighted += location.series_fallback->g_per_kwh * integral.uncovered_s;
-          account.fallback_s += integral.uncovered_s;
-        } else {
-          account.uncovered_s += integral.uncovered_s;
-        }
-      }
-      const double known_s = integral.covered_s + (location.series_fallback ? integral.uncovered_s : 0.0);
-      intensity = known_s > 0 ? weighted / known_s : std::numeric_limits<double>::quiet_NaN();
-      // Energy of an uncovered stretch gets no intensity: it is reported as missing instead.
-      const double covered_fraction = sample.dt_s > 0 ? std::min(1.0, known_s / sample.dt_s) : 1.0;
-      const double emitted_g = known_s > 0 ? energy_kwh * covered_fraction * intensity : 0.0;
-      account.emissions_g += emitted_g;
-      account.covered_energy_kwh += energy_kwh * covered_fraction;
-      account.sample_emissions_g.push_back(emitted_g);
-    } else {
-      intensity = location.constant ? location.constant->g_per_kwh : 0.0;
-      account.emissions_g += energy_kwh * intensity;
-      account.sample_emissions_g.push_back(energy_kwh * intensity);
-    }
+    const SampleCarbon carbon = sample_carbon(sample, start, location);
+    account.emissions_g += carbon.emissions_g;
+    account.covered_energy_kwh += carbon.covered_energy_kwh;
+    account.fallback_s += carbon.fallback_s;
+    account.uncovered_s += carbon.uncovered_s;
+    account.sample_emissions_g.push_back(carbon.emissions_g);
+    const double intensity = carbon.intensity_g_per_kwh;
     account.sample_intensity_g_per_kwh.push_back(intensity);
     if (std::isnan(intensity)) continue;  // not covered: no figure, not a zero
     account.intensity_min_g_per_kwh = std::min(account.intensity_min_g_per_kwh, intensity);

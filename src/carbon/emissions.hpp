@@ -42,6 +42,16 @@ struct CarbonAccount {
   std::vector<Equivalent> equivalents;
 };
 
+// One sample's emissions: its energy × PUE × the intensity in force over its interval.
+struct SampleCarbon {
+  double emissions_g = 0.0;
+  double intensity_g_per_kwh = 0.0;  // NaN: the series does not cover the sample (no fallback)
+  double covered_energy_kwh = 0.0;   // × PUE, the part that had an intensity
+  double fallback_s = 0.0;
+  double uncovered_s = 0.0;
+};
+SampleCarbon sample_carbon(const Sample& sample, double run_start_unix_s, const ResolvedLocation& location);
+
 // The emissions of the run; time a series does not cover (with no fallback) gets none and is
 // counted in uncovered_s: see coverage_error.
 Result<CarbonAccount> account_emissions(const RunReport& report, const ResolvedLocation& location);

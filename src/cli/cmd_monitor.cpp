@@ -11,6 +11,7 @@
 
 #include "cli/commands.hpp"
 #include "cli/location_options.hpp"
+#include "cli/server_options.hpp"
 #include "cli/summary.hpp"
 #include "core/tracker_impl.hpp"
 #include "metrics/live_metrics.hpp"
@@ -29,7 +30,9 @@ struct MonitorOptions {
   std::string prometheus;  // HOST:PORT
   std::string job_id;
   std::string node_name;
-  LocationFlags location;  // for the emissions metrics
+  std::string project_name = "monitor";
+  ServerFlags server;
+  LocationFlags location;  // for the emissions of --prometheus and --server
 };
 
 bool any_location_flag(const LocationFlags& flags) {
@@ -67,10 +70,10 @@ int monitor(const MonitorOptions& options) {
     auto address = metrics::parse_listen_address(options.prometheus);
     if (!address) throw UsageError(address.error().message);
     prometheus_address = address.value();
-  } else if (any_location_flag(options.location)) {
+  } else if (options.server.url.empty() && any_location_flag(options.location)) {
     throw UsageError(
         "monitor: the place options (--country, --zone, --cloud, --carbon-intensity, --intensity-series, "
-        "--pue, --wue, --marginal) are for the emissions metrics of --prometheus HOST:PORT");
+        "--pue, --wue, --marginal) are for the emissions of --prometheus HOST:PORT and --server URL");
   }
   char hostname[256] = {};
   ::gethostname(hostname, sizeof hostname - 1);
@@ -78,7 +81,10 @@ int monitor(const MonitorOptions& options) {
   if (!job) throw UsageError(job.error().message);
   set_process_job(job.value());
   std::optional<ResolvedLocation> location;
-  if (prometheus_address) location = resolve_location_flags(options.location);
+  if (prometheus_address || !options.server.url.empty()) location = resolve_location_flags(options.location);
+  // Declared before the tracker, whose sampler hands it samples until the tracker is destroyed.
+  const std::unique_ptr<upload::RunUploader> uploader =
+      make_uploader(options.server, options.output_dir, location ? *location : ResolvedLocation{});
 
   // Block the stop signals in every thread; the main thread waits for them with sigtimedwait.
   sigset_t stop_signals;
@@ -94,7 +100,7 @@ int monitor(const MonitorOptions& options) {
   tracker_options.rapl_domains = options.rapl_domains;
   tracker_options.gpu_ids = options.gpu_ids;
   tracker_options.output_dir = options.output_dir;
-  tracker_options.project_name = "monitor";
+  tracker_options.project_name = options.project_name;
   // --prometheus: listening comes first, so that a port in use stops monitor before it measures.
   // (Declared before the tracker, whose sampler notifies `live` until it is destroyed.)
   auto publisher = std::make_shared<metrics::MetricsPublisher>();
@@ -116,8 +122,18 @@ int monitor(const MonitorOptions& options) {
     std::puts(format_line(sample, cumulative, json_lines).c_str());
     std::fflush(stdout);
     if (live) live->notify();
+    if (uploader) uploader->add(sample);
   });
   if (auto started = tracker.start(); !started) throw FatalError("monitor: " + started.error().message);
+  if (uploader) {
+    try {
+      register_with_server(*uploader, tracker.report().header, options.json_lines);
+    } catch (...) {
+      tracker.stop();
+      throw;
+    }
+    uploader->start();
+  }
   if (live) {
     live->publish(tracker.report());  // the series exist from the first scrape
     live->start();
@@ -146,9 +162,11 @@ int monitor(const MonitorOptions& options) {
   }
   if (live) live->stop();  // before stop(): the tracker's report is not read while it stops
   tracker.stop();
+  const double stopped_at = unix_now_s();
   RunReport report = tracker.report();
   if (live) live->publish(report);
   std::fputs(format_summary(report).c_str(), stderr);
+  if (uploader) finish_with_server(*uploader, stopped_at, false);
   if (!options.json_path.empty())
     if (auto written = write_report_json(report, options.json_path); !written)
       throw FatalError(written.error().message);
@@ -183,6 +201,10 @@ void add_monitor_command(CLI::App& app, int& exit_code) {
                   "The node's name in the report and metrics (default: host name)")
       ->check(CLI::Validator([](std::string& v) { return v.empty() ? std::string("empty node name") : ""; },
                              "NAME"));
+  cmd->add_option("--project-name", options->project_name,
+                  "Project name recorded in the report and on --server")
+      ->capture_default_str();
+  add_server_options(*cmd, options->server);
   add_location_options(*cmd, options->location);
   cmd->callback([options, &exit_code] { exit_code = monitor(*options); });
 }

@@ -16,6 +16,7 @@
 #include "cli/location_options.hpp"
 #include "cli/plan_execution.hpp"
 #include "cli/plan_options.hpp"
+#include "cli/server_options.hpp"
 #include "cli/summary.hpp"
 #include "core/tracker_impl.hpp"
 #include "metrics/live_metrics.hpp"
@@ -44,6 +45,7 @@ struct RunOptions {
   std::string prometheus;  // HOST:PORT
   std::string job_id;
   std::string node_name;
+  ServerFlags server;
   std::vector<std::string> command;
 };
 
@@ -100,6 +102,9 @@ int run_command(const RunOptions& options) {
     if (!address) throw UsageError(address.error().message);
     prometheus_address = address.value();
   }
+  // Declared before the tracker, whose sampler hands it samples until the tracker is destroyed.
+  const std::unique_ptr<upload::RunUploader> uploader =
+      make_uploader(options.server, options.output_dir, location);
   {
     char hostname[256] = {};
     ::gethostname(hostname, sizeof hostname - 1);
@@ -169,27 +174,29 @@ int run_command(const RunOptions& options) {
   tracker_options.root_pid = child.value().pid();
   Tracker::Impl tracker(tracker_options);
   tracker.set_tracker_reaps(true);  // the child's rusage comes through add_reaped()
-  if (server) {
+  if (server)
     live =
         std::make_unique<metrics::LiveMetrics>([&tracker] { return tracker.report(); }, publisher, location);
-    tracker.set_sample_listener([live = live.get()](const Sample&) { live->notify(); });
-  }
+  if (live || uploader)
+    tracker.set_sample_listener([live = live.get(), uploader = uploader.get()](const Sample& sample) {
+      if (live) live->notify();
+      if (uploader) uploader->add(sample);
+    });
   const metrics::StopOnExit stop_live_first{live.get()};  // whatever leaves this scope
   try {
-    if (auto started = tracker.start(); !started) {
-      abandon_child();
-      throw FatalError("run: " + started.error().message);
-    }
-  } catch (const FatalError&) {
-    throw;
+    if (auto started = tracker.start(); !started) throw FatalError("run: " + started.error().message);
+    // A refusal (wrong key, unknown project) stops the run before the command starts.
+    if (uploader) register_with_server(*uploader, tracker.report().header, options.quiet);
   } catch (...) {
     abandon_child();
+    if (tracker.running()) tracker.stop();
     throw;
   }
   if (live) {
     live->publish(tracker.report());  // the series exist from the first scrape
     live->start();
   }
+  if (uploader) uploader->start();
   forward_signals_to(child.value().pid(), pause_resume);
   int exit_code = 0;
   if (auto released = child.value().release(exit_code); !released) {
@@ -197,6 +204,7 @@ int run_command(const RunOptions& options) {
     if (live) live->stop();
     tracker.set_exit_code(exit_code);
     tracker.stop();
+    if (uploader) finish_with_server(*uploader, unix_now_s(), options.quiet);
     std::fprintf(stderr, "carbonmeter: cannot run '%s': %s%s\n", options.command[0].c_str(),
                  released.error().message.c_str(), exit_code == 127 ? " (is it installed and on PATH?)" : "");
     return exit_code;
@@ -227,6 +235,7 @@ int run_command(const RunOptions& options) {
     for (const std::string& note : plan_notes) std::fprintf(stderr, "carbonmeter: plan: %s\n", note.c_str());
   tracker.set_exit_code(exit_code);
   tracker.stop();
+  const double stopped_at = unix_now_s();
 
   RunReport report = tracker.report();
   if (live) live->publish(report);  // the final figures, served until carbonmeter exits
@@ -283,6 +292,7 @@ int run_command(const RunOptions& options) {
   }
   if (!tracker.journal_path().empty() && !options.quiet)
     std::fprintf(stderr, "  journal %s\n", tracker.journal_path().c_str());
+  if (uploader) finish_with_server(*uploader, stopped_at, options.quiet);
   if (!options.json_path.empty()) {
     nlohmann::json json = report_to_json(report);
     if (account) json.update(carbon_json(account.value(), location));
@@ -343,6 +353,7 @@ void add_run_command(CLI::App& app, const std::vector<std::string>& after_double
                   "The node's name in the report and metrics (default: host name)")
       ->check(CLI::Validator([](std::string& v) { return v.empty() ? std::string("empty node name") : ""; },
                              "NAME"));
+  add_server_options(*run, options->server);
   run->add_option("--resume-command", options->resume_command,
                   "With --plan pause-resume: a shell command that resumes it (default: SIGCONT to the group; "
                   "$CARBONMETER_PGID names the group)");

@@ -28,6 +28,7 @@ void add_estimate_command(CLI::App& app, int& exit_code);
 void add_plan_command(CLI::App& app, int& exit_code);
 void add_whatif_command(CLI::App& app, int& exit_code);
 void add_serve_command(CLI::App& app, int& exit_code);
+void add_upload_command(CLI::App& app, int& exit_code);
 
 // Shared option checks.
 void check_interval(double interval_s);

@@ -16,6 +16,7 @@ int main(int argc, char** argv) {
                     add_estimate_command(app, exit_code);
                     add_plan_command(app, exit_code);
                     add_whatif_command(app, exit_code);
+                    add_upload_command(app, exit_code);
                     add_serve_forwarder(app);
                   });
 }

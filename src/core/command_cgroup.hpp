@@ -19,8 +19,8 @@
 namespace carbonmeter {
 
 struct CgroupUsage {
-  double cpu_s = 0.0;                        // since the cgroup was made
-  std::optional<std::uint64_t> rss_bytes;    // anonymous + file-mapped memory, when known
+  double cpu_s = 0.0;                      // since the cgroup was made
+  std::optional<std::uint64_t> rss_bytes;  // anonymous + file-mapped memory, when known
 };
 
 class CommandCgroup {

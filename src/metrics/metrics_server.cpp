@@ -1,34 +1,16 @@
 #include "metrics/metrics_server.hpp"
 
-#include <fcntl.h>
 #include <fmt/format.h>
-#include <httplib.h>
-#include <sys/socket.h>
 
 #include <algorithm>
-#include <cerrno>
-#include <chrono>
-#include <cstring>
+
+#include "net/http_module.hpp"
 
 namespace carbonmeter::metrics {
 namespace {
 
 std::string series_key(const DeviceMetrics& device) {
   return fmt::format("{}\x1f{}\x1f{}", component_name(device.component), device.device, device.domain);
-}
-
-// SO_REUSEADDR lets a restarted carbonmeter listen again at once; unlike httplib's default, no
-// SO_REUSEPORT, so that a port another program listens on is an error and not a silent share.
-// Close-on-exec: the measured command (and resume commands) must not inherit the listener.
-void listener_socket_options(socket_t sock) {
-  int yes = 1;
-  ::setsockopt(sock, SOL_SOCKET, SO_REUSEADDR, &yes, sizeof yes);
-  ::fcntl(sock, F_SETFD, ::fcntl(sock, F_GETFD) | FD_CLOEXEC);
-}
-
-std::string display(const ListenAddress& address) {
-  return address.host.find(':') != std::string::npos ? fmt::format("[{}]:{}", address.host, address.port)
-                                                     : fmt::format("{}:{}", address.host, address.port);
 }
 
 }  // namespace
@@ -89,58 +71,19 @@ std::string MetricsPublisher::render() const {
 
 Result<std::unique_ptr<MetricsServer>> MetricsServer::start(
     const ListenAddress& address, std::shared_ptr<const MetricsPublisher> publisher) {
+  auto module = net::http_module();
+  if (!module) return Error{"--prometheus: " + module.error().message};
+  auto listener =
+      module.value()->listen_metrics(address.host, address.port, std::string(kPrometheusContentType),
+                                     [publisher] { return publisher->render(); });
+  if (!listener) return listener.error();
   std::unique_ptr<MetricsServer> server(new MetricsServer());
-  server->server_ = std::make_unique<httplib::Server>();
-  httplib::Server& http = *server->server_;
-  http.new_task_queue = [] { return new httplib::ThreadPool(2); };
-  http.set_socket_options(listener_socket_options);
-  // One request per connection: no idle keep-alive connection can hold up stop().
-  http.set_keep_alive_max_count(1);
-  http.set_read_timeout(5);
-  http.set_write_timeout(5);
-  http.Get("/metrics", [publisher](const httplib::Request&, httplib::Response& response) {
-    response.set_content(publisher->render(), std::string(kPrometheusContentType));
-  });
-  http.Get("/", [](const httplib::Request&, httplib::Response& response) {
-    response.set_content("carbonmeter: metrics at /metrics\n", "text/plain; charset=utf-8");
-  });
-  errno = 0;
-  if (!http.bind_to_port(address.host, address.port)) {
-    const int error = errno;
-    std::string why;
-    if (error == EADDRINUSE)
-      why = "the port is in use (choose another port, or stop what listens there)";
-    else if (error == EADDRNOTAVAIL)
-      why = address.host +
-            " is not an address of this machine (127.0.0.1: this machine only; 0.0.0.0: every "
-            "interface)";
-    else if (error == EACCES)
-      why = "permission denied (ports below 1024 need privileges: choose a port above 1024)";
-    else if (error != 0)
-      why = std::strerror(error);
-    else
-      why = "cannot resolve the host " + address.host;
-    return Error{"--prometheus: cannot listen on " + display(address) + ": " + why};
-  }
-  MetricsServer* self = server.get();
-  server->thread_ = std::thread([self] {
-    self->server_->listen_after_bind();
-    self->finished_ = true;
-  });
-  server->wait_until_running();
+  server->listener_ = std::move(listener).value();
   return server;
 }
 
-void MetricsServer::wait_until_running() const {
-  // httplib's stop() does nothing to a server whose thread has not started listening yet.
-  while (!server_->is_running() && !finished_) std::this_thread::sleep_for(std::chrono::milliseconds(1));
-}
-
 void MetricsServer::stop() {
-  if (!thread_.joinable()) return;
-  wait_until_running();
-  server_->stop();
-  thread_.join();
+  if (listener_) listener_->stop();
 }
 
 MetricsServer::~MetricsServer() { stop(); }

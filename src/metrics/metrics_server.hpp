@@ -3,19 +3,17 @@
 // the sampler, and the sampler never waits for a scrape.
 #pragma once
 
-#include <atomic>
 #include <map>
 #include <memory>
 #include <mutex>
 #include <optional>
 #include <string>
-#include <thread>
 
 #include "carbonmeter/result.hpp"
 #include "metrics/prometheus_text.hpp"
 
-namespace httplib {
-class Server;
+namespace carbonmeter::net {
+class MetricsListener;
 }
 
 namespace carbonmeter::metrics {
@@ -47,7 +45,8 @@ class MetricsPublisher {
 class MetricsServer {
  public:
   // Listens on the address and serves GET /metrics from the publisher on a thread of its own.
-  // Fails (with a message naming the address) when it cannot listen there, e.g. the port is in use.
+  // Fails (with a message naming the address) when it cannot listen there, e.g. the port is in use,
+  // or when the HTTP module cannot be loaded (net/http_module.hpp).
   static Result<std::unique_ptr<MetricsServer>> start(const ListenAddress& address,
                                                       std::shared_ptr<const MetricsPublisher> publisher);
   ~MetricsServer();  // stops listening and joins the thread
@@ -57,10 +56,7 @@ class MetricsServer {
 
  private:
   MetricsServer() = default;
-  void wait_until_running() const;
-  std::unique_ptr<httplib::Server> server_;
-  std::thread thread_;
-  std::atomic<bool> finished_{false};
+  std::unique_ptr<net::MetricsListener> listener_;
 };
 
 }  // namespace carbonmeter::metrics

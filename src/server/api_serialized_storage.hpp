@@ -1,5 +1,6 @@
-// A Storage that lets one call at a time through to another: the HTTP server calls the storage
-// from several threads, and a back end's connection is not shared between threads safely.
+// A Storage for the HTTP server's threads: the writes that check before they write (projects,
+// tokens, runs and the multi-node rule, finishing a run) and migrations go through one at a time;
+// sample batches and reads go straight to the back end, which guards its own connections.
 #pragma once
 
 #include <memory>

@@ -29,7 +29,7 @@ struct ApiOptions {
 
 class HttpApi {
  public:
-  // `storage` must outlive the HttpApi; calls to it are serialized.
+  // `storage` must outlive the HttpApi; it is called through make_serialized_storage().
   HttpApi(Storage& storage, ApiOptions options);
   ~HttpApi();
 
@@ -47,7 +47,7 @@ class HttpApi {
                                        std::optional<std::int64_t> project_id);
   // The read check alone, for a caller from identify(). false: 401/403 written.
   bool check_read(const Caller& caller, httplib::Response& response, std::optional<std::int64_t> project_id);
-  // Thread-safe storage (one call at a time).
+  // Thread-safe storage (api_serialized_storage.hpp).
   Storage& storage() { return *storage_; }
   const ApiOptions& options() const { return options_; }
 

@@ -58,6 +58,25 @@ const std::vector<Migration>& sqlite_migrations() {
   PRIMARY KEY (run_id, seq)) WITHOUT ROWID)sql",
            R"sql(CREATE INDEX samples_t ON samples(t_unix_s))sql",
        }},
+      {2,
+       "run_days: per run and UTC day sums of the samples (dashboard charts, totals by day)",
+       {
+           R"sql(CREATE TABLE run_days (
+  run_id TEXT NOT NULL REFERENCES runs(run_id) ON DELETE CASCADE,
+  day INTEGER NOT NULL,
+  energy_cpu_j REAL NOT NULL,
+  energy_ram_j REAL NOT NULL,
+  energy_gpu_j REAL NOT NULL,
+  emissions_g REAL NOT NULL,
+  sample_count INTEGER NOT NULL,
+  intensity_sum_g_per_kwh REAL NOT NULL,
+  intensity_count INTEGER NOT NULL,
+  PRIMARY KEY (run_id, day)) WITHOUT ROWID)sql",
+           // The samples stored before this migration; insert_samples keeps it up to date after.
+           R"sql(INSERT INTO run_days SELECT run_id, CAST(floor(t_unix_s / 86400.0) AS INTEGER), sum(energy_cpu_j),
+  sum(energy_ram_j), sum(energy_gpu_j), sum(emissions_g), count(*), coalesce(sum(intensity_g_per_kwh), 0),
+  count(intensity_g_per_kwh) FROM samples GROUP BY 1, 2)sql",
+       }},
   };
   return migrations;
 }
@@ -115,6 +134,24 @@ const std::vector<Migration>& postgres_migrations() {
   intensity_g_per_kwh DOUBLE PRECISION,
   PRIMARY KEY (run_id, seq)))sql",
            R"sql(CREATE INDEX samples_t ON samples(t_unix_s))sql",
+       }},
+      {2,
+       "run_days: per run and UTC day sums of the samples (dashboard charts, totals by day)",
+       {
+           R"sql(CREATE TABLE run_days (
+  run_id TEXT NOT NULL REFERENCES runs(run_id) ON DELETE CASCADE,
+  day BIGINT NOT NULL,
+  energy_cpu_j DOUBLE PRECISION NOT NULL,
+  energy_ram_j DOUBLE PRECISION NOT NULL,
+  energy_gpu_j DOUBLE PRECISION NOT NULL,
+  emissions_g DOUBLE PRECISION NOT NULL,
+  sample_count BIGINT NOT NULL,
+  intensity_sum_g_per_kwh DOUBLE PRECISION NOT NULL,
+  intensity_count BIGINT NOT NULL,
+  PRIMARY KEY (run_id, day)))sql",
+           R"sql(INSERT INTO run_days SELECT run_id, floor(t_unix_s / 86400.0)::bigint, sum(energy_cpu_j),
+  sum(energy_ram_j), sum(energy_gpu_j), sum(emissions_g), count(*), coalesce(sum(intensity_g_per_kwh), 0),
+  count(intensity_g_per_kwh) FROM samples GROUP BY 1, 2)sql",
        }},
   };
   return migrations;

@@ -1,12 +1,17 @@
-// PostgreSQL back end of Storage (libpq): one connection per Storage behind a mutex, reset once
-// when it broke; every statement through PQexecParams with bound values (text format).
+// PostgreSQL back end of Storage (libpq): a few connections (PostgresPool), each a PostgresStorage
+// behind a mutex, reset once when it broke; every statement through PQexecParams with bound values
+// (text format).
 #include "server/postgres_storage.hpp"
 
 #include <fmt/format.h>
 #include <libpq-fe.h>
 
+#include <array>
+#include <chrono>
+#include <condition_variable>
 #include <cstdlib>
 #include <map>
+#include <memory>
 #include <mutex>
 #include <type_traits>
 #include <utility>
@@ -421,16 +426,27 @@ class PostgresStorage final : public Storage {
     return with_reconnect([&]() -> Result<InsertOutcome> {
       InsertOutcome result;
       // One statement, so one transaction and one round trip: insert the new samples and add
-      // exactly those to the run's sums (its row lock orders concurrent batches of the run; a
-      // sample another batch stores at the same moment is a conflict, not counted here).
+      // exactly those to the run's sums and its per-day sums (its row lock orders concurrent
+      // batches of the run; a sample another batch stores at the same moment is a conflict, not
+      // counted here).
       auto r = exec(
           "WITH input AS (SELECT * FROM unnest($2::bigint[], $3::float8[], $4::float8[], "
           "$5::float8[], $6::float8[], $7::float8[], $8::float8[], $9::float8[]) AS u(seq, t, "
           "dt, cpu, ram, gpu, em, intensity)), "
           "ins AS (INSERT INTO samples (run_id, seq, t_unix_s, dt_s, energy_cpu_j, energy_ram_j, "
           "energy_gpu_j, emissions_g, intensity_g_per_kwh) SELECT $1, seq, t, dt, cpu, ram, gpu, "
-          "em, intensity FROM input ON CONFLICT (run_id, seq) DO NOTHING RETURNING energy_cpu_j, "
-          "energy_ram_j, energy_gpu_j, emissions_g), "
+          "em, intensity FROM input ON CONFLICT (run_id, seq) DO NOTHING RETURNING t_unix_s, "
+          "energy_cpu_j, energy_ram_j, energy_gpu_j, emissions_g, intensity_g_per_kwh), "
+          "days AS (INSERT INTO run_days AS d (run_id, day, energy_cpu_j, energy_ram_j, energy_gpu_j, "
+          "emissions_g, sample_count, intensity_sum_g_per_kwh, intensity_count) SELECT $1, "
+          "floor(t_unix_s / 86400.0)::bigint, sum(energy_cpu_j), sum(energy_ram_j), sum(energy_gpu_j), "
+          "sum(emissions_g), count(*), coalesce(sum(intensity_g_per_kwh), 0), count(intensity_g_per_kwh) "
+          "FROM ins GROUP BY 2 ON CONFLICT (run_id, day) DO UPDATE SET energy_cpu_j = d.energy_cpu_j + "
+          "excluded.energy_cpu_j, energy_ram_j = d.energy_ram_j + excluded.energy_ram_j, energy_gpu_j = "
+          "d.energy_gpu_j + excluded.energy_gpu_j, emissions_g = d.emissions_g + excluded.emissions_g, "
+          "sample_count = d.sample_count + excluded.sample_count, intensity_sum_g_per_kwh = "
+          "d.intensity_sum_g_per_kwh + excluded.intensity_sum_g_per_kwh, intensity_count = "
+          "d.intensity_count + excluded.intensity_count RETURNING 1), "
           "sums AS (SELECT count(*) AS n, coalesce(sum(energy_cpu_j), 0) AS cpu, "
           "coalesce(sum(energy_ram_j), 0) AS ram, coalesce(sum(energy_gpu_j), 0) AS gpu, "
           "coalesce(sum(emissions_g), 0) AS em FROM ins), "
@@ -515,10 +531,9 @@ class PostgresStorage final : public Storage {
         break;
       case GroupBy::day:
         sql =
-            "SELECT floor(s.t_unix_s / 86400.0)::bigint AS day, sum(s.energy_cpu_j), "
-            "sum(s.energy_ram_j), sum(s.energy_gpu_j), sum(s.emissions_g), "
-            "count(DISTINCT s.run_id), count(*) FROM samples s JOIN runs r ON r.run_id = "
-            "s.run_id WHERE r.project_id = $1 GROUP BY day ORDER BY day";
+            "SELECT d.day, sum(d.energy_cpu_j), sum(d.energy_ram_j), sum(d.energy_gpu_j), "
+            "sum(d.emissions_g), count(*), sum(d.sample_count) FROM run_days d JOIN runs r ON "
+            "r.run_id = d.run_id WHERE r.project_id = $1 GROUP BY d.day ORDER BY d.day";
         break;
     }
     std::lock_guard lock(mutex_);
@@ -536,6 +551,77 @@ class PostgresStorage final : public Storage {
         t.run_count = r->int64(i, 5);
         t.sample_count = r->int64(i, 6);
         result.push_back(std::move(t));
+      }
+      return result;
+    });
+  }
+
+  Result<std::vector<DayTotals>> daily_totals(std::int64_t project_id,
+                                              const std::optional<std::string>& experiment) override {
+    std::lock_guard lock(mutex_);
+    return with_reconnect([&]() -> Result<std::vector<DayTotals>> {
+      auto r = exec(
+          "SELECT d.day, sum(d.energy_cpu_j), sum(d.energy_ram_j), sum(d.energy_gpu_j), "
+          "sum(d.emissions_g), count(*), sum(d.sample_count), sum(d.intensity_sum_g_per_kwh), "
+          "sum(d.intensity_count) FROM run_days d JOIN runs r ON r.run_id = d.run_id WHERE "
+          "r.project_id = $1 AND ($2::text IS NULL OR r.experiment = $2::text) GROUP BY d.day ORDER BY d.day",
+          Params().add(project_id).add(experiment));
+      if (!r) return failure(r, "compute the daily totals");
+      std::vector<DayTotals> result;
+      for (int i = 0; i < r->rows(); ++i) {
+        DayTotals day;
+        day.day = r->int64(i, 0);
+        day.energy_cpu_j = r->real(i, 1);
+        day.energy_ram_j = r->real(i, 2);
+        day.energy_gpu_j = r->real(i, 3);
+        day.emissions_g = r->real(i, 4);
+        day.run_count = r->int64(i, 5);
+        day.sample_count = r->int64(i, 6);
+        if (const std::int64_t count = r->int64(i, 8); count > 0) {
+          day.mean_intensity_g_per_kwh = r->real(i, 7) / static_cast<double>(count);
+        }
+        result.push_back(day);
+      }
+      return result;
+    });
+  }
+
+  Result<std::vector<SampleBucket>> sample_buckets(const std::string& run_id,
+                                                   std::int64_t max_buckets) override {
+    std::lock_guard lock(mutex_);
+    return with_reconnect([&]() -> Result<std::vector<SampleBucket>> {
+      std::vector<SampleBucket> result;
+      auto bounds = exec("SELECT count(*), min(t_unix_s), max(t_unix_s) FROM samples WHERE run_id = $1",
+                         Params().add(run_id));
+      if (!bounds) return failure(bounds, "read the run's sample times");
+      const std::int64_t count = bounds->int64(0, 0);
+      if (count == 0 || max_buckets < 1) return result;
+      const double first_t = bounds->real(0, 1), span_s = bounds->real(0, 2) - first_t;
+      constexpr const char* kColumns =
+          "min(t_unix_s - dt_s), max(t_unix_s), sum(dt_s), sum(energy_cpu_j), sum(energy_ram_j), "
+          "sum(energy_gpu_j), sum(emissions_g), avg(intensity_g_per_kwh), count(*) FROM samples WHERE run_id "
+          "= $1";
+      // Bucket k holds the samples whose end time falls in the k-th of max_buckets equal spans.
+      auto r =
+          count <= max_buckets
+              ? exec(fmt::format("SELECT seq, {} GROUP BY seq ORDER BY seq", kColumns), Params().add(run_id))
+              : exec(fmt::format("SELECT LEAST(floor((t_unix_s - $2::float8) * $3::bigint / "
+                                 "$4::float8)::bigint, $3::bigint - 1) AS b, {} GROUP BY b ORDER BY b",
+                                 kColumns),
+                     Params().add(run_id).add(first_t).add(max_buckets).add(span_s > 0 ? span_s : 1.0));
+      if (!r) return failure(r, "group the run's samples");
+      for (int i = 0; i < r->rows(); ++i) {
+        SampleBucket bucket;
+        bucket.start_unix_s = r->real(i, 1);
+        bucket.end_unix_s = r->real(i, 2);
+        bucket.duration_s = r->real(i, 3);
+        bucket.energy_cpu_j = r->real(i, 4);
+        bucket.energy_ram_j = r->real(i, 5);
+        bucket.energy_gpu_j = r->real(i, 6);
+        bucket.emissions_g = r->real(i, 7);
+        bucket.mean_intensity_g_per_kwh = r->optional_real(i, 8);
+        bucket.sample_count = r->int64(i, 9);
+        result.push_back(bucket);
       }
       return result;
     });
@@ -679,6 +765,152 @@ class PostgresStorage final : public Storage {
   std::map<std::string, std::string> prepared_;  // SQL text -> prepared statement name
 };
 
+// What open_postgres_storage returns: up to kMaxConnections PostgresStorage connections, the
+// second and later opened only when calls come in while every open one is busy (one caller at a
+// time: one connection, as before). Sample batches and reads take any free connection, so that
+// the HTTP server's threads do not queue behind each other's round trips, and PostgreSQL flushes
+// the WAL of concurrent commits together (one fdatasync for several batches; with one connection
+// each batch waited alone for its flush, about half of its time: HTTP ingest went from about
+// 35,000 to 55,000 samples/s on 2 cores with this pool, bench/RESULTS.md).
+// Migrations and the writes whose checks must see one state (projects, tokens, runs and their
+// multi-node rule, finishing a run) go through the first connection, one at a time.
+class PostgresPool final : public Storage {
+ public:
+  PostgresPool(PGconn* first, std::string url) : url_(std::move(url)) {
+    connections_[0] = std::make_unique<PostgresStorage>(first, url_);
+  }
+
+  Status migrate() override {
+    return on_first([&](Storage& s) { return s.migrate(); });
+  }
+  int schema_version() override {
+    return on_first([&](Storage& s) { return s.schema_version(); });
+  }
+  Result<Project> create_project(const std::string& name) override {
+    return on_first([&](Storage& s) { return s.create_project(name); });
+  }
+  Result<std::optional<Project>> find_project(const std::string& name) override {
+    return on_any([&](Storage& s) { return s.find_project(name); });
+  }
+  Result<std::vector<Project>> list_projects() override {
+    return on_any([&](Storage& s) { return s.list_projects(); });
+  }
+  Result<TokenRecord> add_token(const TokenRecord& token) override {
+    return on_first([&](Storage& s) { return s.add_token(token); });
+  }
+  Result<std::optional<TokenRecord>> find_token(const std::string& sha256_hex) override {
+    return on_any([&](Storage& s) { return s.find_token(sha256_hex); });
+  }
+  Result<RunRecord> register_run(const RunRecord& run) override {
+    return on_first([&](Storage& s) { return s.register_run(run); });
+  }
+  Result<std::optional<RunRecord>> find_run(const std::string& run_id) override {
+    return on_any([&](Storage& s) { return s.find_run(run_id); });
+  }
+  Result<std::vector<RunRecord>> list_runs(const RunFilter& filter) override {
+    return on_any([&](Storage& s) { return s.list_runs(filter); });
+  }
+  Status finish_run(const std::string& run_id, double ended_unix_s) override {
+    return on_first([&](Storage& s) { return s.finish_run(run_id, ended_unix_s); });
+  }
+  Result<InsertOutcome> insert_samples(const std::string& run_id,
+                                       const std::vector<SampleRecord>& samples) override {
+    return on_any([&](Storage& s) { return s.insert_samples(run_id, samples); });
+  }
+  Result<std::vector<SampleRecord>> samples(const std::string& run_id, std::int64_t after_seq,
+                                            std::int64_t limit) override {
+    return on_any([&](Storage& s) { return s.samples(run_id, after_seq, limit); });
+  }
+  Result<std::vector<std::string>> list_experiments(std::int64_t project_id) override {
+    return on_any([&](Storage& s) { return s.list_experiments(project_id); });
+  }
+  Result<std::vector<Totals>> totals(std::int64_t project_id, GroupBy group_by) override {
+    return on_any([&](Storage& s) { return s.totals(project_id, group_by); });
+  }
+  Result<std::vector<DayTotals>> daily_totals(std::int64_t project_id,
+                                              const std::optional<std::string>& experiment) override {
+    return on_any([&](Storage& s) { return s.daily_totals(project_id, experiment); });
+  }
+  Result<std::vector<SampleBucket>> sample_buckets(const std::string& run_id,
+                                                   std::int64_t max_buckets) override {
+    return on_any([&](Storage& s) { return s.sample_buckets(run_id, max_buckets); });
+  }
+
+ private:
+  // As many as `carbonmeter serve` has HTTP worker threads on a small machine (cpp-httplib: 8);
+  // 8 ingested 25 % more than 4 on 2 cores (bench/ingest_bench.sh).
+  static constexpr int kMaxConnections = 8;
+  static constexpr std::chrono::seconds kRetryOpenAfter{30};
+
+  // A connection held for one call.
+  class Lease {
+   public:
+    Lease(PostgresPool& pool, bool first) : pool_(pool), index_(pool.acquire(first)) {}
+    Lease(const Lease&) = delete;
+    Lease& operator=(const Lease&) = delete;
+    ~Lease() { pool_.release(index_); }
+    Storage& storage() const { return *pool_.connections_[static_cast<std::size_t>(index_)]; }
+
+   private:
+    PostgresPool& pool_;
+    int index_;
+  };
+
+  template <class Call>
+  auto on_first(Call&& call) -> decltype(call(std::declval<Storage&>())) {
+    Lease lease(*this, true);
+    return call(lease.storage());
+  }
+  template <class Call>
+  auto on_any(Call&& call) -> decltype(call(std::declval<Storage&>())) {
+    Lease lease(*this, false);
+    return call(lease.storage());
+  }
+
+  // The first connection (`first`), else any free one; opens one more when all are busy and the
+  // limit allows. A connection that cannot be opened (the server's max_connections) is tried
+  // again kRetryOpenAfter later; meanwhile the open ones are shared. Opening holds the pool's
+  // lock: it happens at most kMaxConnections - 1 times while the server is reachable.
+  int acquire(bool first) {
+    std::unique_lock lock(mutex_);
+    while (true) {
+      for (int i = 0; i < (first ? 1 : open_); ++i) {
+        if (!busy_[static_cast<std::size_t>(i)]) {
+          busy_[static_cast<std::size_t>(i)] = true;
+          return i;
+        }
+      }
+      if (!first && open_ < kMaxConnections && std::chrono::steady_clock::now() >= retry_open_at_) {
+        std::string message;
+        if (PGconn* conn = connect(url_, message)) {
+          const int index = open_++;
+          connections_[static_cast<std::size_t>(index)] = std::make_unique<PostgresStorage>(conn, url_);
+          busy_[static_cast<std::size_t>(index)] = true;
+          return index;
+        }
+        retry_open_at_ = std::chrono::steady_clock::now() + kRetryOpenAfter;
+      }
+      released_.wait(lock);
+    }
+  }
+
+  void release(int index) {
+    {
+      std::lock_guard lock(mutex_);
+      busy_[static_cast<std::size_t>(index)] = false;
+    }
+    released_.notify_all();
+  }
+
+  std::string url_;
+  std::mutex mutex_;
+  std::condition_variable released_;
+  std::array<std::unique_ptr<Storage>, kMaxConnections> connections_;
+  std::array<bool, kMaxConnections> busy_{};
+  int open_ = 1;
+  std::chrono::steady_clock::time_point retry_open_at_{};
+};
+
 bool valid_schema_name(const std::string& schema) {
   if (schema.empty() || schema.size() > 63) return false;
   for (char c : schema) {
@@ -693,7 +925,7 @@ Result<std::unique_ptr<Storage>> open_postgres_storage(const std::string& url) {
   std::string message;
   PGconn* conn = connect(url, message);
   if (!conn) return connect_error(url, message);
-  return std::unique_ptr<Storage>(std::make_unique<PostgresStorage>(conn, url));
+  return std::unique_ptr<Storage>(std::make_unique<PostgresPool>(conn, url));
 }
 
 std::string postgres_url_with_schema(const std::string& url, const std::string& schema) {

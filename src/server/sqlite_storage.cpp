@@ -3,6 +3,7 @@
 #include <fmt/format.h>
 #include <sqlite3.h>
 
+#include <cmath>
 #include <map>
 #include <mutex>
 #include <utility>
@@ -106,6 +107,29 @@ RunRecord read_run(const Statement& s) {
   run.sample_count = s.int64(16);
   return run;
 }
+
+// The UTC day of a sample, as migration 2 and PostgreSQL compute it: floor(t / 86400).
+std::int64_t utc_day_of(double t_unix_s) { return static_cast<std::int64_t>(std::floor(t_unix_s / 86400.0)); }
+
+// One day's share of a batch of samples, added to run_days.
+struct DaySums {
+  double energy_cpu_j = 0, energy_ram_j = 0, energy_gpu_j = 0, emissions_g = 0;
+  std::int64_t sample_count = 0;
+  double intensity_sum_g_per_kwh = 0;
+  std::int64_t intensity_count = 0;
+
+  void add(const SampleRecord& sample) {
+    energy_cpu_j += sample.energy_cpu_j;
+    energy_ram_j += sample.energy_ram_j;
+    energy_gpu_j += sample.energy_gpu_j;
+    emissions_g += sample.emissions_g;
+    ++sample_count;
+    if (sample.intensity_g_per_kwh) {
+      intensity_sum_g_per_kwh += *sample.intensity_g_per_kwh;
+      ++intensity_count;
+    }
+  }
+};
 
 class SqliteStorage final : public Storage {
  public:
@@ -376,6 +400,7 @@ class SqliteStorage final : public Storage {
           "ON CONFLICT (run_id, seq) DO NOTHING");
       if (!stmt) return stmt.error();
       double cpu = 0, ram = 0, gpu = 0, emissions = 0;
+      std::map<std::int64_t, DaySums> days;
       for (const auto& sample : samples) {
         Statement s(stmt.value());
         s.bind(1, run_id).bind(2, sample.seq).bind(3, sample.t_unix_s).bind(4, sample.dt_s);
@@ -388,11 +413,13 @@ class SqliteStorage final : public Storage {
           ram += sample.energy_ram_j;
           gpu += sample.energy_gpu_j;
           emissions += sample.emissions_g;
+          days[utc_day_of(sample.t_unix_s)].add(sample);
         } else {
           ++outcome.duplicates;
         }
       }
       if (outcome.inserted == 0) return Ok{};
+      if (auto added = add_run_days(run_id, days); !added) return added;
       auto update = prepare(
           "UPDATE runs SET energy_cpu_j = energy_cpu_j + ?, energy_ram_j = energy_ram_j + ?, "
           "energy_gpu_j = energy_gpu_j + ?, emissions_g = emissions_g + ?, sample_count = "
@@ -472,10 +499,9 @@ class SqliteStorage final : public Storage {
         break;
       case GroupBy::day:
         sql =
-            "SELECT CAST(floor(s.t_unix_s / 86400.0) AS INTEGER) AS day, sum(s.energy_cpu_j), "
-            "sum(s.energy_ram_j), sum(s.energy_gpu_j), sum(s.emissions_g), "
-            "count(DISTINCT s.run_id), count(*) FROM samples s JOIN runs r ON r.run_id = "
-            "s.run_id WHERE r.project_id = ? GROUP BY day ORDER BY day";
+            "SELECT d.day, sum(d.energy_cpu_j), sum(d.energy_ram_j), sum(d.energy_gpu_j), "
+            "sum(d.emissions_g), count(*), sum(d.sample_count) FROM run_days d JOIN runs r ON "
+            "r.run_id = d.run_id WHERE r.project_id = ? GROUP BY d.day ORDER BY d.day";
         break;
     }
     auto stmt = prepare(sql);
@@ -499,7 +525,105 @@ class SqliteStorage final : public Storage {
     return result;
   }
 
+  Result<std::vector<DayTotals>> daily_totals(std::int64_t project_id,
+                                              const std::optional<std::string>& experiment) override {
+    std::lock_guard lock(mutex_);
+    auto stmt = prepare(
+        "SELECT d.day, sum(d.energy_cpu_j), sum(d.energy_ram_j), sum(d.energy_gpu_j), "
+        "sum(d.emissions_g), count(*), sum(d.sample_count), sum(d.intensity_sum_g_per_kwh), "
+        "sum(d.intensity_count) FROM run_days d JOIN runs r ON r.run_id = d.run_id WHERE "
+        "r.project_id = ?1 AND (?2 IS NULL OR r.experiment = ?2) GROUP BY d.day ORDER BY d.day");
+    if (!stmt) return stmt.error();
+    Statement s(stmt.value());
+    s.bind(1, project_id).bind(2, experiment);
+    std::vector<DayTotals> result;
+    int rc;
+    while ((rc = s.step()) == SQLITE_ROW) {
+      DayTotals day;
+      day.day = s.int64(0);
+      day.energy_cpu_j = s.real(1);
+      day.energy_ram_j = s.real(2);
+      day.energy_gpu_j = s.real(3);
+      day.emissions_g = s.real(4);
+      day.run_count = s.int64(5);
+      day.sample_count = s.int64(6);
+      if (const std::int64_t count = s.int64(8); count > 0) {
+        day.mean_intensity_g_per_kwh = s.real(7) / static_cast<double>(count);
+      }
+      result.push_back(day);
+    }
+    if (rc != SQLITE_DONE) return error("compute the daily totals");
+    return result;
+  }
+
+  Result<std::vector<SampleBucket>> sample_buckets(const std::string& run_id,
+                                                   std::int64_t max_buckets) override {
+    std::lock_guard lock(mutex_);
+    auto bounds = prepare("SELECT count(*), min(t_unix_s), max(t_unix_s) FROM samples WHERE run_id = ?");
+    if (!bounds) return bounds.error();
+    std::int64_t count = 0;
+    double first_t = 0.0, span_s = 0.0;
+    {
+      Statement s(bounds.value());
+      s.bind(1, run_id);
+      if (s.step() != SQLITE_ROW) return error("read the run's sample times");
+      count = s.int64(0);
+      first_t = s.real(1);
+      span_s = s.real(2) - first_t;
+    }
+    std::vector<SampleBucket> result;
+    if (count == 0 || max_buckets < 1) return result;
+    const bool one_per_sample = count <= max_buckets;
+    // Bucket k holds the samples whose end time falls in the k-th of max_buckets equal spans.
+    auto stmt = prepare(fmt::format(
+        "SELECT {}, min(t_unix_s - dt_s), max(t_unix_s), sum(dt_s), sum(energy_cpu_j), "
+        "sum(energy_ram_j), sum(energy_gpu_j), sum(emissions_g), avg(intensity_g_per_kwh), count(*) "
+        "FROM samples WHERE run_id = ?1 GROUP BY 1 ORDER BY 1",
+        one_per_sample ? "seq" : "min(CAST((t_unix_s - ?2) * ?3 / ?4 AS INTEGER), ?3 - 1)"));
+    if (!stmt) return stmt.error();
+    Statement s(stmt.value());
+    s.bind(1, run_id);
+    if (!one_per_sample) s.bind(2, first_t).bind(3, max_buckets).bind(4, span_s > 0 ? span_s : 1.0);
+    int rc;
+    while ((rc = s.step()) == SQLITE_ROW) {
+      SampleBucket bucket;
+      bucket.start_unix_s = s.real(1);
+      bucket.end_unix_s = s.real(2);
+      bucket.duration_s = s.real(3);
+      bucket.energy_cpu_j = s.real(4);
+      bucket.energy_ram_j = s.real(5);
+      bucket.energy_gpu_j = s.real(6);
+      bucket.emissions_g = s.real(7);
+      bucket.mean_intensity_g_per_kwh = s.optional_real(8);
+      bucket.sample_count = s.int64(9);
+      result.push_back(bucket);
+    }
+    if (rc != SQLITE_DONE) return error("group the run's samples");
+    return result;
+  }
+
  private:
+  // Adds one batch's new samples to the run's per-day sums (inside insert_samples' transaction).
+  Status add_run_days(const std::string& run_id, const std::map<std::int64_t, DaySums>& days) {
+    auto stmt = prepare(
+        "INSERT INTO run_days (run_id, day, energy_cpu_j, energy_ram_j, energy_gpu_j, emissions_g, "
+        "sample_count, intensity_sum_g_per_kwh, intensity_count) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?) "
+        "ON CONFLICT (run_id, day) DO UPDATE SET energy_cpu_j = energy_cpu_j + excluded.energy_cpu_j, "
+        "energy_ram_j = energy_ram_j + excluded.energy_ram_j, energy_gpu_j = energy_gpu_j + "
+        "excluded.energy_gpu_j, emissions_g = emissions_g + excluded.emissions_g, sample_count = "
+        "sample_count + excluded.sample_count, intensity_sum_g_per_kwh = intensity_sum_g_per_kwh + "
+        "excluded.intensity_sum_g_per_kwh, intensity_count = intensity_count + excluded.intensity_count");
+    if (!stmt) return stmt.error();
+    for (const auto& [day, sums] : days) {
+      Statement s(stmt.value());
+      s.bind(1, run_id).bind(2, day).bind(3, sums.energy_cpu_j).bind(4, sums.energy_ram_j);
+      s.bind(5, sums.energy_gpu_j).bind(6, sums.emissions_g).bind(7, sums.sample_count);
+      s.bind(8, sums.intensity_sum_g_per_kwh).bind(9, sums.intensity_count);
+      if (auto added = done(s.step(), "update the run's daily sums"); !added) return added;
+    }
+    return Ok{};
+  }
+
   Error error(const std::string& what) const {
     return Error{
         fmt::format("SQLite could not {} in {}: {} (check that the file is writable and "

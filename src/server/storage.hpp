@@ -77,6 +77,27 @@ struct Totals {
 
 enum class GroupBy { experiment, job, day, run };
 
+// One UTC day of a project's samples, read from sums kept per run and day as samples arrive.
+struct DayTotals {
+  std::int64_t day = 0;  // days since 1970-01-01 (UTC) of the samples' t_unix_s
+  double energy_cpu_j = 0.0, energy_ram_j = 0.0, energy_gpu_j = 0.0;
+  double emissions_g = 0.0;
+  std::int64_t run_count = 0;
+  std::int64_t sample_count = 0;
+  std::optional<double> mean_intensity_g_per_kwh;  // over the day's samples that carry one
+};
+
+// Consecutive samples of a run merged into one point of a chart (see sample_buckets).
+struct SampleBucket {
+  double start_unix_s = 0.0;  // start of the first sample's interval (t_unix_s - dt_s)
+  double end_unix_s = 0.0;    // end of the last sample's interval
+  double duration_s = 0.0;    // sum of the samples' dt_s
+  double energy_cpu_j = 0.0, energy_ram_j = 0.0, energy_gpu_j = 0.0;
+  double emissions_g = 0.0;
+  std::optional<double> mean_intensity_g_per_kwh;  // over the samples that carry one
+  std::int64_t sample_count = 0;
+};
+
 struct RunFilter {
   std::optional<std::int64_t> project_id;
   std::optional<std::string> experiment;
@@ -121,6 +142,14 @@ class Storage {
   // Sums of a project's runs grouped as asked (day: by sample time, UTC), ordered by key (bytewise).
   // Runs without an experiment or a job are grouped under the key "".
   virtual Result<std::vector<Totals>> totals(std::int64_t project_id, GroupBy group_by) = 0;
+  // The project's samples summed per UTC day, ordered by day; `experiment` set: only that
+  // experiment's runs ("" : the runs without one). Reads a per-run, per-day table, not the samples.
+  virtual Result<std::vector<DayTotals>> daily_totals(std::int64_t project_id,
+                                                      const std::optional<std::string>& experiment) = 0;
+  // The run's samples in time order, merged into at most `max_buckets` groups that each span an
+  // equal share of the run's time (one group per sample when there are no more samples than that).
+  virtual Result<std::vector<SampleBucket>> sample_buckets(const std::string& run_id,
+                                                           std::int64_t max_buckets) = 0;
 };
 
 Result<std::unique_ptr<Storage>> open_sqlite_storage(const std::string& path);

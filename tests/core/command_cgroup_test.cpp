@@ -71,7 +71,8 @@ TEST(CommandCgroup, CountsTheWholeTreeIncludingExitedMembers) {
   if (!cgroup) {
     child.release();
     child.wait_cpu_s();
-    GTEST_SKIP() << "cgroups not writable here (needs root or a delegated cgroup): " << cgroup.error().message;
+    GTEST_SKIP() << "cgroups not writable here (needs root or a delegated cgroup): "
+                 << cgroup.error().message;
   }
   const auto pids = cgroup.value().pids();
   ASSERT_EQ(pids.size(), 1u);

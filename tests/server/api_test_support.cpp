@@ -7,6 +7,7 @@
 #include <sys/wait.h>
 #include <unistd.h>
 
+#include <algorithm>
 #include <atomic>
 #include <chrono>
 #include <cstdlib>
@@ -94,7 +95,9 @@ ServeProcess::ServeProcess(const std::vector<std::string>& args,
   const std::string stem = work_dir + "/serve_" + std::to_string(counter++);
   out_path_ = stem + ".out";
   err_path_ = stem + ".err";
-  std::vector<std::string> argv_strings = {CARBONMETER_CLI_PATH, "serve", "--listen", "127.0.0.1:0"};
+  std::vector<std::string> argv_strings = {CARBONMETER_CLI_PATH, "serve"};
+  if (std::find(args.begin(), args.end(), "--listen") == args.end())
+    argv_strings.insert(argv_strings.end(), {"--listen", "127.0.0.1:0"});
   argv_strings.insert(argv_strings.end(), args.begin(), args.end());
   const pid_t parent = getpid();
   pid_ = fork();

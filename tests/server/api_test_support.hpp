@@ -37,7 +37,8 @@ class TestDatabase {
   std::string admin_url_;
 };
 
-// `carbonmeter serve --listen 127.0.0.1:0 ARGS...`, killed (SIGTERM, then SIGKILL) when destroyed.
+// `carbonmeter serve --listen 127.0.0.1:0 ARGS...` (ARGS may name another --listen), killed (SIGTERM, then
+// SIGKILL) when destroyed.
 class ServeProcess {
  public:
   ServeProcess(const std::vector<std::string>& args, const std::map<std::string, std::string>& env,

@@ -4,17 +4,20 @@
 
 #include <fmt/format.h>
 #include <gtest/gtest.h>
+#include <sqlite3.h>
 #include <unistd.h>
 
 #include <atomic>
 #include <cmath>
 #include <cstdlib>
 #include <filesystem>
+#include <fstream>
 #include <limits>
 #include <thread>
 
 #include "server/migrations.hpp"
 #include "server/postgres_storage.hpp"
+#include "server/storage_rules.hpp"
 
 namespace carbonmeter::server {
 namespace {
@@ -566,6 +569,214 @@ TEST_P(StorageTest, ConcurrentInsertsFromFourThreadsLoseNothing) {
   std::int64_t samples = 0;
   for (const auto& t : by_run.value()) samples += t.sample_count;
   EXPECT_EQ(samples, 4 * kBatches * kBatchSize * 2);
+}
+
+TEST_P(StorageTest, DailyTotalsFollowTheSamplesPerDayAndExperiment) {
+  const auto project = make_project("p");
+  const auto other = make_project("q");
+  auto run = [&](const std::string& id, const std::string& experiment) {
+    auto r = make_run(project, id);
+    r.experiment = experiment;
+    register_ok(r);
+  };
+  run("a", "bert");
+  run("b", "gpt");
+  run("c", "");
+  register_ok(make_run(other, "z"));
+  // Midnight (UTC) is at 1'700'006'400: "a" has 3000 samples on the 14th and 1000 on the 15th.
+  const double t0 = 1'700'003'400.0;
+  insert_ok("a", make_samples(0, 4000, t0));
+  insert_ok("a", make_samples(3990, 4010, t0));  // 10 replayed, 10 new (the 15th)
+  insert_ok("b", make_samples(0, 10, t0 + 5000));
+  auto c_samples = make_samples(0, 4, t0);
+  for (auto& sample : c_samples) sample.intensity_g_per_kwh = 100.0;
+  insert_ok("c", c_samples);
+  insert_ok("z", make_samples(0, 50, t0));
+
+  auto all = storage_->daily_totals(project, std::nullopt);
+  ASSERT_TRUE(all.ok()) << all.error().message;
+  ASSERT_EQ(all.value().size(), 2u);
+  const DayTotals& fourteenth = all.value()[0];
+  EXPECT_EQ(utc_day_string(fourteenth.day), "2023-11-14");
+  EXPECT_EQ(fourteenth.sample_count, 3000 + 4);
+  EXPECT_EQ(fourteenth.run_count, 2);
+  EXPECT_EQ(fourteenth.energy_cpu_j, 3004.0);
+  EXPECT_EQ(fourteenth.energy_ram_j, 1502.0);
+  EXPECT_EQ(fourteenth.energy_gpu_j, 6008.0);
+  EXPECT_EQ(fourteenth.emissions_g, 751.0);
+  // "a" has 1500 samples at 300 g/kWh that day, "c" 4 at 100.
+  ASSERT_TRUE(fourteenth.mean_intensity_g_per_kwh);
+  EXPECT_DOUBLE_EQ(*fourteenth.mean_intensity_g_per_kwh, (1500 * 300.0 + 4 * 100.0) / 1504);
+  const DayTotals& fifteenth = all.value()[1];
+  EXPECT_EQ(utc_day_string(fifteenth.day), "2023-11-15");
+  EXPECT_EQ(fifteenth.sample_count, 1010 + 10);
+  EXPECT_EQ(fifteenth.run_count, 2);
+  EXPECT_EQ(fifteenth.energy_gpu_j, 2040.0);
+
+  auto bert = storage_->daily_totals(project, std::string("bert"));
+  ASSERT_TRUE(bert.ok()) << bert.error().message;
+  ASSERT_EQ(bert.value().size(), 2u);
+  EXPECT_EQ(bert.value()[0].sample_count, 3000);
+  EXPECT_EQ(bert.value()[1].sample_count, 1010);
+  EXPECT_EQ(bert.value()[1].run_count, 1);
+  auto without = storage_->daily_totals(project, std::string(""));
+  ASSERT_TRUE(without.ok());
+  ASSERT_EQ(without.value().size(), 1u);
+  EXPECT_EQ(without.value()[0].sample_count, 4);
+  EXPECT_DOUBLE_EQ(*without.value()[0].mean_intensity_g_per_kwh, 100.0);
+  auto none = storage_->daily_totals(project, std::string("absent"));
+  ASSERT_TRUE(none.ok());
+  EXPECT_TRUE(none.value().empty());
+
+  // The API's totals by day read the same sums.
+  auto by_day = storage_->totals(project, GroupBy::day);
+  ASSERT_TRUE(by_day.ok());
+  ASSERT_EQ(by_day.value().size(), 2u);
+  EXPECT_EQ(by_day.value()[1].key, "2023-11-15");
+  EXPECT_EQ(by_day.value()[1].sample_count, fifteenth.sample_count);
+  EXPECT_EQ(by_day.value()[1].emissions_g, fifteenth.emissions_g);
+}
+
+TEST_P(StorageTest, SampleBucketsMergeEqualTimeSpans) {
+  const auto project = make_project("p");
+  register_ok(make_run(project, "r"));
+  register_ok(make_run(project, "empty"));
+  const double t0 = 1'700'000'000.0;
+  for (int batch = 0; batch < 4; ++batch) insert_ok("r", make_samples(batch * 250, batch * 250 + 250, t0));
+
+  auto buckets = storage_->sample_buckets("r", 100);
+  ASSERT_TRUE(buckets.ok()) << buckets.error().message;
+  ASSERT_GE(buckets.value().size(), 90u);
+  ASSERT_LE(buckets.value().size(), 100u);
+  std::int64_t samples = 0;
+  double cpu = 0, gpu = 0, emissions = 0, duration = 0;
+  for (std::size_t i = 0; i < buckets.value().size(); ++i) {
+    const SampleBucket& bucket = buckets.value()[i];
+    samples += bucket.sample_count;
+    cpu += bucket.energy_cpu_j;
+    gpu += bucket.energy_gpu_j;
+    emissions += bucket.emissions_g;
+    duration += bucket.duration_s;
+    EXPECT_LE(bucket.start_unix_s, bucket.end_unix_s);
+    if (i > 0) {
+      EXPECT_GT(bucket.start_unix_s, buckets.value()[i - 1].start_unix_s);
+    }
+    ASSERT_TRUE(bucket.mean_intensity_g_per_kwh);  // the even seqs carry 300
+    EXPECT_DOUBLE_EQ(*bucket.mean_intensity_g_per_kwh, 300.0);
+  }
+  EXPECT_EQ(samples, 1000);
+  EXPECT_EQ(cpu, 1000.0);
+  EXPECT_EQ(gpu, 2000.0);
+  EXPECT_EQ(emissions, 250.0);
+  EXPECT_EQ(duration, 1000.0);
+  EXPECT_EQ(buckets.value().front().start_unix_s, t0 - 1.0);
+  EXPECT_EQ(buckets.value().back().end_unix_s, t0 + 999.0);
+
+  // No more samples than buckets: one per sample.
+  auto each = storage_->sample_buckets("r", 5000);
+  ASSERT_TRUE(each.ok());
+  ASSERT_EQ(each.value().size(), 1000u);
+  EXPECT_EQ(each.value()[7].end_unix_s, t0 + 7.0);
+  EXPECT_EQ(each.value()[7].sample_count, 1);
+  EXPECT_FALSE(each.value()[7].mean_intensity_g_per_kwh);  // odd seqs carry none
+
+  auto one = storage_->sample_buckets("r", 1);
+  ASSERT_TRUE(one.ok());
+  ASSERT_EQ(one.value().size(), 1u);
+  EXPECT_EQ(one.value()[0].sample_count, 1000);
+
+  auto empty = storage_->sample_buckets("empty", 100);
+  ASSERT_TRUE(empty.ok());
+  EXPECT_TRUE(empty.value().empty());
+  auto unknown = storage_->sample_buckets("no-such-run", 100);
+  ASSERT_TRUE(unknown.ok());
+  EXPECT_TRUE(unknown.value().empty());
+}
+
+// Runs SQL on a database that no Storage has opened (to build an old schema by hand).
+void run_sql(Backend backend, const std::string& url, const std::vector<std::string>& statements) {
+  if (backend == Backend::sqlite) {
+    sqlite3* db = nullptr;
+    ASSERT_EQ(sqlite3_open(url.c_str(), &db), SQLITE_OK);
+    for (const auto& sql : statements) {
+      char* message = nullptr;
+      EXPECT_EQ(sqlite3_exec(db, sql.c_str(), nullptr, nullptr, &message), SQLITE_OK)
+          << sql << ": " << (message ? message : "");
+      sqlite3_free(message);
+    }
+    sqlite3_close(db);
+    return;
+  }
+  const auto file = std::filesystem::temp_directory_path() / fmt::format("carbonmeter_sql_{}.sql", getpid());
+  {
+    std::ofstream out(file);
+    for (const auto& sql : statements) out << sql << ";\n";
+  }
+  const auto command =
+      fmt::format("psql '{}' -XqAt -v ON_ERROR_STOP=1 -f '{}' >/dev/null", url, file.string());
+  EXPECT_EQ(std::system(command.c_str()), 0) << command;
+  std::filesystem::remove(file);
+}
+
+TEST_P(StorageTest, MigrationTwoSumsTheSamplesStoredBeforeIt) {
+  // A database at schema version 1 with samples, as carbonmeter 0.1 left it.
+  std::string url;
+  const std::string schema = schema_ + "_v1";
+  if (GetParam() == Backend::sqlite) {
+    url = url_ + ".v1";
+    for (const char* suffix : {"", "-wal", "-shm"}) std::filesystem::remove(url + suffix);
+  } else {
+    ASSERT_TRUE(postgres_reset_schema(base_url_, schema).ok());
+    url = postgres_url_with_schema(base_url_, schema);
+  }
+  const auto& steps = GetParam() == Backend::sqlite ? sqlite_migrations() : postgres_migrations();
+  std::vector<std::string> sql = {
+      "CREATE TABLE schema_migrations (version INTEGER PRIMARY KEY, applied_at DOUBLE PRECISION NOT NULL, "
+      "description TEXT NOT NULL DEFAULT '')"};
+  sql.insert(sql.end(), steps[0].statements.begin(), steps[0].statements.end());
+  sql.push_back("INSERT INTO schema_migrations VALUES (1, 0, 'by hand')");
+  sql.push_back("INSERT INTO projects (id, name, created_unix_s) VALUES (1, 'old', 0)");
+  sql.push_back(
+      "INSERT INTO runs (run_id, project_id, scope, node, started_unix_s, energy_cpu_j, emissions_g, "
+      "sample_count) "
+      "VALUES ('r', 1, 'process', 'n', 1700000000, 6, 3, 3)");
+  // Two samples on 2023-11-14 (one with an intensity), one on the 15th (UTC).
+  sql.push_back(
+      "INSERT INTO samples VALUES ('r', 0, 1700006000, 1, 1, 0, 0, 0.5, 200), ('r', 1, 1700006001, 1, 2, 0, "
+      "0, "
+      "1, NULL), ('r', 2, 1700007000, 1, 3, 0, 0, 1.5, 400)");
+  run_sql(GetParam(), url, sql);
+
+  auto storage = GetParam() == Backend::sqlite ? open_sqlite_storage(url) : open_storage(url);
+  ASSERT_TRUE(storage.ok()) << storage.error().message;
+  EXPECT_EQ(storage.value()->schema_version(), 1);
+  auto migrated = storage.value()->migrate();
+  ASSERT_TRUE(migrated.ok()) << migrated.error().message;
+  EXPECT_EQ(storage.value()->schema_version(), latest_version(GetParam()));
+  auto days = storage.value()->daily_totals(1, std::nullopt);
+  ASSERT_TRUE(days.ok()) << days.error().message;
+  ASSERT_EQ(days.value().size(), 2u);
+  EXPECT_EQ(utc_day_string(days.value()[0].day), "2023-11-14");
+  EXPECT_EQ(days.value()[0].sample_count, 2);
+  EXPECT_EQ(days.value()[0].energy_cpu_j, 3.0);
+  EXPECT_EQ(days.value()[0].emissions_g, 1.5);
+  EXPECT_DOUBLE_EQ(days.value()[0].mean_intensity_g_per_kwh.value_or(0), 200.0);
+  EXPECT_EQ(days.value()[1].energy_cpu_j, 3.0);
+  // New samples add to the sums the migration made.
+  auto more = make_samples(3, 5, 1'700'007'000.0);
+  ASSERT_TRUE(storage.value()->insert_samples("r", more).ok());
+  days = storage.value()->daily_totals(1, std::nullopt);
+  ASSERT_TRUE(days.ok());
+  ASSERT_EQ(days.value().size(), 2u);
+  EXPECT_EQ(days.value()[1].sample_count, 3);
+  EXPECT_EQ(days.value()[1].energy_cpu_j, 5.0);
+
+  storage.value().reset();
+  if (GetParam() == Backend::sqlite) {
+    for (const char* suffix : {"", "-wal", "-shm"}) std::filesystem::remove(url + suffix);
+  } else {
+    (void)postgres_reset_schema(base_url_, schema, true);
+  }
 }
 
 TEST(PostgresStorage, ReconnectsOnceWhenTheConnectionBroke) {

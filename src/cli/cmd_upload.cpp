@@ -1,0 +1,60 @@
+// carbonmeter upload --server URL SPOOL...: sends what run or monitor left in a spool when the
+// server did not take it (down, or the run ended first). Safe to repeat: the server stores each
+// (run_id, seq) once.
+#include <cstdio>
+#include <memory>
+
+#include "cli/commands.hpp"
+#include "upload/run_uploader.hpp"
+
+namespace carbonmeter::cli {
+namespace {
+
+struct UploadFlags {
+  std::string url;
+  std::string api_key;
+  std::vector<std::string> spools;
+};
+
+int upload(const UploadFlags& flags) {
+  auto url = upload::parse_server_url(flags.url);
+  if (!url) throw UsageError(url.error().message);
+  auto key = upload::resolve_api_key(flags.api_key);
+  if (!key) throw UsageError(key.error().message);
+  auto connected = upload::ServerClient::connect(url.value(), key.value());
+  if (!connected) throw FatalError(connected.error().message);
+  upload::ServerClient& client = *connected.value();
+  int status = 0;
+  for (const std::string& path : flags.spools) {
+    upload::Spool spool(path);
+    if (!spool.exists()) {
+      std::fprintf(stderr, "carbonmeter: %s: no such spool (already sent, or a wrong path?)\n", path.c_str());
+      status = 1;
+      continue;
+    }
+    auto sent = upload::replay_spool(client, spool);
+    if (!sent) {
+      std::fprintf(stderr, "carbonmeter: %s: %s; the rest stays in the spool: run this again later\n",
+                   path.c_str(), sent.error().message.c_str());
+      status = 1;
+      continue;
+    }
+    std::fprintf(stderr, "carbonmeter: %s: %lld samples sent to %s; spool removed\n", path.c_str(),
+                 static_cast<long long>(sent.value()), url.value().text().c_str());
+  }
+  return status;
+}
+
+}  // namespace
+
+void add_upload_command(CLI::App& app, int& exit_code) {
+  auto flags = std::make_shared<UploadFlags>();
+  CLI::App* cmd = app.add_subcommand(
+      "upload", "Send the samples a run left in its spool (carbonmeter-RUN_ID.spool.jsonl) to the server");
+  cmd->add_option("--server", flags->url, "The carbonmeter server: http://HOST:PORT")->required();
+  cmd->add_option("--api-key", flags->api_key, "The project token (default: CARBONMETER_API_KEY)");
+  cmd->add_option("spools", flags->spools, "Spool files")->required()->check(CLI::ExistingFile);
+  cmd->callback([flags, &exit_code] { exit_code = upload(*flags); });
+}
+
+}  // namespace carbonmeter::cli

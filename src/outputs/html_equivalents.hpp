@@ -1,0 +1,27 @@
+// The everyday equivalents of some emissions as an HTML table (the run report, the server's
+// dashboard). Inline for the same reason as svg_chart.hpp.
+#pragma once
+
+#include <fmt/format.h>
+
+#include <string>
+#include <vector>
+
+#include "carbon/emissions.hpp"
+#include "outputs/html_escape.hpp"
+
+namespace carbonmeter {
+
+// <table id="equivalents"> with each equivalent's amount, factor and source; "" when there are none.
+inline std::string html_equivalents_table(const std::vector<Equivalent>& equivalents) {
+  std::string rows;
+  for (const Equivalent& e : equivalents)
+    rows += fmt::format("<tr><td>{:.3g}</td><td>{}</td><td>{:.4g} g per {}</td><td>{} ({})</td></tr>\n",
+                        e.amount, html_escape(e.item), e.g_co2e_per_unit, html_escape(e.unit),
+                        html_escape(e.source), html_escape(e.vintage));
+  if (rows.empty()) return "";
+  return "<table id=\"equivalents\"><tr><th>about</th><th>unit</th><th>factor</th><th>source</th></tr>\n" +
+         rows + "</table>\n";
+}
+
+}  // namespace carbonmeter

@@ -1,0 +1,117 @@
+#include "server/dashboard_auth.hpp"
+
+#include <fmt/format.h>
+
+#include <cctype>
+
+#include "server/auth.hpp"
+#include "server/dashboard_html.hpp"
+
+namespace carbonmeter::server::dashboard {
+namespace {
+
+int hex_value(char c) {
+  if (c >= '0' && c <= '9') return c - '0';
+  if (c >= 'a' && c <= 'f') return c - 'a' + 10;
+  if (c >= 'A' && c <= 'F') return c - 'A' + 10;
+  return -1;
+}
+
+// Undoes url_encode (the cookie's value is stored encoded: admin tokens may hold ';' or ',').
+std::string percent_decode(std::string_view text) {
+  std::string out;
+  for (std::size_t i = 0; i < text.size(); ++i) {
+    if (text[i] == '%' && i + 2 < text.size()) {
+      const int high = hex_value(text[i + 1]), low = hex_value(text[i + 2]);
+      if (high >= 0 && low >= 0) {
+        out += static_cast<char>(high * 16 + low);
+        i += 2;
+        continue;
+      }
+    }
+    out += text[i];
+  }
+  return out;
+}
+
+std::string_view trim(std::string_view text) {
+  while (!text.empty() && (text.front() == ' ' || text.front() == '\t')) text.remove_prefix(1);
+  while (!text.empty() && (text.back() == ' ' || text.back() == '\t')) text.remove_suffix(1);
+  return text;
+}
+
+}  // namespace
+
+std::string request_token(const httplib::Request& request) {
+  if (std::string token = bearer_token(request.get_header_value("Authorization")); !token.empty())
+    return token;
+  return cookie_token(request.get_header_value("Cookie"));
+}
+
+std::string cookie_token(const std::string& cookie_header) {
+  std::string_view rest = cookie_header;
+  const std::string_view name = kCookieName;
+  while (!rest.empty()) {
+    const std::size_t end = rest.find(';');
+    const std::string_view pair = trim(rest.substr(0, end));
+    rest = end == std::string_view::npos ? std::string_view() : rest.substr(end + 1);
+    if (pair.size() > name.size() && pair.substr(0, name.size()) == name && pair[name.size()] == '=') {
+      return percent_decode(pair.substr(name.size() + 1));
+    }
+  }
+  return "";
+}
+
+std::string session_cookie(const std::string& token, bool secure) {
+  return fmt::format("{}={}; Path=/; Max-Age={}; HttpOnly; SameSite=Strict{}", kCookieName, url_encode(token),
+                     kCookieMaxAgeS, secure ? "; Secure" : "");
+}
+
+std::string cleared_cookie(bool secure) {
+  return fmt::format("{}=; Path=/; Max-Age=0; HttpOnly; SameSite=Strict{}", kCookieName,
+                     secure ? "; Secure" : "");
+}
+
+bool reached_over_https(const httplib::Request& request) {
+  std::string proto = request.get_header_value("X-Forwarded-Proto");
+  for (char& c : proto) c = static_cast<char>(std::tolower(static_cast<unsigned char>(c)));
+  return proto == "https";
+}
+
+httplib::Request bearer_request(const httplib::Request& request, const std::string& token) {
+  httplib::Request out;
+  out.remote_addr = request.remote_addr;
+  out.remote_port = request.remote_port;
+  if (!token.empty()) out.headers.emplace("Authorization", "Bearer " + token);
+  return out;
+}
+
+std::string safe_next_path(const std::string& next) {
+  if (next.empty() || next[0] != '/' || (next.size() > 1 && (next[1] == '/' || next[1] == '\\'))) return "/";
+  for (const char c : next) {
+    if (static_cast<unsigned char>(c) < 0x20 || c == 0x7f) return "/";  // no header splitting
+  }
+  return next;
+}
+
+std::string path_without_token(const httplib::Request& request) {
+  std::string out;
+  std::size_t start = 0;
+  // request.path is decoded: encode each segment again.
+  while (start <= request.path.size()) {
+    const std::size_t slash = request.path.find('/', start);
+    out += url_encode(std::string_view(request.path).substr(start, slash - start));
+    if (slash == std::string::npos) break;
+    out += '/';
+    start = slash + 1;
+  }
+  char separator = '?';
+  for (const auto& [name, value] : request.params) {
+    if (name == "token") continue;
+    out += separator + url_encode(name) + "=" + url_encode(value);
+    separator = '&';
+  }
+  return out;
+}
+
+}  // namespace carbonmeter::server::dashboard

@@ -1,0 +1,238 @@
+#include "upload/run_uploader.hpp"
+
+#include <chrono>
+#include <filesystem>
+
+#include "upload/run_records.hpp"
+
+namespace carbonmeter::upload {
+namespace {
+
+// The API takes at most 1000 samples per request (docs/api.md).
+constexpr std::size_t kMaxSamplesPerRequest = 1000;
+
+double monotonic_s() {
+  return std::chrono::duration<double>(std::chrono::steady_clock::now().time_since_epoch()).count();
+}
+
+std::string samples_path(const std::string& run_id) { return "/runs/" + run_id + "/samples"; }
+
+// Sends one record of a spool; the samples sent, or the failure.
+Result<std::int64_t> send_record(ServerClient& client, const nlohmann::json& record) {
+  const std::string kind = record["kind"].get<std::string>();
+  if (kind == "run") {
+    const ServerAnswer answer = client.post("/runs", record["run"]);
+    if (!answer.ok()) return Error{answer.error};
+    return std::int64_t{0};
+  }
+  if (kind == "finish") {
+    const ServerAnswer answer = client.post("/runs/" + record["run_id"].get<std::string>() + "/finish",
+                                            {{"ended_unix_s", record["ended_unix_s"]}});
+    if (!answer.ok()) return Error{answer.error};
+    return std::int64_t{0};
+  }
+  const nlohmann::json& samples = record["samples"];
+  const std::string path = samples_path(record["run_id"].get<std::string>());
+  for (std::size_t begin = 0; begin < samples.size(); begin += kMaxSamplesPerRequest) {
+    const std::size_t end = std::min(samples.size(), begin + kMaxSamplesPerRequest);
+    nlohmann::json chunk = nlohmann::json::array();
+    for (std::size_t i = begin; i < end; ++i) chunk.push_back(samples[i]);
+    const ServerAnswer answer = client.post(path, {{"samples", chunk}});
+    if (!answer.ok()) return Error{answer.error};
+  }
+  return static_cast<std::int64_t>(samples.size());
+}
+
+}  // namespace
+
+Result<std::int64_t> replay_spool(ServerClient& client, Spool& spool) {
+  auto loaded = spool.load();
+  if (!loaded) return loaded.error();
+  const std::vector<nlohmann::json>& records = loaded.value();
+  std::int64_t sent = 0;
+  for (std::size_t i = 0; i < records.size(); ++i) {
+    auto result = send_record(client, records[i]);
+    if (result) {
+      sent += result.value();
+      continue;
+    }
+    // Keep the registrations (cheap, and they make the spool whole on its own) and what is unsent.
+    std::vector<nlohmann::json> left;
+    for (std::size_t j = 0; j < i; ++j)
+      if (records[j]["kind"] == "run") left.push_back(records[j]);
+    left.insert(left.end(), records.begin() + static_cast<std::ptrdiff_t>(i), records.end());
+    if (auto replaced = spool.replace(left); !replaced)
+      return Error{result.error().message + "; and " + replaced.error().message};
+    return result.error();
+  }
+  if (auto removed = spool.replace({}); !removed) return removed.error();
+  return sent;
+}
+
+RunUploader::RunUploader(std::unique_ptr<ServerClient> client, std::string spool_dir,
+                         ResolvedLocation location, UploadOptions options)
+    : client_(std::move(client)),
+      spool_dir_(std::move(spool_dir)),
+      location_(std::move(location)),
+      options_(std::move(options)) {}
+
+RunUploader::~RunUploader() {
+  {
+    std::lock_guard lock(mutex_);
+    stopping_ = true;
+  }
+  wake_.notify_all();
+  if (thread_.joinable()) thread_.join();
+}
+
+ServerAnswer RunUploader::register_run(const RunHeader& header) {
+  registration_ = run_registration(header, options_.experiment);
+  run_id_ = header.run_id;
+  run_start_unix_s_ = header.start_unix_s;
+  const std::filesystem::path dir = spool_dir_.empty() ? std::string(".") : spool_dir_;
+  std::error_code ignored;  // a folder that cannot be resolved is reported when the spool is written
+  spool_ = Spool((std::filesystem::absolute(dir, ignored) / ("carbonmeter-" + run_id_ + ".spool.jsonl"))
+                     .lexically_normal()
+                     .string());
+  spool_written_ = spool_.exists();  // a run id is new, so this is an earlier spool of the same name
+  ServerAnswer answer = client_->post("/runs", registration_);
+  if (answer.ok())
+    registered_ = true;
+  else
+    note_failure(answer.error);
+  return answer;
+}
+
+void RunUploader::add(const Sample& sample) {
+  bool full = false;
+  {
+    std::lock_guard lock(mutex_);
+    pending_.emplace_back(next_seq_++, sample);
+    full = pending_.size() >= options_.batch_samples;
+  }
+  if (full) wake_.notify_one();
+}
+
+void RunUploader::start() {
+  thread_ = std::thread([this] { loop(); });
+}
+
+void RunUploader::loop() {
+  std::unique_lock lock(mutex_);
+  const auto interval = std::chrono::duration<double>(options_.flush_interval_s);
+  while (!stopping_) {
+    wake_.wait_for(lock, interval, [&] { return stopping_ || pending_.size() >= options_.batch_samples; });
+    if (stopping_) break;
+    std::vector<std::pair<std::int64_t, Sample>> batch;
+    batch.swap(pending_);
+    lock.unlock();
+    send_round(std::move(batch));
+    lock.lock();
+  }
+}
+
+void RunUploader::note_failure(const std::string& error) { last_error_ = error; }
+
+bool RunUploader::spool_records(const std::vector<nlohmann::json>& records) {
+  std::vector<nlohmann::json> to_append;
+  if (!spool_written_ || !spool_.exists()) to_append.push_back({{"kind", "run"}, {"run", registration_}});
+  to_append.insert(to_append.end(), records.begin(), records.end());
+  for (const nlohmann::json& record : to_append)
+    if (auto appended = spool_.append(record); !appended) {
+      note_failure(appended.error().message);
+      return false;
+    }
+  spool_written_ = true;
+  return true;
+}
+
+bool RunUploader::send_round(std::vector<std::pair<std::int64_t, Sample>> batch) {
+  std::vector<nlohmann::json> chunks;  // sample arrays of at most kMaxSamplesPerRequest
+  for (std::size_t begin = 0; begin < batch.size(); begin += kMaxSamplesPerRequest) {
+    nlohmann::json chunk = nlohmann::json::array();
+    for (std::size_t i = begin; i < std::min(batch.size(), begin + kMaxSamplesPerRequest); ++i)
+      chunk.push_back(sample_record(batch[i].first, batch[i].second, run_start_unix_s_, location_));
+    chunks.push_back(std::move(chunk));
+  }
+  auto spool_from = [&](std::size_t first_chunk) {
+    std::vector<nlohmann::json> records;
+    for (std::size_t i = first_chunk; i < chunks.size(); ++i)
+      records.push_back({{"kind", "samples"}, {"run_id", run_id_}, {"samples", chunks[i]}});
+    if (!spool_records(records)) {  // the disk refuses too: keep them in memory for the next round
+      std::lock_guard lock(mutex_);
+      std::size_t first_sample = first_chunk * kMaxSamplesPerRequest;
+      pending_.insert(pending_.begin(), batch.begin() + static_cast<std::ptrdiff_t>(first_sample),
+                      batch.end());
+    }
+    return false;
+  };
+  if (!registered_) {
+    const ServerAnswer answer = client_->post("/runs", registration_);
+    if (!answer.ok()) {
+      note_failure(answer.error);
+      return spool_from(0);
+    }
+    registered_ = true;
+  }
+  if (spool_written_) {
+    auto replayed = replay_spool(*client_, spool_);
+    if (!replayed) {
+      note_failure(replayed.error().message);
+      return spool_from(0);
+    }
+    sent_ += replayed.value();
+    spool_written_ = spool_.exists();
+  }
+  for (std::size_t i = 0; i < chunks.size(); ++i) {
+    const ServerAnswer answer = client_->post(samples_path(run_id_), {{"samples", chunks[i]}});
+    if (!answer.ok()) {
+      note_failure(answer.error);
+      return spool_from(i);
+    }
+    sent_ += static_cast<std::int64_t>(chunks[i].size());
+  }
+  return true;
+}
+
+UploadOutcome RunUploader::finish(double ended_unix_s) {
+  {
+    std::lock_guard lock(mutex_);
+    stopping_ = true;
+  }
+  wake_.notify_all();
+  if (thread_.joinable()) thread_.join();
+  std::vector<std::pair<std::int64_t, Sample>> batch;
+  std::int64_t samples = 0;
+  {
+    std::lock_guard lock(mutex_);
+    batch.swap(pending_);
+    samples = next_seq_;
+  }
+  const double deadline = monotonic_s() + options_.final_timeout_s;
+  bool sent_all = send_round(std::move(batch));
+  while (!sent_all && monotonic_s() < deadline) {
+    std::this_thread::sleep_for(std::chrono::milliseconds(500));
+    std::vector<std::pair<std::int64_t, Sample>> left;
+    {
+      std::lock_guard lock(mutex_);
+      left.swap(pending_);  // only what the disk refused
+    }
+    sent_all = send_round(std::move(left));
+  }
+  UploadOutcome outcome;
+  const nlohmann::json finish_record = {
+      {"kind", "finish"}, {"run_id", run_id_}, {"ended_unix_s", ended_unix_s}};
+  if (sent_all) {
+    auto finished = send_record(*client_, finish_record);
+    outcome.finished = finished.ok();
+    if (!finished) note_failure(finished.error().message);
+  }
+  if (!outcome.finished) spool_records({finish_record});
+  outcome.samples = samples;
+  outcome.sent = sent_;
+  outcome.spool_left = spool_.exists();
+  outcome.last_error = last_error_;
+  return outcome;
+}
+
+}  // namespace carbonmeter::upload
