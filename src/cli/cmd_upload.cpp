@@ -32,15 +32,17 @@ int upload(const UploadFlags& flags) {
       status = 1;
       continue;
     }
-    auto sent = upload::replay_spool(client, spool);
-    if (!sent) {
-      std::fprintf(stderr, "carbonmeter: %s: %s; the rest stays in the spool: run this again later\n",
-                   path.c_str(), sent.error().message.c_str());
+    const upload::ReplayOutcome sent = upload::replay_spool(client, spool);
+    if (!sent.complete) {
+      std::fprintf(
+          stderr, "carbonmeter: %s: %s; %lld samples sent, the rest stays in the spool: %s\n", path.c_str(),
+          sent.error.c_str(), static_cast<long long>(sent.sent),
+          sent.retryable ? "run this again later" : "fix what the server refused, then run this again");
       status = 1;
       continue;
     }
     std::fprintf(stderr, "carbonmeter: %s: %lld samples sent to %s; spool removed\n", path.c_str(),
-                 static_cast<long long>(sent.value()), url.value().text().c_str());
+                 static_cast<long long>(sent.sent), url.value().text().c_str());
   }
   return status;
 }
@@ -53,7 +55,7 @@ void add_upload_command(CLI::App& app, int& exit_code) {
       "upload", "Send the samples a run left in its spool (carbonmeter-RUN_ID.spool.jsonl) to the server");
   cmd->add_option("--server", flags->url, "The carbonmeter server: http://HOST:PORT")->required();
   cmd->add_option("--api-key", flags->api_key, "The project token (default: CARBONMETER_API_KEY)");
-  cmd->add_option("spools", flags->spools, "Spool files")->required()->check(CLI::ExistingFile);
+  cmd->add_option("spools", flags->spools, "Spool files")->required();
   cmd->callback([flags, &exit_code] { exit_code = upload(*flags); });
 }
 

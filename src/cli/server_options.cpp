@@ -1,7 +1,11 @@
 #include "cli/server_options.hpp"
 
+#include <unistd.h>
+
+#include <cerrno>
 #include <cmath>
 #include <cstdio>
+#include <cstring>
 
 #include "cli/commands.hpp"
 
@@ -43,8 +47,8 @@ void add_server_options(CLI::App& command, ServerFlags& flags) {
 std::unique_ptr<upload::RunUploader> make_uploader(const ServerFlags& flags, const std::string& spool_dir,
                                                    const ResolvedLocation& location) {
   if (flags.url.empty()) {
-    if (!flags.api_key.empty() || !flags.experiment.empty())
-      throw UsageError("--api-key and --experiment go with --server URL");
+    if (!flags.api_key.empty() || !flags.experiment.empty() || flags.wait_s != ServerFlags{}.wait_s)
+      throw UsageError("--api-key, --experiment and --server-wait go with --server URL");
     return nullptr;
   }
   auto url = upload::parse_server_url(flags.url);
@@ -55,6 +59,12 @@ std::unique_ptr<upload::RunUploader> make_uploader(const ServerFlags& flags, con
     throw UsageError("--experiment '" + flags.experiment + "': use at most 128 characters and no '/'");
   if (!std::isfinite(flags.wait_s) || flags.wait_s < 0 || flags.wait_s > 86400)
     throw UsageError("--server-wait must be a number of seconds from 0 to 86400");
+  // What the server does not take waits in a spool there: a folder that cannot hold it would lose
+  // samples in an outage, so it is an error before anything runs.
+  const std::string folder = spool_dir.empty() ? "." : spool_dir;
+  if (::access(folder.c_str(), W_OK) != 0)
+    throw UsageError("--server: cannot write the spool in '" + folder + "' (" + std::strerror(errno) +
+                     "): give a writable folder with --output-dir");
   upload::UploadOptions options;
   options.experiment = flags.experiment;
   options.final_timeout_s = flags.wait_s;
@@ -75,18 +85,31 @@ void register_with_server(upload::RunUploader& uploader, const RunHeader& header
 
 void finish_with_server(upload::RunUploader& uploader, double ended_unix_s, bool quiet) {
   const upload::UploadOutcome outcome = uploader.finish(ended_unix_s);
-  if (!outcome.spool_left) {
+  if (outcome.finished && !outcome.spool_left && outcome.lost == 0) {
     if (!quiet)
       std::fprintf(stderr, "  server  %lld samples sent to %s\n", static_cast<long long>(outcome.samples),
                    uploader.server_url().c_str());
     return;
   }
-  std::fprintf(
-      stderr,
-      "carbonmeter: the server did not take everything (%s): what is left is kept in %s; send it "
-      "later with: carbonmeter upload --server %s %s (the key from --api-key or CARBONMETER_API_KEY)\n",
-      outcome.last_error.c_str(), uploader.spool_path().c_str(), uploader.server_url().c_str(),
-      uploader.spool_path().c_str());
+  if (outcome.lost > 0)
+    std::fprintf(stderr,
+                 "carbonmeter: %lld of %lld samples could not be sent or kept for the server (%s); the run's "
+                 "journal and report still have them\n",
+                 static_cast<long long>(outcome.lost), static_cast<long long>(outcome.samples),
+                 outcome.last_error.c_str());
+  if (!outcome.spool_left) return;
+  const std::string command =
+      "carbonmeter upload --server " + uploader.server_url() + " '" + uploader.spool_path() + "'";
+  if (outcome.refused)
+    std::fprintf(stderr,
+                 "carbonmeter: the server refused the run (%s): what it did not take is kept in %s; fix the "
+                 "cause, then send it with: %s\n",
+                 outcome.last_error.c_str(), uploader.spool_path().c_str(), command.c_str());
+  else
+    std::fprintf(stderr,
+                 "carbonmeter: the server did not take everything (%s): what is left is kept in %s; send it "
+                 "later with: %s (the key from --api-key or CARBONMETER_API_KEY)\n",
+                 outcome.last_error.c_str(), uploader.spool_path().c_str(), command.c_str());
 }
 
 }  // namespace carbonmeter::cli

@@ -1,4 +1,5 @@
 #include <fmt/format.h>
+#include <sys/random.h>
 #include <unistd.h>
 
 #include <atomic>
@@ -17,15 +18,20 @@ constexpr double kMaxIntervalS = 3600.0;
 constexpr double kCpuAttributionUncertainty = 0.05;
 constexpr double kRamAttributionUncertainty = 0.25;
 
-// 20261123T184740.123-PID-N: unique per process, and per start() within it.
+// 20261123T184740.123-PID-R: R is 32 random bits, so that runs started in the same millisecond
+// with the same PID (containers, where the PID is often 1) on different nodes still differ.
 std::string make_run_id(double start_unix_s) {
-  static std::atomic<int> starts{0};
   std::string iso = format_iso8601_utc(start_unix_s);  // 2026-11-23T18:47:40.123Z
   std::string compact;
   for (char c : iso.substr(0, 23))
     if (c != '-' && c != ':') compact += c;
-  const int n = starts.fetch_add(1);
-  return n == 0 ? fmt::format("{}-{}", compact, ::getpid()) : fmt::format("{}-{}-{}", compact, ::getpid(), n);
+  std::uint32_t random = 0;
+  if (::getrandom(&random, sizeof random, 0) != static_cast<ssize_t>(sizeof random)) {
+    static std::atomic<std::uint32_t> starts{0};  // no entropy: still unique within this process
+    random = starts.fetch_add(1) ^
+             static_cast<std::uint32_t>(std::chrono::steady_clock::now().time_since_epoch().count());
+  }
+  return fmt::format("{}-{}-{:08x}", compact, ::getpid(), random);
 }
 
 // Sharing a machine's energy out by CPU time and resident memory adds its own error

@@ -24,7 +24,8 @@ std::string program_folder() {
 Result<const HttpModule*> load() {
   if (carbonmeter_http_module) return carbonmeter_http_module();
   std::vector<std::string> candidates;
-  if (const char* override_path = std::getenv("CARBONMETER_HTTP_MODULE"); override_path && *override_path)
+  // secure_getenv: a program given capabilities (setcap, docs/methodology.md) ignores the override.
+  if (const char* override_path = ::secure_getenv("CARBONMETER_HTTP_MODULE"); override_path && *override_path)
     candidates.emplace_back(override_path);
   if (const std::string folder = program_folder(); !folder.empty())
     candidates.push_back(folder + "/libcarbonmeter-http.so");

@@ -71,6 +71,7 @@ struct Routes {
     }
     if (response.status == 401) {
       if (!cookie_token(request.get_header_value("Cookie")).empty()) {
+        end_session(request.get_header_value("Cookie"));
         response.set_header("Set-Cookie", cleared_cookie(reached_over_https(request)));
       }
       send_html(response, 401, login_page(path_without_token(request), message));
@@ -179,6 +180,7 @@ struct Routes {
   }
 
   void logout(const Request& request, Response& response) {
+    end_session(request.get_header_value("Cookie"));
     response.set_header("Set-Cookie", cleared_cookie(reached_over_https(request)));
     redirect(response, "/dashboard/login");
   }

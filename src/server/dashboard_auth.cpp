@@ -3,6 +3,9 @@
 #include <fmt/format.h>
 
 #include <cctype>
+#include <chrono>
+#include <mutex>
+#include <unordered_map>
 
 #include "server/auth.hpp"
 #include "server/dashboard_html.hpp"
@@ -40,12 +43,66 @@ std::string_view trim(std::string_view text) {
   return text;
 }
 
+// The cookie holds a random session id; the token stays in this server's memory. A cookie is sent
+// to every port of the host, so it must not carry a token that works on the API. Sessions end
+// after kCookieMaxAgeS, at log-out, and when the server restarts (the reader signs in again).
+class Sessions {
+ public:
+  Result<std::string> open(const std::string& token) {
+    auto id = generate_token();
+    if (!id) return id.error();
+    std::lock_guard lock(mutex_);
+    const auto now = std::chrono::steady_clock::now();
+    if (tokens_.size() >= kMaxSessions)
+      std::erase_if(tokens_, [&](const auto& entry) { return entry.second.expires < now; });
+    if (tokens_.size() >= kMaxSessions) tokens_.erase(tokens_.begin());
+    tokens_[id.value()] = Session{token, now + std::chrono::seconds(kCookieMaxAgeS)};
+    return id;
+  }
+  std::string token_of(const std::string& id) {
+    std::lock_guard lock(mutex_);
+    auto found = tokens_.find(id);
+    if (found == tokens_.end()) return "";
+    if (found->second.expires < std::chrono::steady_clock::now()) {
+      tokens_.erase(found);
+      return "";
+    }
+    return found->second.token;
+  }
+  void close(const std::string& id) {
+    std::lock_guard lock(mutex_);
+    tokens_.erase(id);
+  }
+
+ private:
+  static constexpr std::size_t kMaxSessions = 10'000;
+  struct Session {
+    std::string token;
+    std::chrono::steady_clock::time_point expires;
+  };
+  std::mutex mutex_;
+  std::unordered_map<std::string, Session> tokens_;
+};
+
+Sessions& sessions() {
+  static Sessions all;
+  return all;
+}
+
 }  // namespace
 
 std::string request_token(const httplib::Request& request) {
   if (std::string token = bearer_token(request.get_header_value("Authorization")); !token.empty())
     return token;
-  return cookie_token(request.get_header_value("Cookie"));
+  const std::string session = cookie_token(request.get_header_value("Cookie"));
+  if (session.empty()) return "";
+  // An unknown session still counts as a credential (so that it gets the 401 that clears it).
+  const std::string token = sessions().token_of(session);
+  return token.empty() ? "cm_session_ended" : token;
+}
+
+void end_session(const std::string& cookie_header) {
+  if (std::string session = cookie_token(cookie_header); !session.empty()) sessions().close(session);
 }
 
 std::string cookie_token(const std::string& cookie_header) {
@@ -63,12 +120,14 @@ std::string cookie_token(const std::string& cookie_header) {
 }
 
 std::string session_cookie(const std::string& token, bool secure) {
-  return fmt::format("{}={}; Path=/; Max-Age={}; HttpOnly; SameSite=Strict{}", kCookieName, url_encode(token),
+  auto session = sessions().open(token);
+  if (!session) return cleared_cookie(secure);  // no randomness: no session, the reader is asked again
+  return fmt::format("{}={}; Path=/; Max-Age={}; HttpOnly; SameSite=Lax{}", kCookieName, session.value(),
                      kCookieMaxAgeS, secure ? "; Secure" : "");
 }
 
 std::string cleared_cookie(bool secure) {
-  return fmt::format("{}=; Path=/; Max-Age=0; HttpOnly; SameSite=Strict{}", kCookieName,
+  return fmt::format("{}=; Path=/; Max-Age=0; HttpOnly; SameSite=Lax{}", kCookieName,
                      secure ? "; Secure" : "");
 }
 

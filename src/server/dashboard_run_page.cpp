@@ -42,9 +42,17 @@ std::string metadata_rows(const json& metadata) {
   if (auto methods = metadata.find("methods"); methods != metadata.end() && methods->is_object()) {
     std::string text;
     for (const auto& [component, method] : methods->items()) {
-      if (!method.is_string()) continue;
+      // carbonmeter's reports give {"method": ..., "kind": ...}; other clients may send a name.
+      std::string name;
+      if (method.is_string())
+        name = method.get<std::string>();
+      else if (method.is_object() && method.value("method", nlohmann::json()).is_string())
+        name = method["method"].get<std::string>() + (method.value("kind", nlohmann::json()).is_string()
+                                                          ? " (" + method["kind"].get<std::string>() + ")"
+                                                          : "");
+      if (name.empty()) continue;
       if (!text.empty()) text += ", ";
-      text += component + ": " + method.get<std::string>();
+      text += component + ": " + name;
     }
     if (!text.empty()) out += row("methods", html_escape(text));
   }

@@ -14,6 +14,12 @@
 namespace carbonmeter::server {
 namespace {
 
+// The registration of a run already stored, sent again (a client's retry)?
+bool same_run(const RunRecord& stored, const RunRecord& sent) {
+  return stored.scope == sent.scope && stored.job.node == sent.job.node && stored.job.rank == sent.job.rank &&
+         stored.job.job_id == sent.job.job_id && std::abs(stored.started_unix_s - sent.started_unix_s) < 1e-3;
+}
+
 using httplib::Request;
 using httplib::Response;
 using nlohmann::json;
@@ -471,6 +477,14 @@ struct HttpApi::Routes {
     if (existing.value() && existing.value()->project_id != project->id) {
       return send_error(response, 409, "conflict",
                         "run_id '" + run.run_id + "' belongs to another project: choose a new run_id");
+    }
+    // A retry sends the same run again; another run that happens to have the same id must not
+    // be merged into it (its samples would be dropped as duplicates).
+    if (existing.value() && !same_run(*existing.value(), run)) {
+      return send_error(
+          response, 409, "conflict",
+          "run_id '" + run.run_id +
+              "' is registered already with another node, rank, scope or start: choose a new run_id");
     }
     auto registered = storage().register_run(run);
     if (!registered) {

@@ -2,6 +2,7 @@
 
 #include <chrono>
 #include <filesystem>
+#include <optional>
 
 #include "upload/run_records.hpp"
 
@@ -17,19 +18,25 @@ double monotonic_s() {
 
 std::string samples_path(const std::string& run_id) { return "/runs/" + run_id + "/samples"; }
 
-// Sends one record of a spool; the samples sent, or the failure.
-Result<std::int64_t> send_record(ServerClient& client, const nlohmann::json& record) {
+struct RecordSent {
+  std::int64_t samples = 0;
+  std::optional<ServerAnswer> failure;
+};
+
+// Sends one record of a spool.
+RecordSent send_record(ServerClient& client, const nlohmann::json& record) {
   const std::string kind = record["kind"].get<std::string>();
+  RecordSent sent;
   if (kind == "run") {
-    const ServerAnswer answer = client.post("/runs", record["run"]);
-    if (!answer.ok()) return Error{answer.error};
-    return std::int64_t{0};
+    ServerAnswer answer = client.post("/runs", record["run"]);
+    if (!answer.ok()) sent.failure = std::move(answer);
+    return sent;
   }
   if (kind == "finish") {
-    const ServerAnswer answer = client.post("/runs/" + record["run_id"].get<std::string>() + "/finish",
-                                            {{"ended_unix_s", record["ended_unix_s"]}});
-    if (!answer.ok()) return Error{answer.error};
-    return std::int64_t{0};
+    ServerAnswer answer = client.post("/runs/" + record["run_id"].get<std::string>() + "/finish",
+                                      {{"ended_unix_s", record["ended_unix_s"]}});
+    if (!answer.ok()) sent.failure = std::move(answer);
+    return sent;
   }
   const nlohmann::json& samples = record["samples"];
   const std::string path = samples_path(record["run_id"].get<std::string>());
@@ -37,36 +44,49 @@ Result<std::int64_t> send_record(ServerClient& client, const nlohmann::json& rec
     const std::size_t end = std::min(samples.size(), begin + kMaxSamplesPerRequest);
     nlohmann::json chunk = nlohmann::json::array();
     for (std::size_t i = begin; i < end; ++i) chunk.push_back(samples[i]);
-    const ServerAnswer answer = client.post(path, {{"samples", chunk}});
-    if (!answer.ok()) return Error{answer.error};
+    ServerAnswer answer = client.post(path, {{"samples", chunk}});
+    if (!answer.ok()) {
+      sent.failure = std::move(answer);
+      return sent;
+    }
   }
-  return static_cast<std::int64_t>(samples.size());
+  sent.samples = static_cast<std::int64_t>(samples.size());
+  return sent;
 }
 
 }  // namespace
 
-Result<std::int64_t> replay_spool(ServerClient& client, Spool& spool) {
+ReplayOutcome replay_spool(ServerClient& client, Spool& spool) {
+  ReplayOutcome outcome;
   auto loaded = spool.load();
-  if (!loaded) return loaded.error();
+  if (!loaded) {
+    outcome.complete = false;
+    outcome.retryable = false;
+    outcome.error = loaded.error().message;
+    return outcome;
+  }
   const std::vector<nlohmann::json>& records = loaded.value();
-  std::int64_t sent = 0;
   for (std::size_t i = 0; i < records.size(); ++i) {
-    auto result = send_record(client, records[i]);
-    if (result) {
-      sent += result.value();
-      continue;
-    }
+    RecordSent sent = send_record(client, records[i]);
+    outcome.sent += sent.samples;
+    if (!sent.failure) continue;
+    outcome.complete = false;
+    outcome.retryable = sent.failure->retryable();
+    outcome.error = sent.failure->error;
+    if (i == 0) return outcome;  // nothing went through: the spool stays as it is
     // Keep the registrations (cheap, and they make the spool whole on its own) and what is unsent.
     std::vector<nlohmann::json> left;
     for (std::size_t j = 0; j < i; ++j)
       if (records[j]["kind"] == "run") left.push_back(records[j]);
     left.insert(left.end(), records.begin() + static_cast<std::ptrdiff_t>(i), records.end());
-    if (auto replaced = spool.replace(left); !replaced)
-      return Error{result.error().message + "; and " + replaced.error().message};
-    return result.error();
+    if (auto replaced = spool.replace(left); !replaced) outcome.error += "; and " + replaced.error().message;
+    return outcome;
   }
-  if (auto removed = spool.replace({}); !removed) return removed.error();
-  return sent;
+  if (auto removed = spool.replace({}); !removed) {
+    outcome.complete = false;
+    outcome.error = removed.error().message;
+  }
+  return outcome;
 }
 
 RunUploader::RunUploader(std::unique_ptr<ServerClient> client, std::string spool_dir,
@@ -99,7 +119,7 @@ ServerAnswer RunUploader::register_run(const RunHeader& header) {
   if (answer.ok())
     registered_ = true;
   else
-    note_failure(answer.error);
+    note_failure(answer);
   return answer;
 }
 
@@ -120,18 +140,38 @@ void RunUploader::start() {
 void RunUploader::loop() {
   std::unique_lock lock(mutex_);
   const auto interval = std::chrono::duration<double>(options_.flush_interval_s);
+  bool failed = false;
   while (!stopping_) {
-    wake_.wait_for(lock, interval, [&] { return stopping_ || pending_.size() >= options_.batch_samples; });
+    if (failed)  // after a failure, wait the whole interval: a dead server is not asked in a loop
+      wake_.wait_for(lock, interval, [&] { return stopping_; });
+    else
+      wake_.wait_for(lock, interval, [&] { return stopping_ || pending_.size() >= options_.batch_samples; });
     if (stopping_) break;
     std::vector<std::pair<std::int64_t, Sample>> batch;
     batch.swap(pending_);
     lock.unlock();
-    send_round(std::move(batch));
+    failed = !send_round(std::move(batch));
     lock.lock();
   }
 }
 
-void RunUploader::note_failure(const std::string& error) { last_error_ = error; }
+void RunUploader::note_failure(const ServerAnswer& answer) { note_failure(answer.retryable(), answer.error); }
+
+void RunUploader::note_failure(bool retryable, const std::string& error) {
+  last_error_ = error;
+  if (!retryable) refused_ = true;
+}
+
+void RunUploader::hold_again(std::vector<std::pair<std::int64_t, Sample>>::const_iterator begin,
+                             std::vector<std::pair<std::int64_t, Sample>>::const_iterator end) {
+  std::lock_guard lock(mutex_);
+  pending_.insert(pending_.begin(), begin, end);
+  if (pending_.size() > kMaxHeldSamples) {
+    const std::size_t excess = pending_.size() - kMaxHeldSamples;
+    lost_ += static_cast<std::int64_t>(excess);
+    pending_.erase(pending_.begin(), pending_.begin() + static_cast<std::ptrdiff_t>(excess));
+  }
+}
 
 bool RunUploader::spool_records(const std::vector<nlohmann::json>& records) {
   std::vector<nlohmann::json> to_append;
@@ -139,7 +179,7 @@ bool RunUploader::spool_records(const std::vector<nlohmann::json>& records) {
   to_append.insert(to_append.end(), records.begin(), records.end());
   for (const nlohmann::json& record : to_append)
     if (auto appended = spool_.append(record); !appended) {
-      note_failure(appended.error().message);
+      last_error_ = appended.error().message;
       return false;
     }
   spool_written_ = true;
@@ -159,34 +199,33 @@ bool RunUploader::send_round(std::vector<std::pair<std::int64_t, Sample>> batch)
     for (std::size_t i = first_chunk; i < chunks.size(); ++i)
       records.push_back({{"kind", "samples"}, {"run_id", run_id_}, {"samples", chunks[i]}});
     if (!spool_records(records)) {  // the disk refuses too: keep them in memory for the next round
-      std::lock_guard lock(mutex_);
-      std::size_t first_sample = first_chunk * kMaxSamplesPerRequest;
-      pending_.insert(pending_.begin(), batch.begin() + static_cast<std::ptrdiff_t>(first_sample),
-                      batch.end());
+      const std::size_t first_sample = first_chunk * kMaxSamplesPerRequest;
+      hold_again(batch.begin() + static_cast<std::ptrdiff_t>(first_sample), batch.end());
     }
     return false;
   };
+  if (refused_) return spool_from(0);  // kept for `carbonmeter upload` once the cause is fixed
   if (!registered_) {
     const ServerAnswer answer = client_->post("/runs", registration_);
     if (!answer.ok()) {
-      note_failure(answer.error);
+      note_failure(answer);
       return spool_from(0);
     }
     registered_ = true;
   }
   if (spool_written_) {
-    auto replayed = replay_spool(*client_, spool_);
-    if (!replayed) {
-      note_failure(replayed.error().message);
+    const ReplayOutcome replayed = replay_spool(*client_, spool_);
+    sent_ += replayed.sent;
+    if (!replayed.complete) {
+      note_failure(replayed.retryable, replayed.error);
       return spool_from(0);
     }
-    sent_ += replayed.value();
     spool_written_ = spool_.exists();
   }
   for (std::size_t i = 0; i < chunks.size(); ++i) {
     const ServerAnswer answer = client_->post(samples_path(run_id_), {{"samples", chunks[i]}});
     if (!answer.ok()) {
-      note_failure(answer.error);
+      note_failure(answer);
       return spool_from(i);
     }
     sent_ += static_cast<std::int64_t>(chunks[i].size());
@@ -210,7 +249,7 @@ UploadOutcome RunUploader::finish(double ended_unix_s) {
   }
   const double deadline = monotonic_s() + options_.final_timeout_s;
   bool sent_all = send_round(std::move(batch));
-  while (!sent_all && monotonic_s() < deadline) {
+  while (!sent_all && !refused_ && monotonic_s() < deadline) {
     std::this_thread::sleep_for(std::chrono::milliseconds(500));
     std::vector<std::pair<std::int64_t, Sample>> left;
     {
@@ -220,17 +259,25 @@ UploadOutcome RunUploader::finish(double ended_unix_s) {
     sent_all = send_round(std::move(left));
   }
   UploadOutcome outcome;
+  // Never before the start: a wall clock stepped back must not make the server refuse the end.
   const nlohmann::json finish_record = {
-      {"kind", "finish"}, {"run_id", run_id_}, {"ended_unix_s", ended_unix_s}};
+      {"kind", "finish"}, {"run_id", run_id_}, {"ended_unix_s", std::max(ended_unix_s, run_start_unix_s_)}};
   if (sent_all) {
-    auto finished = send_record(*client_, finish_record);
-    outcome.finished = finished.ok();
-    if (!finished) note_failure(finished.error().message);
+    const RecordSent finished = send_record(*client_, finish_record);
+    outcome.finished = !finished.failure;
+    if (finished.failure) note_failure(*finished.failure);
   }
-  if (!outcome.finished) spool_records({finish_record});
+  if (!outcome.finished) spool_records({finish_record});  // a failure is in last_error_
+  {
+    std::lock_guard lock(mutex_);
+    lost_ += static_cast<std::int64_t>(pending_.size());  // neither sent nor spooled
+    pending_.clear();
+  }
   outcome.samples = samples;
   outcome.sent = sent_;
   outcome.spool_left = spool_.exists();
+  outcome.refused = refused_;
+  outcome.lost = lost_;
   outcome.last_error = last_error_;
   return outcome;
 }

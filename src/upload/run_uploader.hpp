@@ -33,13 +33,21 @@ struct UploadOutcome {
   std::int64_t sent = 0;     // taken by the server (including replays)
   bool finished = false;     // the server has the run's end
   bool spool_left = false;   // the spool still holds records: replay with `carbonmeter upload`
+  bool refused = false;      // the server refused something for good (a revoked key, a bad value)
+  std::int64_t lost = 0;     // samples neither sent nor spooled (the spool could not be written)
   std::string last_error;    // the last failure, for people ("" when none)
 };
 
+struct ReplayOutcome {
+  std::int64_t sent = 0;  // samples the server took
+  bool complete = true;   // every record went through (the spool is removed)
+  bool retryable = true;  // when not complete: trying again later may work
+  std::string error;
+};
+
 // Replays the spool's records in order; the records the server took are removed from it (the spool
-// file is deleted when it is empty). Returns the samples sent; stops at the first failure, which
-// is the error (the rest stays spooled).
-Result<std::int64_t> replay_spool(ServerClient& client, Spool& spool);
+// file is deleted when it is empty). Stops at the first failure: the rest stays spooled.
+ReplayOutcome replay_spool(ServerClient& client, Spool& spool);
 
 class RunUploader {
  public:
@@ -57,8 +65,8 @@ class RunUploader {
   // Called by the sampler after every sample.
   void add(const Sample& sample);
   void start();
-  // Stops the thread, sends what is left (trying until final_timeout_s has passed) and the run's
-  // end; what is still not sent stays in the spool.
+  // Stops the thread, sends what is left (trying until final_timeout_s has passed, unless the server
+  // refused something for good) and the run's end; what is still not sent stays in the spool.
   UploadOutcome finish(double ended_unix_s);
   const std::string& spool_path() const { return spool_.path(); }
   std::string server_url() const { return client_->url().text(); }
@@ -69,7 +77,12 @@ class RunUploader {
   // server did not take everything (the rest is spooled).
   bool send_round(std::vector<std::pair<std::int64_t, Sample>> batch);
   bool spool_records(const std::vector<nlohmann::json>& records);
-  void note_failure(const std::string& error);
+  void note_failure(const ServerAnswer& answer);
+  void note_failure(bool retryable, const std::string& error);
+  // Keeps samples the disk refused for the next round, up to kMaxHeldSamples (the rest are lost).
+  void hold_again(std::vector<std::pair<std::int64_t, Sample>>::const_iterator begin,
+                  std::vector<std::pair<std::int64_t, Sample>>::const_iterator end);
+  static constexpr std::size_t kMaxHeldSamples = 100'000;
 
   std::unique_ptr<ServerClient> client_;
   std::string spool_dir_;
@@ -92,6 +105,8 @@ class RunUploader {
   std::int64_t sent_ = 0;
   std::string last_error_;
   bool spool_written_ = false;
+  bool refused_ = false;  // a refusal that will not change on retry: no more network calls
+  std::int64_t lost_ = 0;
 };
 
 }  // namespace carbonmeter::upload

@@ -1,6 +1,7 @@
 #include "upload/server_client.hpp"
 
 #include <charconv>
+#include <csignal>
 
 #include "core/run_report.hpp"
 #include "net/http_module.hpp"
@@ -94,6 +95,8 @@ Result<std::unique_ptr<ServerClient>> ServerClient::connect(ServerUrl url, const
                                                             double timeout_s) {
   auto module = net::http_module();
   if (!module) return module.error();
+  // A server that closes the connection mid-request must not kill the measuring program.
+  std::signal(SIGPIPE, SIG_IGN);
   const std::string host = url.host.find(':') != std::string::npos ? "[" + url.host + "]" : url.host;
   auto poster = module.value()->make_poster(url.scheme + "://" + host + ":" + std::to_string(url.port),
                                             api_key, timeout_s);

@@ -48,7 +48,14 @@ Status Spool::append(const nlohmann::json& record) {
   if (fd < 0)
     return Error{"cannot open the spool " + path_ + ": " + std::strerror(errno) +
                  " (give a writable folder with --output-dir)"};
+  const off_t size_before = ::lseek(fd, 0, SEEK_END);
   Status status = write_all(fd, dump_json(record) + "\n", path_);
+  // A line written in part (a full disk) would be followed by the next record on the same line:
+  // cut it off, so that the spool stays readable.
+  if (!status && size_before >= 0) {
+    const int cut = ::ftruncate(fd, size_before);
+    static_cast<void>(cut);  // the write's error is the one to report
+  }
   ::close(fd);
   return status;
 }

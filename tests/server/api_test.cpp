@@ -246,6 +246,22 @@ TEST_P(ApiTest, GeneratesAnAdminTokenOnceWhenNoneIsGiven) {
             201);
 }
 
+TEST_P(ApiTest, TheSameRunIdFromAnotherRunIsAConflictNotARetry) {
+  start();
+  const std::string token = project_with_token("vision");
+  ASSERT_EQ(post(client(), "/api/v1/runs", run_body("r-1", "vision"), token).status, 201);
+  EXPECT_EQ(post(client(), "/api/v1/runs", run_body("r-1", "vision"), token).status, 200);  // a retry
+  // Another node (or rank, or scope) with the same id: its samples would be dropped as duplicates.
+  Reply other_node =
+      post(client(), "/api/v1/runs", run_body("r-1", "vision", "baseline", "job-1", "node-b"), token);
+  EXPECT_EQ(other_node.status, 409) << other_node.raw;
+  EXPECT_NE(other_node.body["error"]["message"].get<std::string>().find("choose a new run_id"),
+            std::string::npos);
+  json later = run_body("r-1", "vision");
+  later["started_unix_s"] = later["started_unix_s"].get<double>() + 60;
+  EXPECT_EQ(post(client(), "/api/v1/runs", later, token).status, 409);
+}
+
 INSTANTIATE_TEST_SUITE_P(Backends, ApiTest, ::testing::Values("sqlite", "postgresql"), backend_name);
 
 }  // namespace

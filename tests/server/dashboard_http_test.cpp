@@ -67,9 +67,10 @@ TEST_P(DashboardTest, ATokenInTheUrlOrTheLoginFormBecomesACookie) {
   const std::string set_cookie = handed.header("Set-Cookie");
   EXPECT_THAT(set_cookie, StartsWith("carbonmeter_token="));
   EXPECT_THAT(set_cookie, HasSubstr("HttpOnly"));
-  EXPECT_THAT(set_cookie, HasSubstr("SameSite=Strict"));
+  EXPECT_THAT(set_cookie, HasSubstr("SameSite=Lax"));
   EXPECT_THAT(set_cookie, HasSubstr("Path=/"));
   EXPECT_THAT(set_cookie, Not(HasSubstr("Secure")));
+  EXPECT_THAT(set_cookie, Not(HasSubstr(token.substr(3))));  // a session id, never the token
   const std::string cookie = cookie_pair(set_cookie);
   EXPECT_EQ(page("/dashboard/projects/vision", "", cookie).status, 200);
   EXPECT_EQ(page("/", "", "other=1; " + cookie + "; more=2").status, 200);
@@ -87,7 +88,9 @@ TEST_P(DashboardTest, ATokenInTheUrlOrTheLoginFormBecomesACookie) {
       post_form("/dashboard/login", "token=" + encoded(token) + "&next=%2Fdashboard%2Fprojects%2Fvision");
   ASSERT_EQ(login.status, 303) << login.body;
   EXPECT_EQ(login.header("Location"), "/dashboard/projects/vision");
-  EXPECT_EQ(cookie_pair(login.header("Set-Cookie")), cookie);
+  const std::string login_cookie = cookie_pair(login.header("Set-Cookie"));
+  EXPECT_NE(login_cookie, cookie);  // a session of its own
+  EXPECT_EQ(page("/", "", login_cookie).status, 200);
   for (const std::string next :
        {"%2F%2Fevil.example%2F", "https%3A%2F%2Fevil.example", "%2F%5Cevil.example"}) {
     Page elsewhere = post_form("/dashboard/login", "token=" + encoded(token) + "&next=" + next);
@@ -98,10 +101,12 @@ TEST_P(DashboardTest, ATokenInTheUrlOrTheLoginFormBecomesACookie) {
   EXPECT_THAT(wrong.body, HasSubstr("not valid"));
   EXPECT_EQ(post_form("/dashboard/login", "token=&next=%2F").status, 400);
 
-  Page logout = post_form("/dashboard/logout", "");
+  Page logout = post_form("/dashboard/logout", "", {{"Cookie", login_cookie}});
   EXPECT_EQ(logout.status, 303);
   EXPECT_EQ(logout.header("Location"), "/dashboard/login");
   EXPECT_THAT(logout.header("Set-Cookie"), HasSubstr("Max-Age=0"));
+  EXPECT_EQ(page("/", "", login_cookie).status, 401);  // the session ended on the server too
+  EXPECT_EQ(page("/", "", cookie).status, 200);        // the other session lives on
   // A cookie whose token no longer works: the login form, and the cookie is dropped.
   Page stale = page("/", "", "carbonmeter_token=cm_revoked");
   EXPECT_EQ(stale.status, 401);

@@ -171,7 +171,7 @@ TEST_P(UploadTest, ServerDownAtTheEndLeavesASpoolThatUploadSends) {
   ASSERT_EQ(run.wait(), 0) << run.err();  // the command's own exit code: the samples are kept
   const std::vector<std::string> left = spools();
   ASSERT_EQ(left.size(), 1u) << run.err();
-  EXPECT_NE(run.err().find("carbonmeter upload --server " + url() + " /"), std::string::npos) << run.err();
+  EXPECT_NE(run.err().find("carbonmeter upload --server " + url() + " '/"), std::string::npos) << run.err();
   EXPECT_NE(run.err().find(fs::path(left[0]).filename().string()), std::string::npos) << run.err();
 
   start_server();
