@@ -8,6 +8,7 @@
 #include <unistd.h>
 
 #include <cerrno>
+#include <csignal>
 #include <cstring>
 
 namespace carbonmeter {
@@ -60,6 +61,11 @@ void forward_signals_to(pid_t pid, bool own_process_group) {
   action.sa_flags = SA_SIGINFO | SA_RESTART;
   sigemptyset(&action.sa_mask);
   for (int signal_number : kForwarded) ::sigaction(signal_number, &action, nullptr);
+}
+
+void stop_forwarding_signals() {
+  g_forward_pid = 0;
+  for (int signal_number : kForwarded) std::signal(signal_number, SIG_DFL);
 }
 
 bool take_group_continued_by_signal() {

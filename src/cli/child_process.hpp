@@ -49,6 +49,9 @@ sigset_t forwarded_signals();
 // own_process_group, every one of them is passed on to the command's group (followed by SIGCONT
 // for those that end it, in case the group is paused).
 void forward_signals_to(pid_t pid, bool own_process_group = false);
+// The command has ended: the forwarded signals take their default action again (Ctrl-C ends
+// carbonmeter), and nothing is sent to a process id that may have been reused.
+void stop_forwarding_signals();
 // True once after a forwarded signal has continued the command's (possibly paused) group.
 bool take_group_continued_by_signal();
 // Makes carbonmeter the reaper of orphaned descendants, so their CPU time is not lost.

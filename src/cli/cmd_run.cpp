@@ -204,7 +204,10 @@ int run_command(const RunOptions& options) {
     if (live) live->stop();
     tracker.set_exit_code(exit_code);
     tracker.stop();
-    if (uploader) finish_with_server(*uploader, unix_now_s(), options.quiet);
+    if (uploader) {
+      stop_forwarding_signals();
+      finish_with_server(*uploader, unix_now_s(), options.quiet);
+    }
     std::fprintf(stderr, "carbonmeter: cannot run '%s': %s%s\n", options.command[0].c_str(),
                  released.error().message.c_str(), exit_code == 127 ? " (is it installed and on PATH?)" : "");
     return exit_code;
@@ -292,7 +295,6 @@ int run_command(const RunOptions& options) {
   }
   if (!tracker.journal_path().empty() && !options.quiet)
     std::fprintf(stderr, "  journal %s\n", tracker.journal_path().c_str());
-  if (uploader) finish_with_server(*uploader, stopped_at, options.quiet);
   if (!options.json_path.empty()) {
     nlohmann::json json = report_to_json(report);
     if (account) json.update(carbon_json(account.value(), location));
@@ -302,6 +304,12 @@ int run_command(const RunOptions& options) {
       json["plan"]["measured"] = saving;
     }
     if (auto written = write_json_file(json, options.json_path); !written) fail(written.error().message);
+  }
+  // Last, as it may wait for the server (--server-wait): everything else is written, and Ctrl-C
+  // ends the wait (what the server has not taken is in the spool by then).
+  if (uploader) {
+    stop_forwarding_signals();
+    finish_with_server(*uploader, stopped_at, options.quiet);
   }
   return status;
 }

@@ -65,6 +65,7 @@ class CliProcess {
     return WIFEXITED(status) ? WEXITSTATUS(status) : 128 + WTERMSIG(status);
   }
   std::string err() const { return slurp(err_path_); }
+  void signal(int number) const { kill(pid_, number); }
 
  private:
   static inline int counter_ = 0;
@@ -183,6 +184,29 @@ TEST_P(UploadTest, ServerDownAtTheEndLeavesASpoolThatUploadSends) {
   // Sending it again is harmless: the spool is gone, and the server would count nothing twice.
   CliProcess again({"upload", "--server", url(), left[0]}, database_->dir(), token);
   EXPECT_NE(again.wait(), 0);
+}
+
+TEST_P(UploadTest, CtrlCEndsTheFinalWaitAndTheSpoolKeepsTheSamples) {
+  start_server();
+  const std::string token = project_with_token("vision");
+  CliProcess run(run_args("0.05", "1", {"--server-wait", "60"}), database_->dir(), token);
+  std::this_thread::sleep_for(std::chrono::milliseconds(300));
+  kill_server();
+  std::this_thread::sleep_for(std::chrono::milliseconds(2500));  // the command ended; carbonmeter waits
+  const auto interrupted = std::chrono::steady_clock::now();
+  run.signal(SIGINT);
+  EXPECT_EQ(run.wait(), 128 + SIGINT) << run.err();
+  EXPECT_LT(std::chrono::steady_clock::now() - interrupted, std::chrono::seconds(5));
+  const std::vector<std::string> left = spools();
+  ASSERT_EQ(left.size(), 1u) << run.err();
+  EXPECT_TRUE(fs::exists(database_->dir() + "/report.json"));  // written before the wait
+  start_server();
+  CliProcess upload({"upload", "--server", url(), left[0]}, database_->dir(), token);
+  ASSERT_EQ(upload.wait(), 0) << upload.err();
+  const json local = report();
+  Reply stored = get(client(), "/api/v1/runs/" + local["run_id"].get<std::string>(), token);
+  ASSERT_EQ(stored.status, 200) << stored.raw;
+  EXPECT_EQ(stored.body["sample_count"].get<long>(), local["sample_count"].get<long>());
 }
 
 TEST_P(UploadTest, MonitorSendsTheMachineAsAMachineScopeRun) {
