@@ -3,7 +3,6 @@
 #include <fmt/format.h>
 
 #include <algorithm>
-#include <csignal>
 
 #include "net/http_module.hpp"
 
@@ -74,7 +73,6 @@ Result<std::unique_ptr<MetricsServer>> MetricsServer::start(
     const ListenAddress& address, std::shared_ptr<const MetricsPublisher> publisher) {
   auto module = net::http_module();
   if (!module) return Error{"--prometheus: " + module.error().message};
-  std::signal(SIGPIPE, SIG_IGN);  // a scraper that hangs up mid-answer must not kill the program
   auto listener =
       module.value()->listen_metrics(address.host, address.port, std::string(kPrometheusContentType),
                                      [publisher] { return publisher->render(); });

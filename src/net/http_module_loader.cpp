@@ -1,6 +1,7 @@
 #include <dlfcn.h>
 #include <unistd.h>
 
+#include <csignal>
 #include <cstdlib>
 #include <mutex>
 #include <vector>
@@ -57,7 +58,12 @@ Result<const HttpModule*> load() {
 Result<const HttpModule*> http_module() {
   static std::once_flag once;
   static Result<const HttpModule*> loaded = Error{""};
-  std::call_once(once, [] { loaded = load(); });
+  std::call_once(once, [] {
+    // A peer that hangs up mid-request or mid-answer must not kill the measuring program
+    // (Debian's cpp-httplib sends without MSG_NOSIGNAL).
+    std::signal(SIGPIPE, SIG_IGN);
+    loaded = load();
+  });
   return loaded;
 }
 

@@ -114,7 +114,6 @@ ServerAnswer RunUploader::register_run(const RunHeader& header) {
   spool_ = Spool((std::filesystem::absolute(dir, ignored) / ("carbonmeter-" + run_id_ + ".spool.jsonl"))
                      .lexically_normal()
                      .string());
-  spool_written_ = spool_.exists();  // a run id is new, so this is an earlier spool of the same name
   ServerAnswer answer = client_->post("/runs", registration_);
   if (answer.ok())
     registered_ = true;
@@ -175,14 +174,13 @@ void RunUploader::hold_again(std::vector<std::pair<std::int64_t, Sample>>::const
 
 bool RunUploader::spool_records(const std::vector<nlohmann::json>& records) {
   std::vector<nlohmann::json> to_append;
-  if (!spool_written_ || !spool_.exists()) to_append.push_back({{"kind", "run"}, {"run", registration_}});
+  if (!spool_.exists()) to_append.push_back({{"kind", "run"}, {"run", registration_}});
   to_append.insert(to_append.end(), records.begin(), records.end());
   for (const nlohmann::json& record : to_append)
     if (auto appended = spool_.append(record); !appended) {
       last_error_ = appended.error().message;
       return false;
     }
-  spool_written_ = true;
   return true;
 }
 
@@ -213,14 +211,12 @@ bool RunUploader::send_round(std::vector<std::pair<std::int64_t, Sample>> batch)
     }
     registered_ = true;
   }
-  if (spool_written_) {
+  if (spool_.exists()) {  // earlier batches wait there: they go first
     const ReplayOutcome replayed = replay_spool(*client_, spool_);
-    sent_ += replayed.sent;
     if (!replayed.complete) {
       note_failure(replayed.retryable, replayed.error);
       return spool_from(0);
     }
-    spool_written_ = spool_.exists();
   }
   for (std::size_t i = 0; i < chunks.size(); ++i) {
     const ServerAnswer answer = client_->post(samples_path(run_id_), {{"samples", chunks[i]}});
@@ -228,7 +224,6 @@ bool RunUploader::send_round(std::vector<std::pair<std::int64_t, Sample>> batch)
       note_failure(answer);
       return spool_from(i);
     }
-    sent_ += static_cast<std::int64_t>(chunks[i].size());
   }
   return true;
 }
@@ -274,7 +269,6 @@ UploadOutcome RunUploader::finish(double ended_unix_s) {
     pending_.clear();
   }
   outcome.samples = samples;
-  outcome.sent = sent_;
   outcome.spool_left = spool_.exists();
   outcome.refused = refused_;
   outcome.lost = lost_;

@@ -30,7 +30,6 @@ struct UploadOptions {
 
 struct UploadOutcome {
   std::int64_t samples = 0;  // handed over by the sampler
-  std::int64_t sent = 0;     // taken by the server (including replays)
   bool finished = false;     // the server has the run's end
   bool spool_left = false;   // the spool still holds records: replay with `carbonmeter upload`
   bool refused = false;      // the server refused something for good (a revoked key, a bad value)
@@ -102,9 +101,7 @@ class RunUploader {
   std::thread thread_;
 
   // Touched by one thread at a time (the uploader's, then finish()'s after the join).
-  std::int64_t sent_ = 0;
   std::string last_error_;
-  bool spool_written_ = false;
   bool refused_ = false;  // a refusal that will not change on retry: no more network calls
   std::int64_t lost_ = 0;
 };

@@ -1,7 +1,6 @@
 #include "upload/server_client.hpp"
 
 #include <charconv>
-#include <csignal>
 
 #include "core/run_report.hpp"
 #include "net/http_module.hpp"
@@ -16,10 +15,12 @@ Error url_error(const std::string& text, const std::string& why) {
 
 }  // namespace
 
-std::string ServerUrl::text() const {
+std::string ServerUrl::origin() const {
   const bool ipv6 = host.find(':') != std::string::npos;
-  return scheme + "://" + (ipv6 ? "[" + host + "]" : host) + ":" + std::to_string(port) + base_path;
+  return scheme + "://" + (ipv6 ? "[" + host + "]" : host) + ":" + std::to_string(port);
 }
+
+std::string ServerUrl::text() const { return origin() + base_path; }
 
 Result<ServerUrl> parse_server_url(const std::string& text) {
   ServerUrl url;
@@ -95,11 +96,7 @@ Result<std::unique_ptr<ServerClient>> ServerClient::connect(ServerUrl url, const
                                                             double timeout_s) {
   auto module = net::http_module();
   if (!module) return module.error();
-  // A server that closes the connection mid-request must not kill the measuring program.
-  std::signal(SIGPIPE, SIG_IGN);
-  const std::string host = url.host.find(':') != std::string::npos ? "[" + url.host + "]" : url.host;
-  auto poster = module.value()->make_poster(url.scheme + "://" + host + ":" + std::to_string(url.port),
-                                            api_key, timeout_s);
+  auto poster = module.value()->make_poster(url.origin(), api_key, timeout_s);
   return std::unique_ptr<ServerClient>(new ServerClient(std::move(url), std::move(poster)));
 }
 

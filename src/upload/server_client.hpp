@@ -18,8 +18,9 @@ struct ServerUrl {
   std::string scheme;  // "http" or "https"
   std::string host;    // without brackets for IPv6
   int port = 0;
-  std::string base_path;  // "" or "/prefix" (no trailing slash): a server behind a reverse proxy
-  std::string text() const;
+  std::string base_path;       // "" or "/prefix" (no trailing slash): a server behind a reverse proxy
+  std::string origin() const;  // scheme://host:port, IPv6 in brackets
+  std::string text() const;    // origin() + base_path
 };
 
 // "http://HOST[:PORT][/PATH]" or "https://..."; the error says what to write instead.

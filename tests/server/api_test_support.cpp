@@ -141,21 +141,7 @@ ServeProcess::ServeProcess(const std::vector<std::string>& args,
   }
 }
 
-ServeProcess::~ServeProcess() {
-  if (pid_ > 0) {
-    kill(pid_, SIGTERM);
-    const auto deadline = std::chrono::steady_clock::now() + std::chrono::seconds(5);
-    int status = 0;
-    while (waitpid(pid_, &status, WNOHANG) == 0) {
-      if (std::chrono::steady_clock::now() > deadline) {
-        kill(pid_, SIGKILL);
-        waitpid(pid_, &status, 0);
-        break;
-      }
-      std::this_thread::sleep_for(std::chrono::milliseconds(10));
-    }
-  }
-}
+ServeProcess::~ServeProcess() { stop(SIGTERM); }
 
 std::string ServeProcess::out() const { return read_file(out_path_); }
 std::string ServeProcess::err() const { return read_file(err_path_); }
