@@ -15,7 +15,8 @@ Measure a block, a function, or parts of a run::
 
 Calculate without measuring: :func:`estimate`, :func:`intensity`, :func:`plan` (the same figures
 as ``carbonmeter estimate|intensity|plan --json``). Write a Hugging Face model card's
-``co2_eq_emissions``: :func:`update_model_card`.
+``co2_eq_emissions``: :func:`update_model_card`. Tune GPU power limits from the training loop:
+:class:`PowerLimitOptimizer` (``dry_run=True`` changes nothing).
 
 Importing this package imports neither torch nor transformers.
 """
@@ -30,6 +31,7 @@ if not _os.environ.get("CARBONMETER_DATA_DIR") and _os.path.isfile(_os.path.join
 
 from . import _carbonmeter
 from ._calculators import estimate, intensity, plan, update_model_card
+from ._power_limit import PowerLimitOptimizer
 from ._tracker import Prediction, RunResult, Tracker, Window, track
 
 #: The version of carbonmeter (the C++ core's and this package's).
@@ -42,6 +44,7 @@ Measurement = _carbonmeter.Measurement
 
 __all__ = [
     "Measurement",
+    "PowerLimitOptimizer",
     "Prediction",
     "RunResult",
     "Tracker",

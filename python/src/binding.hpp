@@ -72,5 +72,6 @@ void register_location(py::module_& m);
 void register_measurement(py::module_& m);
 void register_tracker(py::module_& m);
 void register_calculators(py::module_& m);
+void register_power_limit(py::module_& m);
 
 }  // namespace carbonmeter::python

@@ -11,4 +11,5 @@ PYBIND11_MODULE(_carbonmeter, m) {
   cp::register_measurement(m);
   cp::register_tracker(m);
   cp::register_calculators(m);
+  cp::register_power_limit(m);
 }

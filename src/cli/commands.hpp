@@ -29,6 +29,8 @@ void add_plan_command(CLI::App& app, int& exit_code);
 void add_whatif_command(CLI::App& app, int& exit_code);
 void add_serve_command(CLI::App& app, int& exit_code);
 void add_upload_command(CLI::App& app, int& exit_code);
+void add_power_limit_command(CLI::App& app, int& exit_code);
+void add_hub_command(CLI::App& app, int& exit_code);
 
 // Shared option checks.
 void check_interval(double interval_s);

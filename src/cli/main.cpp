@@ -17,6 +17,8 @@ int main(int argc, char** argv) {
                     add_plan_command(app, exit_code);
                     add_whatif_command(app, exit_code);
                     add_upload_command(app, exit_code);
+                    add_power_limit_command(app, exit_code);
+                    add_hub_command(app, exit_code);
                     add_serve_forwarder(app);
                   });
 }

@@ -8,6 +8,9 @@
 #include <functional>
 #include <memory>
 #include <string>
+#include <string_view>
+#include <utility>
+#include <vector>
 
 #include "carbonmeter/result.hpp"
 
@@ -33,6 +36,28 @@ class JsonPoster {
   virtual PostReply post(const std::string& path, const std::string& json_body) = 0;
 };
 
+using HttpHeaders = std::vector<std::pair<std::string, std::string>>;
+
+struct GetReply {
+  int status = 0;  // 0: no answer
+  std::string body;
+  HttpHeaders headers;          // the response's, names as the server wrote them
+  std::string transport_error;  // for people, when status is 0
+};
+
+// The first value of a response header (names compared without case), or "".
+inline std::string header_value(const GetReply& reply, std::string_view name) {
+  const auto same = [name](const std::string& other) {
+    if (other.size() != name.size()) return false;
+    for (std::size_t i = 0; i < name.size(); ++i)
+      if ((other[i] | 0x20) != (name[i] | 0x20)) return false;
+    return true;
+  };
+  for (const auto& [key, value] : reply.headers)
+    if (same(key)) return value;
+  return "";
+}
+
 struct HttpModule {
   int interface_version;
   // The error names the address and says what to do (port in use, not an address of this machine).
@@ -42,9 +67,15 @@ struct HttpModule {
   // scheme_host_port: "http://127.0.0.1:8080", "https://[::1]:443".
   std::unique_ptr<JsonPoster> (*make_poster)(const std::string& scheme_host_port,
                                              const std::string& bearer_token, double timeout_s);
+  // One GET, redirects not followed (the caller decides where its credentials may go).
+  // path_and_query: "/api/models?limit=100", already URL-encoded.
+  GetReply (*get)(const std::string& scheme_host_port, const std::string& path_and_query,
+                  const HttpHeaders& request_headers, double timeout_s);
+  bool https_supported;  // built with TLS (cpp-httplib's CPPHTTPLIB_OPENSSL_SUPPORT)
 };
 
-inline constexpr int kHttpModuleInterfaceVersion = 1;
+// interface_version stays the first member: the loader reads it before anything else.
+inline constexpr int kHttpModuleInterfaceVersion = 2;
 
 // The module: linked in (tests), else loaded from CARBONMETER_HTTP_MODULE, beside the program, or
 // from the installed library folder. Loaded once; the error says where it looked and what to do.

@@ -4,6 +4,7 @@
 #include <csignal>
 #include <cstdlib>
 #include <mutex>
+#include <string>
 #include <vector>
 
 #include "net/http_module.hpp"
@@ -46,8 +47,13 @@ Result<const HttpModule*> load() {
     auto entry = reinterpret_cast<Entry>(::dlsym(handle, "carbonmeter_http_module"));
     const HttpModule* module = entry ? entry() : nullptr;
     if (module && module->interface_version == kHttpModuleInterfaceVersion) return module;  // kept loaded
+    // What to say about it is read before dlclose unmaps it.
+    const std::string why = module ? " (from another carbonmeter version: interface " +
+                                         std::to_string(module->interface_version) + ", this program needs " +
+                                         std::to_string(kHttpModuleInterfaceVersion) + ")"
+                                   : " (not carbonmeter's HTTP module)";
     ::dlclose(handle);
-    tried += (tried.empty() ? "" : ", ") + path + " (from another carbonmeter version)";
+    tried += (tried.empty() ? "" : ", ") + path + why;
   }
   return Error{"cannot load carbonmeter's HTTP module libcarbonmeter-http.so (tried " + tried +
                "): reinstall carbonmeter, or point CARBONMETER_HTTP_MODULE at the file"};

@@ -1,4 +1,4 @@
-// libcarbonmeter-http.so: the /metrics listener and the JSON poster on cpp-httplib (see
+// libcarbonmeter-http.so: the /metrics listener, the JSON poster and GET on cpp-httplib (see
 // http_module.hpp for why this is a module of its own).
 #include <fcntl.h>
 #include <httplib.h>
@@ -154,7 +154,45 @@ std::unique_ptr<JsonPoster> make_poster(const std::string& scheme_host_port, con
   return std::make_unique<HttplibPoster>(scheme_host_port, bearer_token, timeout_s);
 }
 
-constexpr HttpModule kModule{kHttpModuleInterfaceVersion, &listen_metrics, &make_poster};
+void set_timeouts(httplib::Client& client, double timeout_s) {
+  const auto whole_s = static_cast<time_t>(timeout_s);
+  const auto rest_us = static_cast<time_t>((timeout_s - static_cast<double>(whole_s)) * 1e6);
+  client.set_connection_timeout(whole_s, rest_us);
+  client.set_read_timeout(whole_s, rest_us);
+  client.set_write_timeout(whole_s, rest_us);
+}
+
+GetReply get(const std::string& scheme_host_port, const std::string& path_and_query,
+             const HttpHeaders& request_headers, double timeout_s) {
+  GetReply reply;
+  httplib::Client client(scheme_host_port);
+  if (!client.is_valid()) {
+    reply.transport_error = "cannot talk to " + scheme_host_port + " (only http:// and https:// addresses)";
+    return reply;
+  }
+  set_timeouts(client, timeout_s);
+  client.set_follow_location(false);
+  httplib::Headers headers;
+  for (const auto& [name, value] : request_headers) headers.emplace(name, value);
+  auto result = client.Get(path_and_query, headers);
+  if (!result) {
+    reply.transport_error = transport_error(result.error());
+    return reply;
+  }
+  reply.status = result->status;
+  reply.body = result->body;
+  for (const auto& [name, value] : result->headers) reply.headers.emplace_back(name, value);
+  return reply;
+}
+
+#ifdef CPPHTTPLIB_OPENSSL_SUPPORT
+constexpr bool kHttpsSupported = true;
+#else
+constexpr bool kHttpsSupported = false;
+#endif
+
+constexpr HttpModule kModule{kHttpModuleInterfaceVersion, &listen_metrics, &make_poster, &get,
+                             kHttpsSupported};
 
 }  // namespace
 }  // namespace carbonmeter::net

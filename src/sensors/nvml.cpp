@@ -15,18 +15,11 @@
 #include <memory>
 
 #include "sensors/gpu_meter.hpp"
+#include "sensors/nvml_api.hpp"
 #include "sensors/shared_library.hpp"
 
 namespace carbonmeter {
 namespace {
-
-// The few NVML declarations carbonmeter needs (nvml.h is not required to build).
-using nvmlReturn_t = int;
-using nvmlDevice_t = struct nvmlDevice_st*;
-constexpr nvmlReturn_t NVML_SUCCESS = 0;
-constexpr nvmlReturn_t NVML_ERROR_INSUFFICIENT_SIZE = 7;
-constexpr nvmlReturn_t NVML_ERROR_GPU_IS_LOST = 15;
-constexpr unsigned kStringLength = 96;
 
 struct nvmlProcessUtilizationSample_t {
   unsigned int pid;
@@ -45,19 +38,8 @@ static_assert(sizeof(nvmlProcessUtilizationSample_t) == 32 &&
               offsetof(nvmlProcessUtilizationSample_t, timeStamp) == 8);
 static_assert(sizeof(nvmlProcessInfo_t) == 24 && offsetof(nvmlProcessInfo_t, usedGpuMemory) == 8);
 
-struct NvmlApi {
-  nvmlReturn_t (*init)() = nullptr;
-  nvmlReturn_t (*shutdown)() = nullptr;
-  const char* (*error_string)(nvmlReturn_t) = nullptr;
-  nvmlReturn_t (*count)(unsigned*) = nullptr;
-  nvmlReturn_t (*by_index)(unsigned, nvmlDevice_t*) = nullptr;
-  nvmlReturn_t (*by_uuid)(const char*, nvmlDevice_t*) = nullptr;
-  nvmlReturn_t (*index)(nvmlDevice_t, unsigned*) = nullptr;
-  nvmlReturn_t (*name)(nvmlDevice_t, char*, unsigned) = nullptr;
-  nvmlReturn_t (*uuid)(nvmlDevice_t, char*, unsigned) = nullptr;
-  nvmlReturn_t (*power)(nvmlDevice_t, unsigned*) = nullptr;
+struct NvmlApi : NvmlDeviceApi {
   // Optional: older drivers or GPUs lack them.
-  nvmlReturn_t (*energy)(nvmlDevice_t, unsigned long long*) = nullptr;
   nvmlReturn_t (*mig_mode)(nvmlDevice_t, unsigned*, unsigned*) = nullptr;
   nvmlReturn_t (*mig_parent)(nvmlDevice_t, nvmlDevice_t*) = nullptr;
   // Processes with a context: compute, graphics and MPS clients (v3, or v2 on older drivers: the
@@ -67,32 +49,12 @@ struct NvmlApi {
   nvmlReturn_t (*mps_processes)(nvmlDevice_t, unsigned*, nvmlProcessInfo_t*) = nullptr;
   nvmlReturn_t (*utilization)(nvmlDevice_t, nvmlProcessUtilizationSample_t*, unsigned*,
                               unsigned long long) = nullptr;
-
-  std::string error(nvmlReturn_t code) const {
-    return error_string ? error_string(code) : fmt::format("NVML error {}", code);
-  }
 };
 
 Result<NvmlApi> bind_api(const SharedLibrary& library) {
   NvmlApi api;
-  std::string missing;
-  auto need = [&](const char* name, auto& function) {
-    if (!library.bind(name, function)) missing += (missing.empty() ? "" : ", ") + std::string(name);
-  };
-  need("nvmlInit_v2", api.init);
-  need("nvmlShutdown", api.shutdown);
-  need("nvmlDeviceGetCount_v2", api.count);
-  need("nvmlDeviceGetHandleByIndex_v2", api.by_index);
-  need("nvmlDeviceGetHandleByUUID", api.by_uuid);
-  need("nvmlDeviceGetName", api.name);
-  need("nvmlDeviceGetUUID", api.uuid);
-  need("nvmlDeviceGetPowerUsage", api.power);
-  if (!missing.empty())
-    return Error{library.path() + " lacks " + missing +
-                 ": the NVIDIA driver is too old or the library is not NVML"};
-  library.bind("nvmlErrorString", api.error_string);
-  library.bind("nvmlDeviceGetIndex", api.index);
-  library.bind("nvmlDeviceGetTotalEnergyConsumption", api.energy);
+  if (std::string missing = bind_nvml_device_api(library, api); !missing.empty())
+    return Error{nvml_missing_functions_error(library, missing)};
   library.bind("nvmlDeviceGetMigMode", api.mig_mode);
   library.bind("nvmlDeviceGetDeviceHandleFromMigDeviceHandle", api.mig_parent);
   if (!library.bind("nvmlDeviceGetComputeRunningProcesses_v3", api.processes))
@@ -265,14 +227,6 @@ class NvmlSensor final : public EnergySensor {
   bool flushing_ = false;
 };
 
-std::string device_string(const NvmlApi& api, nvmlDevice_t handle,
-                          nvmlReturn_t (*get)(nvmlDevice_t, char*, unsigned)) {
-  char buffer[kStringLength] = {};
-  if (!get || get(handle, buffer, kStringLength) != NVML_SUCCESS) return "";
-  (void)api;
-  return buffer;
-}
-
 }  // namespace
 
 ProbeOutcome probe_nvml(const GpuSelection& selection) {
@@ -344,8 +298,8 @@ ProbeOutcome probe_nvml(const GpuSelection& selection) {
     device.handle = handle;
     device.index = static_cast<unsigned>(devices.size());  // when the driver cannot say
     if (nvml.index) nvml.index(handle, &device.index);
-    device.uuid = device_string(nvml, handle, nvml.uuid);
-    device.name = device_string(nvml, handle, nvml.name);
+    device.uuid = nvml_device_string(handle, nvml.uuid);
+    device.name = nvml_device_string(handle, nvml.name);
     unsigned mig = 0, pending = 0;
     if (nvml.mig_mode && nvml.mig_mode(handle, &mig, &pending) == NVML_SUCCESS && mig == 1)
       notes.push_back(

@@ -5,7 +5,12 @@
  *   proc gpu=0 pid=1234 sm=40
  * counter=0: the energy counter is not supported; procutil=0: no per-process utilisation;
  * lost=1: the GPU stopped answering; mig_uuid=MIG-…: a MIG instance on this GPU (with mig=1).
- * name= takes the rest of the line. */
+ * name= takes the rest of the line.
+ * Power limits (NVML): min_limit_mw= max_limit_mw= default_limit_mw= (0: not supported), limit_mw= the
+ * limit at start, perm=0: setting a limit is refused (no permission). A limit that is set lives in
+ * the file STATE.limits (one line "INDEX LIMIT_MW" per GPU), shared by every process like the real
+ * device's. demand_mw=D turns on the power-limit model: the GPU draws min(limit, D), and its
+ * energy counter grows by that power over real time. */
 #ifndef FAKE_GPU_STATE_H
 #define FAKE_GPU_STATE_H
 
@@ -20,6 +25,8 @@ struct fake_gpu {
   unsigned long long energy_mj;
   unsigned power_mw;
   int counter, mig, lost, procutil;
+  unsigned min_limit_mw, max_limit_mw, default_limit_mw, limit_mw, demand_mw;
+  int perm;
 };
 
 struct fake_proc {
@@ -37,5 +44,10 @@ struct fake_state {
 
 /* The current state (re-read when the file changed); never NULL. */
 const struct fake_state* fake_state_get(void);
+
+/* The power limit of the GPU on line i in mW: STATE.limits when it names it, else limit_mw. */
+unsigned fake_power_limit_mw(int i);
+/* Writes a new limit for the GPU on line i into STATE.limits; 0 on success. */
+int fake_set_power_limit_mw(int i, unsigned limit_mw);
 
 #endif

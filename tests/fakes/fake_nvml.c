@@ -2,8 +2,10 @@
  * answering from the scripted state in fake_gpu_state.h. Compiled three times: complete, without
  * nvmlDeviceGetTotalEnergyConsumption (FAKE_NVML_NO_ENERGY) and without nvmlInit_v2
  * (FAKE_NVML_NO_INIT). */
+#include <pthread.h>
 #include <stdio.h>
 #include <string.h>
+#include <time.h>
 
 #include "fake_gpu_state.h"
 
@@ -13,9 +15,11 @@ enum {
   NVML_SUCCESS = 0,
   NVML_ERROR_INVALID_ARGUMENT = 2,
   NVML_ERROR_NOT_SUPPORTED = 3,
+  NVML_ERROR_NO_PERMISSION = 4,
   NVML_ERROR_NOT_FOUND = 6,
   NVML_ERROR_INSUFFICIENT_SIZE = 7,
-  NVML_ERROR_GPU_IS_LOST = 15
+  NVML_ERROR_GPU_IS_LOST = 15,
+  NVML_ERROR_UNKNOWN = 999
 };
 
 typedef struct {
@@ -31,9 +35,9 @@ typedef struct {
 } nvmlProcessInfo_t;
 
 /* A handle is a pointer into this table: handle i stands for the i-th GPU line. */
-static char handles[2 * FAKE_MAX_GPUS];  /* [FAKE_MAX_GPUS + i]: the MIG instance on GPU i */
+static char handles[2 * FAKE_MAX_GPUS]; /* [FAKE_MAX_GPUS + i]: the MIG instance on GPU i */
 #define HANDLE(i) ((nvmlDevice_t)(void*)&handles[i])
-#define INDEX_OF(device) ((int)((char*)(void*)(device) - handles))
+#define INDEX_OF(device) ((int)((char*)(void*)(device)-handles))
 
 static const struct fake_gpu* gpu_of(nvmlDevice_t device, nvmlReturn_t* error) {
   const struct fake_state* state = fake_state_get();
@@ -49,8 +53,8 @@ static const struct fake_gpu* gpu_of(nvmlDevice_t device, nvmlReturn_t* error) {
   return &state->gpu[i];
 }
 
-#define GPU_OR_RETURN(device)                   \
-  nvmlReturn_t error = NVML_SUCCESS;            \
+#define GPU_OR_RETURN(device)                          \
+  nvmlReturn_t error = NVML_SUCCESS;                   \
   const struct fake_gpu* gpu = gpu_of(device, &error); \
   if (!gpu) return error;
 
@@ -61,11 +65,20 @@ nvmlReturn_t nvmlShutdown(void) { return NVML_SUCCESS; }
 
 const char* nvmlErrorString(nvmlReturn_t result) {
   switch (result) {
-    case NVML_SUCCESS: return "Success";
-    case NVML_ERROR_NOT_SUPPORTED: return "Not Supported";
-    case NVML_ERROR_GPU_IS_LOST: return "GPU is lost";
-    case NVML_ERROR_NOT_FOUND: return "Not Found";
-    default: return "Unknown Error";
+    case NVML_SUCCESS:
+      return "Success";
+    case NVML_ERROR_NOT_SUPPORTED:
+      return "Not Supported";
+    case NVML_ERROR_GPU_IS_LOST:
+      return "GPU is lost";
+    case NVML_ERROR_NOT_FOUND:
+      return "Not Found";
+    case NVML_ERROR_NO_PERMISSION:
+      return "Insufficient Permissions";
+    case NVML_ERROR_INVALID_ARGUMENT:
+      return "Invalid Argument";
+    default:
+      return "Unknown Error";
   }
 }
 
@@ -124,18 +137,89 @@ nvmlReturn_t nvmlDeviceGetUUID(nvmlDevice_t device, char* uuid, unsigned int len
   return NVML_SUCCESS;
 }
 
+/* The power-limit model (demand_mw=): the power drawn at the current limit, and the energy it
+ * adds up over real time in this process. */
+static pthread_mutex_t model_lock = PTHREAD_MUTEX_INITIALIZER;
+static double model_energy_mj[FAKE_MAX_GPUS];
+static double model_last_s[FAKE_MAX_GPUS];
+static unsigned model_last_power_mw[FAKE_MAX_GPUS];
+
+static unsigned drawn_power_mw(int i, const struct fake_gpu* gpu) {
+  if (!gpu->demand_mw) return gpu->power_mw;
+  unsigned limit = fake_power_limit_mw(i);
+  return limit && limit < gpu->demand_mw ? limit : gpu->demand_mw;
+}
+
+static double now_s(void) {
+  struct timespec now;
+  clock_gettime(CLOCK_MONOTONIC, &now);
+  return (double)now.tv_sec + (double)now.tv_nsec * 1e-9;
+}
+
+/* Adds the energy drawn since the last call, then notes the power drawn from now on. */
+static void advance_model(int i, const struct fake_gpu* gpu) {
+  pthread_mutex_lock(&model_lock);
+  double now = now_s();
+  if (model_last_s[i] > 0) model_energy_mj[i] += model_last_power_mw[i] * (now - model_last_s[i]);
+  model_last_s[i] = now;
+  model_last_power_mw[i] = drawn_power_mw(i, gpu);
+  pthread_mutex_unlock(&model_lock);
+}
+
 #ifndef FAKE_NVML_NO_ENERGY
 nvmlReturn_t nvmlDeviceGetTotalEnergyConsumption(nvmlDevice_t device, unsigned long long* energy_mj) {
   GPU_OR_RETURN(device);
   if (!gpu->counter) return NVML_ERROR_NOT_SUPPORTED;
   *energy_mj = gpu->energy_mj;
+  if (gpu->demand_mw) {
+    int i = INDEX_OF(device);
+    advance_model(i, gpu);
+    pthread_mutex_lock(&model_lock);
+    *energy_mj += (unsigned long long)model_energy_mj[i];
+    pthread_mutex_unlock(&model_lock);
+  }
   return NVML_SUCCESS;
 }
 #endif
 
 nvmlReturn_t nvmlDeviceGetPowerUsage(nvmlDevice_t device, unsigned int* power_mw) {
   GPU_OR_RETURN(device);
-  *power_mw = gpu->power_mw;
+  *power_mw = drawn_power_mw(INDEX_OF(device), gpu);
+  return NVML_SUCCESS;
+}
+
+nvmlReturn_t nvmlDeviceGetPowerManagementLimitConstraints(nvmlDevice_t device, unsigned int* min_mw,
+                                                          unsigned int* max_mw) {
+  GPU_OR_RETURN(device);
+  if (!gpu->max_limit_mw) return NVML_ERROR_NOT_SUPPORTED;
+  *min_mw = gpu->min_limit_mw;
+  *max_mw = gpu->max_limit_mw;
+  return NVML_SUCCESS;
+}
+
+nvmlReturn_t nvmlDeviceGetPowerManagementDefaultLimit(nvmlDevice_t device, unsigned int* limit_mw) {
+  GPU_OR_RETURN(device);
+  if (!gpu->max_limit_mw) return NVML_ERROR_NOT_SUPPORTED;
+  *limit_mw = gpu->default_limit_mw ? gpu->default_limit_mw : gpu->max_limit_mw;
+  return NVML_SUCCESS;
+}
+
+nvmlReturn_t nvmlDeviceGetPowerManagementLimit(nvmlDevice_t device, unsigned int* limit_mw) {
+  GPU_OR_RETURN(device);
+  if (!gpu->max_limit_mw) return NVML_ERROR_NOT_SUPPORTED;
+  *limit_mw = fake_power_limit_mw(INDEX_OF(device));
+  return NVML_SUCCESS;
+}
+
+nvmlReturn_t nvmlDeviceSetPowerManagementLimit(nvmlDevice_t device, unsigned int limit_mw) {
+  GPU_OR_RETURN(device);
+  if (!gpu->max_limit_mw) return NVML_ERROR_NOT_SUPPORTED;
+  if (!gpu->perm) return NVML_ERROR_NO_PERMISSION;
+  if (limit_mw < gpu->min_limit_mw || limit_mw > gpu->max_limit_mw) return NVML_ERROR_INVALID_ARGUMENT;
+  int i = INDEX_OF(device);
+  if (gpu->demand_mw) advance_model(i, gpu);
+  if (fake_set_power_limit_mw(i, limit_mw) != 0) return NVML_ERROR_UNKNOWN;
+  if (gpu->demand_mw) advance_model(i, gpu);
   return NVML_SUCCESS;
 }
 
@@ -146,7 +230,7 @@ nvmlReturn_t nvmlDeviceGetMigMode(nvmlDevice_t device, unsigned int* current, un
 }
 
 nvmlReturn_t nvmlDeviceGetComputeRunningProcesses_v3(nvmlDevice_t device, unsigned int* count,
-                                                      nvmlProcessInfo_t* infos) {
+                                                     nvmlProcessInfo_t* infos) {
   GPU_OR_RETURN(device);
   const struct fake_state* state = fake_state_get();
   unsigned n = 0;

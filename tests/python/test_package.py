@@ -9,6 +9,7 @@ import carbonmeter
 
 PUBLIC = [
     "Measurement",
+    "PowerLimitOptimizer",
     "Prediction",
     "RunResult",
     "Tracker",

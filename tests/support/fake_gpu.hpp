@@ -1,6 +1,7 @@
 // The fake NVML / ROCm SMI libraries' state, written by a test: see tests/fakes/fake_gpu_state.h.
 #pragma once
 
+#include <cstddef>
 #include <string>
 #include <vector>
 
@@ -17,6 +18,10 @@ struct FakeGpuDevice {
   std::string mig_uuid;
   bool lost = false;
   bool procutil = true;
+  // Power limits in mW (0: not supported); see tests/fakes/fake_gpu_state.h.
+  unsigned min_limit_mw = 0, max_limit_mw = 0, default_limit_mw = 0, limit_mw = 0;
+  bool limit_permission = true;
+  unsigned demand_mw = 0;  // >0: the power-limit model
 };
 
 struct FakeGpuProcess {
@@ -37,6 +42,10 @@ class FakeGpus {
   std::vector<FakeGpuProcess> processes;
   // Writes the state (atomically, so the fake sees each write).
   void write() const;
+  // The path of the state file; STATE.limits holds the limits set since.
+  std::string state_path() const { return dir_ + "/state"; }
+  // The limit the GPU on line `line` has now in mW (what was set, else its limit_mw).
+  unsigned power_limit_mw(std::size_t line) const;
 
  private:
   std::string dir_;

@@ -24,7 +24,7 @@ from transformers import TrainerCallback  # this module is the only one that imp
 
 import carbonmeter
 
-__all__ = ["CarbonmeterCallback"]
+__all__ = ["CarbonmeterCallback", "PowerLimitCallback"]
 
 
 class CarbonmeterCallback(TrainerCallback):
@@ -137,3 +137,36 @@ class CarbonmeterCallback(TrainerCallback):
         if self.result is None:
             raise RuntimeError("CarbonmeterCallback.write_model_card: training has not ended yet")
         carbonmeter.update_model_card(path, self.result, training_type=self.training_type)
+
+
+class PowerLimitCallback(TrainerCallback):
+    """Tunes the GPUs' power limits during a Trainer run with :class:`carbonmeter.PowerLimitOptimizer`.
+
+    Keyword arguments go to the optimizer (``objective``, ``eta``, ``max_slowdown``,
+    ``profile_path``, ``dry_run``, ``warmup_steps``, ``profile_steps``, ``step_w``, ``gpus``).
+    Only the main process of each machine tunes (``state.is_local_process_zero``); the original
+    limits are put back when training ends.
+    """
+
+    def __init__(self, **optimizer_options: Any) -> None:
+        self.optimizer_options = dict(optimizer_options)
+        self.optimizer: Optional[carbonmeter.PowerLimitOptimizer] = None
+
+    def on_train_begin(self, args: Any, state: Any, control: Any, **kwargs: Any) -> None:
+        if self.optimizer is not None:  # a train() before that did not end: its limits go back first
+            self.optimizer.restore()
+            self.optimizer = None
+        if getattr(state, "is_local_process_zero", True):
+            self.optimizer = carbonmeter.PowerLimitOptimizer(**self.optimizer_options)
+
+    def on_step_begin(self, args: Any, state: Any, control: Any, **kwargs: Any) -> None:
+        if self.optimizer is not None:
+            self.optimizer.on_step_begin()
+
+    def on_epoch_end(self, args: Any, state: Any, control: Any, **kwargs: Any) -> None:
+        if self.optimizer is not None:
+            self.optimizer.on_epoch_end()
+
+    def on_train_end(self, args: Any, state: Any, control: Any, **kwargs: Any) -> None:
+        if self.optimizer is not None:
+            self.optimizer.restore()
