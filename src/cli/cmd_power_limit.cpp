@@ -87,9 +87,7 @@ int choose(const ChooseFlags& flags) {
   if (!choice) throw FatalError(choice.error().message);
   const PowerLimitChoice& c = choice.value();
   const PowerLimitMeasurement& best = p.measurements[c.index];
-  const PowerLimitMeasurement& highest =
-      *std::max_element(p.measurements.begin(), p.measurements.end(),
-                        [](const auto& a, const auto& b) { return a.power_limit < b.power_limit; });
+  const PowerLimitMeasurement& highest = p.highest();
 
   if (flags.json) {
     nlohmann::json rows = nlohmann::json::array();
@@ -109,8 +107,8 @@ int choose(const ChooseFlags& flags) {
                        {"gpus", flags.gpus},
                        {"profile", flags.profile},
                        {"highest_power_limit", limit_json(highest.power_limit)},
-                       {"energy_change", highest.energy_j > 0 ? best.energy_j / highest.energy_j - 1.0 : 0.0},
-                       {"time_change", best.time_s / highest.time_s - 1.0},
+                       {"energy_change", c.energy_change},
+                       {"time_change", c.time_change},
                        {"measurements", rows}};
     if (flags.dry_run) out["dry_run"] = would_set(flags, p.to_w(best.power_limit));
     std::puts(dump_json(out, 2).c_str());
@@ -126,9 +124,8 @@ int choose(const ChooseFlags& flags) {
   }
   std::printf(
       "\nChosen for %s: %g %s — energy %+.1f %%, time %+.1f %% against %g %s (measured in the profile)\n",
-      objective.describe().c_str(), best.power_limit, p.unit(),
-      highest.energy_j > 0 ? (best.energy_j / highest.energy_j - 1.0) * 100 : 0.0,
-      (best.time_s / highest.time_s - 1.0) * 100, highest.power_limit, p.unit());
+      objective.describe().c_str(), best.power_limit, p.unit(), c.energy_change * 100, c.time_change * 100,
+      highest.power_limit, p.unit());
   if (flags.dry_run) would_set(flags, p.to_w(best.power_limit));
   return 0;
 }
@@ -154,6 +151,7 @@ int show(const std::string& gpu_ids, bool json) {
   for (const GpuPowerLimits& g : gpus)
     std::printf("%-4u %-28s %11g %11g %9g %9g\n", g.index, g.name.c_str(), g.current_w, g.default_w, g.min_w,
                 g.max_w);
+  std::printf("(as NVML reports them; nothing was changed)\n");
   return 0;
 }
 

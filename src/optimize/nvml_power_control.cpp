@@ -34,8 +34,7 @@ Result<LimitApi> bind_limit_api(const SharedLibrary& library) {
   return api;
 }
 
-}  // namespace
-
+// Why setting a limit was refused, and what to do about it.
 std::string power_limit_permission_error(unsigned gpu_index) {
   return fmt::format(
       "changing the power limit of GPU {} is not allowed: it needs root or the CAP_SYS_ADMIN capability "
@@ -43,6 +42,8 @@ std::string power_limit_permission_error(unsigned gpu_index) {
       "changing anything",
       gpu_index);
 }
+
+}  // namespace
 
 class NvmlPowerControl::Impl {
  public:

@@ -53,7 +53,4 @@ class NvmlPowerControl {
   std::unique_ptr<Impl> impl_;
 };
 
-// Why setting a limit was refused, and what to do about it.
-std::string power_limit_permission_error(unsigned gpu_index);
-
 }  // namespace carbonmeter

@@ -62,8 +62,7 @@ Result<PowerLimitChoice> choose_power_limit(const PowerLimitProfile& profile,
   if (profile.measurements.empty()) return Error{"the profile has no measurements"};
   if (gpu_count < 1) return Error{"the GPU count must be 1 or more"};
   const auto& all = profile.measurements;
-  const PowerLimitMeasurement& highest = *std::max_element(
-      all.begin(), all.end(), [](const auto& a, const auto& b) { return a.power_limit < b.power_limit; });
+  const PowerLimitMeasurement& highest = profile.highest();
   const double max_power_w = profile.to_w(highest.power_limit) * gpu_count;
 
   PowerLimitChoice choice;
@@ -104,6 +103,9 @@ Result<PowerLimitChoice> choose_power_limit(const PowerLimitProfile& profile,
       found = true;
     }
   }
+  const PowerLimitMeasurement& best = all[choice.index];
+  choice.energy_change = highest.energy_j > 0 ? best.energy_j / highest.energy_j - 1.0 : 0.0;
+  choice.time_change = best.time_s / highest.time_s - 1.0;
   return choice;
 }
 

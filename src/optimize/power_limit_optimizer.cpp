@@ -1,11 +1,11 @@
 #include <fmt/format.h>
 #include <fmt/ranges.h>
-#include <sys/stat.h>
 
 #include <algorithm>
 #include <chrono>
 #include <cmath>
 #include <cstdio>
+#include <filesystem>
 
 #include "carbonmeter/power_limit.hpp"
 #include "optimize/device_power_model.hpp"
@@ -25,16 +25,6 @@ std::vector<double> limits_to_profile(double min_w, double max_w, double step_w)
   for (double limit = max_w; limit > min_w + 1e-6; limit -= step_w) limits.push_back(limit);
   limits.push_back(min_w);
   return limits;
-}
-
-std::string percent_change(double value, double reference) {
-  if (reference <= 0) return "n/a";
-  return fmt::format("{:+.1f} %", (value / reference - 1.0) * 100.0);
-}
-
-bool file_exists(const std::string& path) {
-  struct stat info {};
-  return !path.empty() && ::stat(path.c_str(), &info) == 0;
 }
 
 }  // namespace
@@ -151,17 +141,16 @@ class PowerLimitOptimizer::Impl {
     }
     const PowerLimitMeasurement& best = profile.measurements[choice.value().index];
     const double best_w = profile.to_w(best.power_limit);
-    const auto highest =
-        std::max_element(profile.measurements.begin(), profile.measurements.end(),
-                         [](const auto& a, const auto& b) { return a.power_limit < b.power_limit; });
     const std::string versus = fmt::format(
-        "energy {}, time {} against {:g} W{}", percent_change(best.energy_j, highest->energy_j),
-        percent_change(best.time_s, highest->time_s), profile.to_w(highest->power_limit),
+        "energy {:+.1f} %, time {:+.1f} % against {:g} W{}", choice.value().energy_change * 100,
+        choice.value().time_change * 100, profile.to_w(profile.highest().power_limit),
         modelled ? fmt::format(" (a model's estimate, ±{:.0f} %)", kDevicePowerModelUncertainty * 100) : "");
     if (best_w < min_w_ - 1e-6 || best_w > max_w_ + 1e-6) {
-      decide(fmt::format("{:g} W chosen from {} is outside the limits of {} ({:g}–{:g} W): nothing is set",
-                         best_w, from, gpu_list(), min_w_, max_w_));
-      state_ = State::done;
+      decide(
+          fmt::format("{:g} W chosen from {} is outside the limits of {} ({:g}–{:g} W): the original "
+                      "limits are kept",
+                      best_w, from, gpu_list(), min_w_, max_w_));
+      restore();
       return;
     }
     optimal_w_ = best_w;
@@ -300,7 +289,8 @@ Result<std::unique_ptr<PowerLimitOptimizer>> PowerLimitOptimizer::create(std::ve
   }
 
   const std::string& path = self.options_.profile_path;
-  if (file_exists(path)) {
+  std::error_code ignored;
+  if (!path.empty() && std::filesystem::exists(path, ignored)) {
     auto profile = read_power_limit_profile(path);
     if (!profile) return profile.error();
     self.measurements_ = profile.value().measurements;

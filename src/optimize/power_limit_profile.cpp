@@ -30,6 +30,11 @@ Result<double> number_field(const nlohmann::json& entry, const char* key, const 
 
 }  // namespace
 
+const PowerLimitMeasurement& PowerLimitProfile::highest() const {
+  return *std::max_element(measurements.begin(), measurements.end(),
+                           [](const auto& a, const auto& b) { return a.power_limit < b.power_limit; });
+}
+
 Result<PowerLimitProfile> parse_power_limit_profile(const std::string& text, const std::string& where,
                                                     std::optional<bool> milliwatts) {
   nlohmann::json document = nlohmann::json::parse(text, nullptr, false);
@@ -58,11 +63,7 @@ Result<PowerLimitProfile> parse_power_limit_profile(const std::string& text, con
         return Error{fmt::format("{}: power limit {} is measured twice; keep one", where, limit.value())};
     profile.measurements.push_back({limit.value(), energy.value(), time.value()});
   }
-  const double highest =
-      std::max_element(profile.measurements.begin(), profile.measurements.end(),
-                       [](const auto& a, const auto& b) { return a.power_limit < b.power_limit; })
-          ->power_limit;
-  profile.milliwatts = milliwatts.value_or(highest > kLargestLimitW);
+  profile.milliwatts = milliwatts.value_or(profile.highest().power_limit > kLargestLimitW);
   return profile;
 }
 

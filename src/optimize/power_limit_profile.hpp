@@ -16,6 +16,8 @@ struct PowerLimitProfile {
   bool milliwatts = false;                          // the unit: mW (older Zeus) or W
   double to_w(double power_limit) const { return milliwatts ? power_limit / 1000.0 : power_limit; }
   const char* unit() const { return milliwatts ? "mW" : "W"; }
+  // The measurement at the highest limit (measurements must not be empty).
+  const PowerLimitMeasurement& highest() const;
 };
 
 // A profile's unit, when it does not say: no GPU takes a limit above kLargestLimitW, so larger

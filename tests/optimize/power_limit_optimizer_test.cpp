@@ -259,6 +259,20 @@ TEST(PowerLimitOptimizer, DryRunWithAProfileSaysWhatItWouldSet) {
   EXPECT_FALSE(gpus.limits_were_set());
 }
 
+TEST(PowerLimitOptimizer, AProfileChoiceTheGpuCannotTakeKeepsTheOriginalLimit) {
+  ModelGpus gpus;
+  const std::string profile = gpus.fake.state_path() + ".other_gpu.json";
+  ASSERT_TRUE(write_power_limit_profile(profile, {{400, 300, 10}, {350, 250, 10.1}}));  // from a bigger GPU
+  auto options = fast_options();
+  options.profile_path = profile;
+  auto optimizer = make({Kind::eta, 0.5}, options);
+  ASSERT_TRUE(optimizer);
+  EXPECT_EQ(optimizer->state(), PowerLimitOptimizer::State::done);
+  EXPECT_FALSE(optimizer->optimal_power_limit_w());
+  EXPECT_NE(optimizer->decisions().back().find("outside the limits"), std::string::npos);
+  EXPECT_EQ(gpus.fake.power_limit_mw(0), 270000u);  // not left at the maximum set on creation
+}
+
 // In a child process: the optimizer changes the limit, then the signal arrives.
 void expect_restored_on(int signal_number) {
   ModelGpus gpus;
