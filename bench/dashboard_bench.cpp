@@ -117,11 +117,11 @@ bool add_long_run(Storage& storage, std::int64_t project_id) {
 }
 
 // Prints the median and p95 of `repeats` calls (after one warm-up call); `call` returns the page's
-// size, 0 when it failed.
-void time_it(const std::string& what, int repeats, const std::function<std::size_t()>& call) {
+// size, 0 when it failed. False when the warm-up call failed (nothing is timed then).
+[[nodiscard]] bool time_it(const std::string& what, int repeats, const std::function<std::size_t()>& call) {
   if (call() == 0) {
     fmt::print("  {:<44} FAILED\n", what);
-    return;
+    return false;
   }
   std::vector<double> ms;
   std::size_t bytes = 0;
@@ -136,6 +136,7 @@ void time_it(const std::string& what, int repeats, const std::function<std::size
       ms[std::min(ms.size() - 1, static_cast<std::size_t>(0.95 * static_cast<double>(ms.size())))];
   fmt::print("  {:<44} median {:7.1f} ms   p95 {:7.1f} ms   max {:7.1f} ms   ({} kB)\n", what, median, p95,
              ms.back(), bytes / 1024);
+  return true;
 }
 
 bool measure(const std::string& name, Storage& storage, const Options& options) {
@@ -151,21 +152,27 @@ bool measure(const std::string& name, Storage& storage, const Options& options) 
   }
   if (!fill(storage, options, project.value().id)) return false;
 
+  // A page or call that fails is reported and makes the program exit non-zero.
+  bool ok = true;
+  auto timed = [&](const std::string& what, const std::function<std::size_t()>& call) {
+    ok = time_it(what, options.repeats, call) && ok;
+  };
+
   // Where the project page's time goes: its storage calls one by one.
   const std::int64_t id = project.value().id;
-  time_it("  totals by experiment", options.repeats, [&]() -> std::size_t {
+  timed("  totals by experiment", [&]() -> std::size_t {
     auto t = storage.totals(id, GroupBy::experiment);
     return t ? t.value().size() + 1 : 0;
   });
-  time_it("  totals by job", options.repeats, [&]() -> std::size_t {
+  timed("  totals by job", [&]() -> std::size_t {
     auto t = storage.totals(id, GroupBy::job);
     return t ? t.value().size() + 1 : 0;
   });
-  time_it("  list_runs (50 newest)", options.repeats, [&]() -> std::size_t {
+  timed("  list_runs (50 newest)", [&]() -> std::size_t {
     auto runs = storage.list_runs(RunFilter{id, std::nullopt, std::nullopt, 50, 0});
     return runs ? runs.value().size() + 1 : 0;
   });
-  time_it("  daily_totals (run_days)", options.repeats, [&]() -> std::size_t {
+  timed("  daily_totals (run_days)", [&]() -> std::size_t {
     auto days = storage.daily_totals(id, std::nullopt);
     return days ? days.value().size() + 1 : 0;
   });
@@ -176,18 +183,18 @@ bool measure(const std::string& name, Storage& storage, const Options& options) 
       return html ? html.value().size() : 0;
     };
   };
-  time_it("project page, render function", options.repeats, render({}));
-  time_it("project page, one experiment", options.repeats, render({std::string("experiment-3"), 0}));
-  time_it("project page, last page of runs", options.repeats, render({std::nullopt, options.runs - 50}));
+  timed("project page, render function", render({}));
+  timed("project page, one experiment", render({std::string("experiment-3"), 0}));
+  timed("project page, last page of runs", render({std::nullopt, options.runs - 50}));
   auto run = storage.find_run("run-00042");
-  time_it("run page, render function", options.repeats, [&]() -> std::size_t {
+  timed("run page, render function", [&]() -> std::size_t {
     auto html = dashboard::render_run_page(storage, *run.value(), "bench");
     return html ? html.value().size() : 0;
   });
   auto other = storage.create_project("long");  // keeps "bench" at exactly RUNS runs
   if (!other || !add_long_run(storage, other.value().id)) return false;
   auto long_run = storage.find_run("long-run");
-  time_it("run page, 100,000 samples, render function", options.repeats, [&]() -> std::size_t {
+  timed("run page, 100,000 samples, render function", [&]() -> std::size_t {
     auto html = dashboard::render_run_page(storage, *long_run.value(), "long");
     return html ? html.value().size() : 0;
   });
@@ -211,13 +218,13 @@ bool measure(const std::string& name, Storage& storage, const Options& options) 
       return result && result->status == 200 ? result->body.size() : 0;
     };
   };
-  time_it("project page, GET over HTTP", options.repeats, get("/dashboard/projects/bench"));
-  time_it("run page, GET over HTTP", options.repeats, get("/dashboard/runs/run-00042"));
-  time_it("run page, 100,000 samples, GET over HTTP", options.repeats, get("/dashboard/runs/long-run"));
-  time_it("list of projects, GET / over HTTP", options.repeats, get("/"));
+  timed("project page, GET over HTTP", get("/dashboard/projects/bench"));
+  timed("run page, GET over HTTP", get("/dashboard/runs/run-00042"));
+  timed("run page, 100,000 samples, GET over HTTP", get("/dashboard/runs/long-run"));
+  timed("list of projects, GET / over HTTP", get("/"));
   server.stop();
   listener.join();
-  return true;
+  return ok;
 }
 
 }  // namespace

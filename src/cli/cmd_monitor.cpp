@@ -8,6 +8,8 @@
 #include <cmath>
 #include <cstdio>
 #include <nlohmann/json.hpp>
+#include <optional>
+#include <string>
 
 #include "cli/commands.hpp"
 #include "cli/location_options.hpp"
@@ -83,8 +85,8 @@ int monitor(const MonitorOptions& options) {
   std::optional<ResolvedLocation> location;
   if (prometheus_address || !options.server.url.empty()) location = resolve_location_flags(options.location);
   // Declared before the tracker, whose sampler hands it samples until the tracker is destroyed.
-  const std::unique_ptr<upload::RunUploader> uploader =
-      make_uploader(options.server, options.output_dir, location ? *location : ResolvedLocation{});
+  const std::unique_ptr<upload::RunUploader> uploader = make_uploader(
+      options.server, options.project_name, options.output_dir, location ? *location : ResolvedLocation{});
 
   // Block the stop signals in every thread; the main thread waits for them with sigtimedwait.
   sigset_t stop_signals;
@@ -162,14 +164,18 @@ int monitor(const MonitorOptions& options) {
   }
   if (live) live->stop();  // before stop(): the tracker's report is not read while it stops
   tracker.stop();
-  const double stopped_at = unix_now_s();
   RunReport report = tracker.report();
   if (live) live->publish(report);
   std::fputs(format_summary(report).c_str(), stderr);
-  if (uploader) finish_with_server(*uploader, stopped_at, false);
+  std::optional<std::string> json_error;
   if (!options.json_path.empty())
     if (auto written = write_report_json(report, options.json_path); !written)
-      throw FatalError(written.error().message);
+      json_error = written.error().message;
+  // Last, as it may wait for the server (--server-wait): everything else is written, and Ctrl-C
+  // ends the wait (what the server has not taken is in the spool by then).
+  pthread_sigmask(SIG_UNBLOCK, &stop_signals, nullptr);
+  if (uploader) finish_with_server(*uploader, report, false);
+  if (json_error) throw FatalError(*json_error);
   return 0;
 }
 

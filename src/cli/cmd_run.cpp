@@ -104,7 +104,7 @@ int run_command(const RunOptions& options) {
   }
   // Declared before the tracker, whose sampler hands it samples until the tracker is destroyed.
   const std::unique_ptr<upload::RunUploader> uploader =
-      make_uploader(options.server, options.output_dir, location);
+      make_uploader(options.server, options.project_name, options.output_dir, location);
   {
     char hostname[256] = {};
     ::gethostname(hostname, sizeof hostname - 1);
@@ -201,15 +201,15 @@ int run_command(const RunOptions& options) {
   int exit_code = 0;
   if (auto released = child.value().release(exit_code); !released) {
     child.value().wait(nullptr);
+    stop_forwarding_signals();
     if (live) live->stop();
     tracker.set_exit_code(exit_code);
     tracker.stop();
-    if (uploader) {
-      stop_forwarding_signals();
-      finish_with_server(*uploader, unix_now_s(), options.quiet);
-    }
     std::fprintf(stderr, "carbonmeter: cannot run '%s': %s%s\n", options.command[0].c_str(),
                  released.error().message.c_str(), exit_code == 127 ? " (is it installed and on PATH?)" : "");
+    // The wait for the server comes last, and Ctrl-C ends it.
+    ::sigprocmask(SIG_SETMASK, &original_mask, nullptr);
+    if (uploader) finish_with_server(*uploader, tracker.report(), options.quiet);
     return exit_code;
   }
   ::sigprocmask(SIG_SETMASK, &original_mask, nullptr);
@@ -224,7 +224,8 @@ int run_command(const RunOptions& options) {
     scheduler->start(running_since);
   }
   exit_code = child.value().wait([&](pid_t pid, double cpu_s) { tracker.add_reaped(pid, cpu_s); });
-  if (live) live->stop();  // the tracker's report is not read while it stops
+  stop_forwarding_signals();  // the command has ended: Ctrl-C ends carbonmeter from here on
+  if (live) live->stop();     // the tracker's report is not read while it stops
   const double ended_at = unix_now_s();
   const std::vector<Interval> ran =
       scheduler ? scheduler->finish(ended_at) : std::vector<Interval>{{running_since, ended_at}};
@@ -238,7 +239,6 @@ int run_command(const RunOptions& options) {
     for (const std::string& note : plan_notes) std::fprintf(stderr, "carbonmeter: plan: %s\n", note.c_str());
   tracker.set_exit_code(exit_code);
   tracker.stop();
-  const double stopped_at = unix_now_s();
 
   RunReport report = tracker.report();
   if (live) live->publish(report);  // the final figures, served until carbonmeter exits
@@ -307,10 +307,7 @@ int run_command(const RunOptions& options) {
   }
   // Last, as it may wait for the server (--server-wait): everything else is written, and Ctrl-C
   // ends the wait (what the server has not taken is in the spool by then).
-  if (uploader) {
-    stop_forwarding_signals();
-    finish_with_server(*uploader, stopped_at, options.quiet);
-  }
+  if (uploader) finish_with_server(*uploader, report, options.quiet);
   return status;
 }
 

@@ -5,6 +5,7 @@
 #include <memory>
 
 #include "cli/commands.hpp"
+#include "cli/server_options.hpp"
 #include "upload/run_uploader.hpp"
 
 namespace carbonmeter::cli {
@@ -17,13 +18,8 @@ struct UploadFlags {
 };
 
 int upload(const UploadFlags& flags) {
-  auto url = upload::parse_server_url(flags.url);
-  if (!url) throw UsageError(url.error().message);
-  auto key = upload::resolve_api_key(flags.api_key);
-  if (!key) throw UsageError(key.error().message);
-  auto connected = upload::ServerClient::connect(url.value(), key.value());
-  if (!connected) throw FatalError(connected.error().message);
-  upload::ServerClient& client = *connected.value();
+  const std::unique_ptr<upload::ServerClient> connected = connect_server(flags.url, flags.api_key);
+  upload::ServerClient& client = *connected;
   int status = 0;
   for (const std::string& path : flags.spools) {
     upload::Spool spool(path);
@@ -42,7 +38,7 @@ int upload(const UploadFlags& flags) {
       continue;
     }
     std::fprintf(stderr, "carbonmeter: %s: %lld samples sent to %s; spool removed\n", path.c_str(),
-                 static_cast<long long>(sent.sent), url.value().text().c_str());
+                 static_cast<long long>(sent.sent), client.url().text().c_str());
   }
   return status;
 }

@@ -6,8 +6,10 @@
 #include <cmath>
 #include <cstdio>
 #include <cstring>
+#include <filesystem>
 
 #include "cli/commands.hpp"
+#include "core/name_rules.hpp"
 
 namespace carbonmeter::cli {
 namespace {
@@ -34,43 +36,62 @@ void add_server_options(CLI::App& command, ServerFlags& flags) {
   command.add_option(
       "--server", flags.url,
       "Send the run to a carbonmeter server as it is measured: http://HOST:PORT (docs/api.md)");
-  command.add_option("--api-key", flags.api_key,
-                     "The project token for --server (default: CARBONMETER_API_KEY)");
-  command.add_option("--experiment", flags.experiment, "The experiment the run belongs to on --server");
-  command
-      .add_option("--server-wait", flags.wait_s,
-                  "Seconds to keep trying at the end when --server does not answer, before leaving the "
-                  "rest in the spool")
-      ->capture_default_str();
+  flags.need_server = {
+      command.add_option("--api-key", flags.api_key,
+                         "The project token for --server (default: CARBONMETER_API_KEY)"),
+      command.add_option("--experiment", flags.experiment, "The experiment the run belongs to on --server"),
+      command
+          .add_option("--server-wait", flags.wait_s,
+                      "Seconds to keep trying at the end when --server does not answer, before leaving the "
+                      "rest in the spool")
+          ->capture_default_str()};
 }
 
-std::unique_ptr<upload::RunUploader> make_uploader(const ServerFlags& flags, const std::string& spool_dir,
+std::unique_ptr<upload::ServerClient> connect_server(const std::string& url,
+                                                     const std::string& api_key_flag) {
+  auto parsed = upload::parse_server_url(url);
+  if (!parsed) throw UsageError(parsed.error().message);
+  auto key = upload::resolve_api_key(api_key_flag);
+  if (!key) throw UsageError(key.error().message);
+  auto client = upload::ServerClient::connect(parsed.value(), key.value());
+  if (!client) throw FatalError("--server: " + client.error().message);
+  return std::move(client).value();
+}
+
+std::unique_ptr<upload::RunUploader> make_uploader(const ServerFlags& flags, const std::string& project_name,
+                                                   const std::string& spool_dir,
                                                    const ResolvedLocation& location) {
   if (flags.url.empty()) {
-    if (!flags.api_key.empty() || !flags.experiment.empty() || flags.wait_s != ServerFlags{}.wait_s)
-      throw UsageError("--api-key, --experiment and --server-wait go with --server URL");
+    for (const CLI::Option* option : flags.need_server)
+      if (option->count() > 0)
+        throw UsageError("--api-key, --experiment and --server-wait go with --server URL");
     return nullptr;
   }
-  auto url = upload::parse_server_url(flags.url);
-  if (!url) throw UsageError(url.error().message);
-  auto key = upload::resolve_api_key(flags.api_key);
-  if (!key) throw UsageError(key.error().message);
-  if (flags.experiment.size() > 128 || flags.experiment.find('/') != std::string::npos)
-    throw UsageError("--experiment '" + flags.experiment + "': use at most 128 characters and no '/'");
+  // The server's own rule for names: a name it would refuse stops the run before it starts.
+  if (auto checked = check_name(project_name, "--project-name"); !checked)
+    throw UsageError(checked.error().message);
+  if (!flags.experiment.empty())
+    if (auto checked = check_name(flags.experiment, "--experiment"); !checked)
+      throw UsageError(checked.error().message);
   if (!std::isfinite(flags.wait_s) || flags.wait_s < 0 || flags.wait_s > 86400)
     throw UsageError("--server-wait must be a number of seconds from 0 to 86400");
+  std::unique_ptr<upload::ServerClient> client = connect_server(flags.url, flags.api_key);
   // What the server does not take waits in a spool there: a folder that cannot hold it would lose
-  // samples in an outage, so it is an error before anything runs.
+  // samples in an outage, so it is an error before anything runs. A folder not there yet is
+  // created, as the journal would create it.
   const std::string folder = spool_dir.empty() ? "." : spool_dir;
+  std::error_code created;
+  std::filesystem::create_directories(folder, created);
+  if (created)
+    throw UsageError("--server: cannot create the spool's folder '" + folder + "' (" + created.message() +
+                     "): give a writable folder with --output-dir");
   if (::access(folder.c_str(), W_OK) != 0)
     throw UsageError("--server: cannot write the spool in '" + folder + "' (" + std::strerror(errno) +
                      "): give a writable folder with --output-dir");
   upload::UploadOptions options;
   options.experiment = flags.experiment;
   options.final_timeout_s = flags.wait_s;
-  auto client = upload::ServerClient::connect(url.value(), key.value());
-  if (!client) throw FatalError("--server: " + client.error().message);
-  return std::make_unique<upload::RunUploader>(std::move(client).value(), spool_dir, location, options);
+  return std::make_unique<upload::RunUploader>(std::move(client), spool_dir, location, options);
 }
 
 void register_with_server(upload::RunUploader& uploader, const RunHeader& header, bool quiet) {
@@ -83,8 +104,9 @@ void register_with_server(upload::RunUploader& uploader, const RunHeader& header
                  answer.error.c_str(), uploader.spool_path().c_str());
 }
 
-void finish_with_server(upload::RunUploader& uploader, double ended_unix_s, bool quiet) {
-  const upload::UploadOutcome outcome = uploader.finish(ended_unix_s);
+void finish_with_server(upload::RunUploader& uploader, const RunReport& report, bool quiet) {
+  // The end on the run's own clock: never before its start, whatever the wall clock did since.
+  const upload::UploadOutcome outcome = uploader.finish(report.header.start_unix_s + report.duration_s);
   if (outcome.finished && !outcome.spool_left && outcome.lost == 0) {
     if (!quiet)
       std::fprintf(stderr, "  server  %lld samples sent to %s\n", static_cast<long long>(outcome.samples),

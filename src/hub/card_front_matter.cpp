@@ -1,45 +1,30 @@
 #include "hub/card_front_matter.hpp"
 
+#include <algorithm>
 #include <string>
 #include <vector>
 
 #include "hub/emissions_figure.hpp"
+#include "hub/plain_text.hpp"
+#include "outputs/front_matter.hpp"
 
 namespace carbonmeter::hub {
 namespace {
 
-struct Line {
-  std::string_view text;
-  int number = 0;  // 1-based, in the card
-};
-
-std::vector<Line> split_lines(std::string_view text) {
-  std::vector<Line> lines;
-  int number = 1;
+// The card's lines without their line endings (\n, \r\n or \r, as Python's str.splitlines()).
+std::vector<std::string_view> split_lines(std::string_view text) {
+  std::vector<std::string_view> lines;
   while (!text.empty()) {
     const std::size_t end = text.find_first_of("\r\n");
-    lines.push_back({text.substr(0, end), number++});
+    lines.push_back(text.substr(0, end));
     if (end == std::string_view::npos) break;
     text.remove_prefix(end + (text.compare(end, 2, "\r\n") == 0 ? 2 : 1));
   }
   return lines;
 }
 
-bool is_space(char c) { return c == ' ' || c == '\t' || c == '\v' || c == '\f'; }
 bool is_indented(std::string_view line) {
   return !line.empty() && (line.front() == ' ' || line.front() == '\t');
-}
-
-std::string_view strip(std::string_view text) {
-  while (!text.empty() && is_space(text.front())) text.remove_prefix(1);
-  while (!text.empty() && is_space(text.back())) text.remove_suffix(1);
-  return text;
-}
-
-std::string_view strip_chars(std::string_view text, std::string_view chars) {
-  while (!text.empty() && chars.find(text.front()) != std::string_view::npos) text.remove_prefix(1);
-  while (!text.empty() && chars.find(text.back()) != std::string_view::npos) text.remove_suffix(1);
-  return text;
 }
 
 std::string replace_all(std::string text, std::string_view from, std::string_view to) {
@@ -68,7 +53,8 @@ bool is_blank_or_comment(std::string_view line) {
 
 std::size_t indentation(std::string_view line) { return line.find_first_not_of(" \t"); }
 
-std::string at_line(const Line& line) { return "(line " + std::to_string(line.number) + ")"; }
+// `index`: in the card's lines; people count from 1.
+std::string at_line(std::size_t index) { return "(line " + std::to_string(index + 1) + ")"; }
 
 std::optional<std::string> optional_text(std::string_view value) {
   std::string text = scalar(value);
@@ -86,22 +72,24 @@ bool looks_like_key(std::string_view content) {
          (colon + 1 == content.size() || content[colon + 1] == ' ' || content[colon + 1] == '\t');
 }
 
-Result<std::optional<ReportedEmissions>> read_mapping(const std::vector<Line>& lines, std::size_t key_index) {
-  const Line& key_line = lines[key_index];
+// The mapping under the co2_eq_emissions key at lines[key_index], up to the end of `lines` (the
+// front matter).
+Result<std::optional<ReportedEmissions>> read_mapping(const std::vector<std::string_view>& lines,
+                                                      std::size_t key_index) {
   ReportedEmissions out;
   bool has_emissions = false;
   std::size_t child_indent = 0;  // of the first key under co2_eq_emissions
   std::string first_key;
   bool previous_opens_block = false;
   for (std::size_t i = key_index + 1; i < lines.size(); ++i) {
-    const Line& line = lines[i];
-    if (is_blank_or_comment(line.text)) continue;
-    if (!is_indented(line.text)) break;  // the next top-level key
-    const std::size_t indent = indentation(line.text);
-    const std::string_view content = strip(line.text);
-    const std::string_view leading = line.text.substr(0, indent);
+    const std::string_view line = lines[i];
+    if (is_blank_or_comment(line)) continue;
+    if (!is_indented(line)) break;  // the next top-level key
+    const std::size_t indent = indentation(line);
+    const std::string_view content = strip(line);
+    const std::string_view leading = line.substr(0, indent);
     if (leading.find_first_not_of(' ') != std::string_view::npos)
-      return Error{"co2_eq_emissions " + at_line(line) +
+      return Error{"co2_eq_emissions " + at_line(i) +
                    " is indented with a tab: YAML allows only spaces; indent its keys with spaces"};
     const std::size_t colon = content.find(':');
     const std::string_view key = content.substr(0, colon);
@@ -109,14 +97,13 @@ Result<std::optional<ReportedEmissions>> read_mapping(const std::vector<Line>& l
       child_indent = indent;
       first_key = std::string(key);
     } else if (indent < child_indent) {
-      return Error{"co2_eq_emissions " + at_line(line) + ": '" + std::string(key) +
-                   "' is indented less than '" + first_key +
-                   "': indent every key under co2_eq_emissions by the same number of spaces"};
+      return Error{"co2_eq_emissions " + at_line(i) + ": '" + std::string(key) + "' is indented less than '" +
+                   first_key + "': indent every key under co2_eq_emissions by the same number of spaces"};
     } else if (indent > child_indent) {
       // Nested content of the previous key (a list, a long value) is skipped; a key indented deeper
       // than its siblings after a key that has a value is broken YAML.
       if (!previous_opens_block && looks_like_key(content))
-        return Error{"co2_eq_emissions " + at_line(line) + ": '" + std::string(key) +
+        return Error{"co2_eq_emissions " + at_line(i) + ": '" + std::string(key) +
                      "' is indented more than '" + first_key +
                      "': indent every key under co2_eq_emissions by the same number of spaces"};
       continue;
@@ -128,7 +115,7 @@ Result<std::optional<ReportedEmissions>> read_mapping(const std::vector<Line>& l
     const std::string_view value = content.substr(colon + 1);
     previous_opens_block = opens_block(value);
     if (key == "emissions") {
-      auto grams = parse_grams(scalar(value), "co2_eq_emissions emissions " + at_line(line));
+      auto grams = parse_grams(scalar(value), "co2_eq_emissions emissions " + at_line(i));
       if (!grams) return grams.error();
       out.emissions_g = grams.value();
       has_emissions = true;
@@ -143,7 +130,7 @@ Result<std::optional<ReportedEmissions>> read_mapping(const std::vector<Line>& l
     }
   }
   if (!has_emissions)
-    return Error{"co2_eq_emissions " + at_line(key_line) +
+    return Error{"co2_eq_emissions " + at_line(key_index) +
                  " has no emissions figure: give the grams as `co2_eq_emissions: 1200`, or as "
                  "`emissions: 1200` indented under it"};
   return std::optional<ReportedEmissions>(std::move(out));
@@ -153,30 +140,30 @@ Result<std::optional<ReportedEmissions>> read_mapping(const std::vector<Line>& l
 
 Result<std::optional<ReportedEmissions>> read_card_emissions(std::string_view card_text) {
   if (card_text.starts_with("\xEF\xBB\xBF")) card_text.remove_prefix(3);
-  const std::vector<Line> lines = split_lines(card_text);
-  if (lines.empty() || strip(lines[0].text) != "---") return std::optional<ReportedEmissions>();
-  std::size_t end = 1;
-  while (end < lines.size() && strip(lines[end].text) != "---" && strip(lines[end].text) != "...") ++end;
-  if (end == lines.size())
-    return Error{
-        "the front matter that starts with '---' on line 1 is never closed: end the metadata with a "
-        "line '---' before the card's text"};
-  for (std::size_t i = 1; i < end; ++i) {
-    const std::string_view text = lines[i].text;
-    if (is_indented(text)) continue;
-    const std::size_t colon = text.find(':');
-    if (colon == std::string_view::npos) continue;
-    if (strip_chars(strip(text.substr(0, colon)), "\"'") != "co2_eq_emissions") continue;
-    const std::string_view rest = strip(text.substr(colon + 1));
+  std::vector<std::string_view> lines = split_lines(card_text);
+  const std::optional<std::size_t> close = front_matter_close(lines);
+  if (!close) {
+    // Not front matter (as the Python reader and the card writer see it), unless it is meant to be:
+    // a `---` first line and a co2_eq_emissions key below it, never closed.
+    const bool opened = !lines.empty() && strip(lines[0]) == "---";
+    if (opened && std::any_of(lines.begin() + 1, lines.end(), is_emissions_key))
+      return Error{
+          "the front matter that starts with '---' on line 1 is never closed: end the metadata with a "
+          "line '---' before the card's text"};
+    return std::optional<ReportedEmissions>();
+  }
+  lines.resize(*close);  // the front matter, after its first line
+  for (std::size_t i = 1; i < lines.size(); ++i) {
+    if (!is_emissions_key(lines[i])) continue;
+    const std::string_view rest = strip(lines[i].substr(lines[i].find(':') + 1));
     if (!rest.empty() && rest.front() != '#') {  // the number form
-      auto grams = parse_grams(scalar(rest), "co2_eq_emissions " + at_line(lines[i]));
+      auto grams = parse_grams(scalar(rest), "co2_eq_emissions " + at_line(i));
       if (!grams) return grams.error();
       ReportedEmissions out;
       out.emissions_g = grams.value();
       return std::optional<ReportedEmissions>(std::move(out));
     }
-    const std::vector<Line> front_matter(lines.begin(), lines.begin() + static_cast<long>(end));
-    return read_mapping(front_matter, i);
+    return read_mapping(lines, i);
   }
   return std::optional<ReportedEmissions>();
 }

@@ -10,8 +10,11 @@
 //     geographical_location: Paris, France
 //     hardware_used: 8 x H100
 //
-// Stricter than the Python reader where the YAML itself is broken: front matter that is never
-// closed, and keys under co2_eq_emissions that are not indented alike, are errors.
+// Where the front matter is and which key is co2_eq_emissions follow outputs/front_matter.hpp (what
+// the card writer uses). Stricter than the Python reader where the YAML itself is broken: front
+// matter that holds a top-level co2_eq_emissions and is never closed (without one, a `---` never
+// closed is no front matter, as in Python), and keys under co2_eq_emissions that are not indented
+// alike, are errors.
 #pragma once
 
 #include <optional>

@@ -1,18 +1,14 @@
 #include "hub/cards_folder.hpp"
 
 #include <algorithm>
-#include <cctype>
 #include <filesystem>
 #include <system_error>
+
+#include "hub/plain_text.hpp"
 
 namespace carbonmeter::hub {
 namespace fs = std::filesystem;
 namespace {
-
-std::string lower(std::string text) {
-  std::transform(text.begin(), text.end(), text.begin(), [](unsigned char c) { return std::tolower(c); });
-  return text;
-}
 
 std::string model_id_of(const fs::path& root, const fs::path& card) {
   const fs::path relative = card.lexically_relative(root);
@@ -31,7 +27,8 @@ std::string model_id_of(const fs::path& root, const fs::path& card) {
 
 Result<CardListing> list_folder_cards(const std::string& dir) {
   std::error_code ec;
-  if (!fs::exists(dir, ec)) return Error{"--cards: " + dir + " does not exist"};
+  if (!fs::exists(dir, ec))
+    return Error{"--cards: " + dir + " does not exist: give the folder that holds the model cards"};
   if (!fs::is_directory(dir, ec))
     return Error{"--cards: " + dir + " is not a folder (give the folder of cards)"};
   CardListing listing;

@@ -1,30 +1,16 @@
 #include "hub/emissions_figure.hpp"
 
-#include <algorithm>
-#include <cctype>
 #include <cmath>
 #include <cstdlib>
 #include <utility>
 
 #include "core/number_format.hpp"
+#include "hub/plain_text.hpp"
 
 namespace carbonmeter::hub {
 namespace {
 
-bool is_space(char c) { return c == ' ' || c == '\t' || c == '\n' || c == '\r' || c == '\v' || c == '\f'; }
 bool is_digit(char c) { return c >= '0' && c <= '9'; }
-
-std::string_view strip(std::string_view text) {
-  while (!text.empty() && is_space(text.front())) text.remove_prefix(1);
-  while (!text.empty() && is_space(text.back())) text.remove_suffix(1);
-  return text;
-}
-
-std::string lower(std::string_view text) {
-  std::string out(text);
-  std::transform(out.begin(), out.end(), out.begin(), [](unsigned char c) { return std::tolower(c); });
-  return out;
-}
 
 // Digits, with single underscores between them (Python's rule); returns how many chars it took.
 std::size_t scan_digits(std::string_view text, std::size_t at) {
@@ -79,7 +65,7 @@ std::optional<double> grams_with_unit(std::string_view text) {
   if (number_length == 0) return std::nullopt;
   std::string unit;
   for (char c : lower(text.substr(number_length)))
-    if (!is_space(c)) unit += c;
+    if (!is_python_space(c)) unit += c;
   for (std::string_view suffix : {"co2-eq", "co2eq", "co2e", "co2"}) {
     if (unit.size() > suffix.size() && unit.ends_with(suffix)) {
       unit.resize(unit.size() - suffix.size());

@@ -11,12 +11,6 @@ namespace carbonmeter::hub {
 namespace fs = std::filesystem;
 namespace {
 
-std::optional<std::string> variable(const char* name) {
-  const char* value = std::getenv(name);
-  if (!value || !*value) return std::nullopt;
-  return std::string(value);
-}
-
 std::string expand_user(const std::string& path, const CacheEnvironment& env) {
   if (env.home && (path == "~" || path.starts_with("~/"))) return *env.home + path.substr(1);
   return path;
@@ -68,9 +62,16 @@ std::optional<std::string> chosen_revision(const fs::path& model_dir, std::strin
 
 }  // namespace
 
+std::optional<std::string> environment_variable(const char* name) {
+  const char* value = std::getenv(name);
+  if (!value || !*value) return std::nullopt;
+  return std::string(value);
+}
+
 CacheEnvironment cache_environment() {
-  return {variable("HF_HUB_CACHE"), variable("HUGGINGFACE_HUB_CACHE"), variable("HF_HOME"),
-          variable("XDG_CACHE_HOME"), variable("HOME")};
+  return {environment_variable("HF_HUB_CACHE"), environment_variable("HUGGINGFACE_HUB_CACHE"),
+          environment_variable("HF_HOME"), environment_variable("XDG_CACHE_HOME"),
+          environment_variable("HOME")};
 }
 
 CacheLocation default_hub_cache(const CacheEnvironment& env) {
@@ -100,9 +101,13 @@ std::string model_id_from_cache_folder(std::string_view folder_name) {
   return rest;
 }
 
-Result<CardListing> list_cache_cards(const std::string& hub_cache) {
+Result<CardListing> list_cache_cards(const CacheLocation& cache) {
+  const std::string& hub_cache = cache.path;
   std::error_code ec;
-  if (!fs::is_directory(hub_cache, ec)) return Error{hub_cache + " is not a folder"};
+  if (!fs::is_directory(hub_cache, ec))
+    return Error{"no Hugging Face cache: tried " + hub_cache + " (" + cache.chosen_by +
+                 "): set HF_HOME (or HF_HUB_CACHE) to where your cache is, or pass --cache-dir DIR (the "
+                 "folder that holds models--ORG--NAME), or --cards DIR for a folder of model cards"};
   std::vector<fs::path> model_dirs;
   for (fs::directory_iterator it(hub_cache, ec), end; !ec && it != end; it.increment(ec)) {
     std::error_code type_ec;

@@ -24,6 +24,10 @@ struct CacheEnvironment {
 
 CacheEnvironment cache_environment();  // of this process
 
+// A variable of this process's environment as huggingface_hub reads it (HF_ENDPOINT, HF_TOKEN and
+// those above): nullopt when unset or empty.
+std::optional<std::string> environment_variable(const char* name);
+
 struct CacheLocation {
   std::string path;
   std::string chosen_by;  // for messages: "from HF_HUB_CACHE", "from HF_HOME=/data/hf", "the default, ..."
@@ -39,7 +43,8 @@ std::string hub_cache_within(const std::string& dir);
 std::string model_id_from_cache_folder(std::string_view folder_name);
 
 // The card of every cached model: the snapshot refs/main names when it has a README.md, else the
-// newest snapshot that has one. The error (the folder is missing or unreadable) names the folder.
-Result<CardListing> list_cache_cards(const std::string& hub_cache);
+// newest snapshot that has one. The error names the folder: when it is missing, how it was chosen
+// and what to set instead; else why it cannot be listed.
+Result<CardListing> list_cache_cards(const CacheLocation& cache);
 
 }  // namespace carbonmeter::hub

@@ -67,22 +67,6 @@ Result<SplitUrl> split_url(std::string_view url) {
   return split;
 }
 
-std::string url_encode(std::string_view text) {
-  static constexpr char kHex[] = "0123456789ABCDEF";
-  std::string out;
-  for (const char byte : text) {
-    const auto c = static_cast<unsigned char>(byte);
-    if (std::isalnum(c) || c == '-' || c == '.' || c == '_' || c == '~') {
-      out += byte;
-    } else {
-      out += '%';
-      out += kHex[c >> 4];
-      out += kHex[c & 0x0F];
-    }
-  }
-  return out;
-}
-
 std::optional<std::string> next_link(std::string_view link_header) {
   std::size_t at = 0;
   while (true) {

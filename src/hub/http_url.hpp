@@ -1,5 +1,6 @@
-// The URL pieces the Hub client needs: splitting an http(s) URL for the HTTP module, encoding a
-// query value, and the `Link: <URL>; rel="next"` header of paginated answers (RFC 8288).
+// The URL pieces the Hub client needs: splitting an http(s) URL for the HTTP module and the
+// `Link: <URL>; rel="next"` header of paginated answers (RFC 8288). A query value is encoded with
+// url_encode (core/url_encode.hpp, included here for the Hub client).
 #pragma once
 
 #include <optional>
@@ -7,6 +8,7 @@
 #include <string_view>
 
 #include "carbonmeter/result.hpp"
+#include "core/url_encode.hpp"
 
 namespace carbonmeter::hub {
 
@@ -18,9 +20,6 @@ struct SplitUrl {
 
 // The error says what is wrong with the URL.
 Result<SplitUrl> split_url(std::string_view url);
-
-// Percent-encodes everything but RFC 3986's unreserved characters.
-std::string url_encode(std::string_view text);
 
 // The target of the link whose rel is "next", or nullopt.
 std::optional<std::string> next_link(std::string_view link_header);

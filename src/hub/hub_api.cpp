@@ -39,9 +39,15 @@ std::string status_hint(int status) {
   return "";
 }
 
+// A page's answer, and the URL that gave it (after redirects), against which its links resolve.
+struct PageReply {
+  net::GetReply reply;
+  SplitUrl at;
+};
+
 // One page, following redirects; the token goes only to the endpoint's own host.
-Result<net::GetReply> get_page(const net::HttpModule& http, const OnlineQuery& query,
-                               const std::string& endpoint_origin, std::string& url) {
+Result<PageReply> get_page(const net::HttpModule& http, const OnlineQuery& query,
+                           const std::string& endpoint_origin, std::string url) {
   for (int redirect = 0;; ++redirect) {
     auto split = split_url(url);
     if (!split) return Error{"cannot follow the Hub's link: " + split.error().message};
@@ -62,8 +68,11 @@ Result<net::GetReply> get_page(const net::HttpModule& http, const OnlineQuery& q
     const std::string location = header_value(reply, "Location");
     const bool redirected = reply.status == 301 || reply.status == 302 || reply.status == 303 ||
                             reply.status == 307 || reply.status == 308;
-    if (!redirected || location.empty()) return reply;
-    if (redirect == kMaxRedirects) return Error{"the Hub API at " + url + " redirects too many times"};
+    if (!redirected || location.empty()) return PageReply{std::move(reply), std::move(split).value()};
+    if (redirect == kMaxRedirects)
+      return Error{"the Hub API at " + url +
+                   " redirects too many times: check that HF_ENDPOINT / --endpoint is the Hub, or a mirror "
+                   "of its API"};
     url = absolute_url(split.value(), location);
   }
 }
@@ -100,15 +109,9 @@ int tally_page(SearchTally& tally, const json& page, int room, const std::string
                          one_line(item.dump(-1, ' ', false, json::error_handler_t::replace), 80)});
       continue;
     }
-    const std::string model_url = endpoint + "/" + id;
     const json card_data = item.is_object() && item.contains("cardData") ? item["cardData"] : json(nullptr);
-    auto reported = emissions_from_card_data(card_data);
-    if (!reported)
-      tally.unreadable.push_back({model_url, reported.error().message + " (in the card's metadata)"});
-    else if (!reported.value())
-      ++tally.without_emissions;
-    else
-      tally.reporting.push_back({id, model_url, *reported.value()});
+    add_to_tally(tally, {id, endpoint + "/" + id}, emissions_from_card_data(card_data),
+                 " (in the card's metadata)");
   }
   return taken;
 }
@@ -124,28 +127,30 @@ Result<SearchTally> fetch_hub_models(const net::HttpModule& http, const OnlineQu
   int taken = 0;
   while (taken < query.limit) {
     seen.insert(url);
-    const std::string asked = url;
     auto reply = get_page(http, query, split.value().scheme_host_port, url);
     if (!reply) return reply.error();
-    const net::GetReply& answer = reply.value();
+    const net::GetReply& answer = reply.value().reply;
     if (answer.status != 200)
-      return Error{"the Hub API at " + asked + " answered HTTP " + std::to_string(answer.status) +
+      return Error{"the Hub API at " + url + " answered HTTP " + std::to_string(answer.status) +
                    refusal_detail(answer) + status_hint(answer.status)};
     const json page = json::parse(answer.body, nullptr, false);
     if (page.is_discarded())
-      return Error{
-          "the Hub API at " + asked +
-          " did not answer JSON (is HF_ENDPOINT / --endpoint the Hub?): " + one_line(answer.body, 80)};
+      return Error{"the Hub API at " + url + " did not answer JSON (is HF_ENDPOINT / --endpoint the Hub?): " +
+                   one_line(answer.body, 80)};
     if (!page.is_array())
-      return Error{"the Hub API at " + asked + " answered JSON that is not a list of models: " +
+      return Error{"the Hub API at " + url + " answered JSON that is not a list of models: " +
                    one_line(page.dump(-1, ' ', false, json::error_handler_t::replace), 80)};
-    taken += tally_page(tally, page, query.limit - taken, endpoint, url);
-    const std::optional<std::string> next = next_link(header_value(answer, "Link"));
-    if (!next || page.empty()) break;
-    auto here = split_url(url);
-    if (!here) break;
-    url = absolute_url(here.value(), *next);
-    if (seen.count(url)) break;  // a server that links a page to itself
+    const int took = tally_page(tally, page, query.limit - taken, endpoint, url);
+    taken += took;
+    std::optional<std::string> next_url;
+    if (const std::optional<std::string> next = next_link(header_value(answer, "Link"));
+        next && !page.empty())
+      next_url = absolute_url(reply.value().at, *next);
+    if (next_url && seen.count(*next_url)) next_url.reset();  // a server that links a page to itself
+    // Stopped by the limit: the Hub has more when this page had items left over, or links further.
+    if (taken >= query.limit) tally.truncated = took < static_cast<int>(page.size()) || next_url.has_value();
+    if (!next_url) break;
+    url = *next_url;
   }
   return tally;
 }

@@ -35,7 +35,8 @@ std::string first_page_path(const OnlineQuery& query, const std::string& endpoin
 int tally_page(SearchTally& tally, const nlohmann::json& page, int room, const std::string& endpoint,
                const std::string& page_url);
 
-// Every page, until no next link or `limit` models. The error (the server is down, answers
+// Every page, until no next link or `limit` models (the tally's `truncated` says whether the Hub had
+// more). The error (the server is down, answers
 // another status than 200, or not a JSON list) is one line that names the URL.
 Result<SearchTally> fetch_hub_models(const net::HttpModule& http, const OnlineQuery& query);
 

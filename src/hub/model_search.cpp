@@ -1,11 +1,8 @@
 #include "hub/model_search.hpp"
 
 #include <algorithm>
-#include <cerrno>
-#include <cstring>
-#include <fstream>
-#include <sstream>
 
+#include "core/text_file.hpp"
 #include "hub/card_front_matter.hpp"
 
 namespace carbonmeter::hub {
@@ -14,15 +11,14 @@ bool Thresholds::contain(double emissions_g) const {
   return (!min_g || emissions_g >= *min_g) && (!max_g || emissions_g <= *max_g);
 }
 
-void tally_card(SearchTally& tally, const CardRef& card, const std::string& text) {
-  auto reported = read_card_emissions(text);
-  if (!reported) {
-    tally.unreadable.push_back({card.path, reported.error().message});
-  } else if (!reported.value()) {
+void add_to_tally(SearchTally& tally, const CardRef& card,
+                  const Result<std::optional<ReportedEmissions>>& reported, std::string_view reason_suffix) {
+  if (!reported)
+    tally.unreadable.push_back({card.path, reported.error().message + std::string(reason_suffix)});
+  else if (!reported.value())
     ++tally.without_emissions;
-  } else {
+  else
     tally.reporting.push_back({card.model_id, card.path, *reported.value()});
-  }
 }
 
 SearchTally read_cards(const CardListing& listing) {
@@ -30,18 +26,11 @@ SearchTally read_cards(const CardListing& listing) {
   tally.unreadable = listing.unreadable;
   tally.without_card = listing.models_without_card;
   for (const CardRef& card : listing.cards) {
-    std::ifstream in(card.path, std::ios::binary);
-    if (!in) {
-      tally.unreadable.push_back({card.path, std::string("cannot open the card: ") + std::strerror(errno)});
-      continue;
-    }
-    std::ostringstream text;
-    text << in.rdbuf();
-    if (in.bad()) {
-      tally.unreadable.push_back({card.path, std::string("cannot read the card: ") + std::strerror(errno)});
-      continue;
-    }
-    tally_card(tally, card, text.str());
+    const Result<std::string> text = read_text_file(card.path);
+    if (!text)
+      tally.unreadable.push_back({card.path, text.error().message + ": check the card's permissions"});
+    else
+      add_to_tally(tally, card, read_card_emissions(text.value()));
   }
   return tally;
 }

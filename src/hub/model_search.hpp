@@ -3,8 +3,10 @@
 
 #include <optional>
 #include <string>
+#include <string_view>
 #include <vector>
 
+#include "carbonmeter/result.hpp"
 #include "hub/card_listing.hpp"
 #include "hub/reported_emissions.hpp"
 
@@ -22,6 +24,7 @@ struct SearchTally {
   std::vector<UnreadableCard> unreadable;
   int without_emissions = 0;  // cards with no front matter, or no co2_eq_emissions
   int without_card = 0;       // cached models with no README.md
+  bool truncated = false;     // --online stopped at its --limit while the Hub had more models
 };
 
 // Inclusive bounds, in grams; nullopt: no bound.
@@ -37,8 +40,12 @@ enum class SortOrder { kName, kEmissions };
 // entries and models without a card are carried over.
 SearchTally read_cards(const CardListing& listing);
 
-// Adds what one card's text reports to the tally.
-void tally_card(SearchTally& tally, const CardRef& card, const std::string& text);
+// Sorts what one card reports (read from its file, or from the Hub's card data) into the tally: a
+// figure, nothing, or an error that makes the card unreadable (the reason: the error's message,
+// then `reason_suffix`).
+void add_to_tally(SearchTally& tally, const CardRef& card,
+                  const Result<std::optional<ReportedEmissions>>& reported,
+                  std::string_view reason_suffix = "");
 
 // The models within the thresholds, sorted (by model id, or by emissions then model id).
 std::vector<ModelEmissions> select_models(const std::vector<ModelEmissions>& reporting,

@@ -1,7 +1,5 @@
 #include "hub/search_output.hpp"
 
-#include <fmt/format.h>
-
 #include <array>
 #include <nlohmann/json.hpp>
 #include <vector>
@@ -106,7 +104,11 @@ std::string models_table(const std::vector<ModelEmissions>& models) {
   return out;
 }
 
-std::string text_summary(const SearchTally& tally, std::size_t matched, const Thresholds& within) {
+std::string limit_note(int limit) {
+  return "stopped after --limit " + std::to_string(limit) + " models (the Hub has more)";
+}
+
+std::string text_summary(const SearchTally& tally, std::size_t matched, const Thresholds& within, int limit) {
   const std::string range = threshold_words(within);
   std::string out;
   if (range.empty())
@@ -121,6 +123,7 @@ std::string text_summary(const SearchTally& tally, std::size_t matched, const Th
     out += "; " +
            plural(static_cast<std::size_t>(tally.without_card), "cached model has", "cached models have") +
            " no README.md";
+  if (tally.truncated) out += "; " + limit_note(limit);
   out += ".\n";
   if (!tally.unreadable.empty()) {
     out += "\n" + plural(tally.unreadable.size(), "unreadable card", "unreadable cards") + ":\n";

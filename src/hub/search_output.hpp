@@ -19,8 +19,12 @@ std::string models_json(const std::vector<ModelEmissions>& models);
 // The table: MODEL, EMISSIONS, SOURCE, TRAINING, LOCATION, HARDWARE, CARD (long texts shortened).
 std::string models_table(const std::vector<ModelEmissions>& models);
 
-// After the table: how many matched, of how many, what reported nothing; then the unreadable cards.
-std::string text_summary(const SearchTally& tally, std::size_t matched, const Thresholds& within);
+// After the table: how many matched, of how many, what reported nothing, whether --limit `limit`
+// cut the search short; then the unreadable cards.
+std::string text_summary(const SearchTally& tally, std::size_t matched, const Thresholds& within, int limit);
+
+// "stopped after --limit N models (the Hub has more)": for a tally whose `truncated` is set.
+std::string limit_note(int limit);
 
 // One line per unreadable card: "PATH: REASON".
 std::string unreadable_lines(const std::vector<UnreadableCard>& unreadable);

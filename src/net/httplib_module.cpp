@@ -120,15 +120,19 @@ std::string transport_error(httplib::Error error) {
   }
 }
 
+void set_timeouts(httplib::Client& client, double timeout_s) {
+  const auto whole_s = static_cast<time_t>(timeout_s);
+  const auto rest_us = static_cast<time_t>((timeout_s - static_cast<double>(whole_s)) * 1e6);
+  client.set_connection_timeout(whole_s, rest_us);
+  client.set_read_timeout(whole_s, rest_us);
+  client.set_write_timeout(whole_s, rest_us);
+}
+
 class HttplibPoster final : public JsonPoster {
  public:
   HttplibPoster(const std::string& scheme_host_port, const std::string& bearer_token, double timeout_s)
       : client_(scheme_host_port) {
-    const auto whole_s = static_cast<time_t>(timeout_s);
-    const auto rest_us = static_cast<time_t>((timeout_s - static_cast<double>(whole_s)) * 1e6);
-    client_.set_connection_timeout(whole_s, rest_us);
-    client_.set_read_timeout(whole_s, rest_us);
-    client_.set_write_timeout(whole_s, rest_us);
+    set_timeouts(client_, timeout_s);
     client_.set_keep_alive(true);
     client_.set_bearer_token_auth(bearer_token);
   }
@@ -152,14 +156,6 @@ class HttplibPoster final : public JsonPoster {
 std::unique_ptr<JsonPoster> make_poster(const std::string& scheme_host_port, const std::string& bearer_token,
                                         double timeout_s) {
   return std::make_unique<HttplibPoster>(scheme_host_port, bearer_token, timeout_s);
-}
-
-void set_timeouts(httplib::Client& client, double timeout_s) {
-  const auto whole_s = static_cast<time_t>(timeout_s);
-  const auto rest_us = static_cast<time_t>((timeout_s - static_cast<double>(whole_s)) * 1e6);
-  client.set_connection_timeout(whole_s, rest_us);
-  client.set_read_timeout(whole_s, rest_us);
-  client.set_write_timeout(whole_s, rest_us);
 }
 
 GetReply get(const std::string& scheme_host_port, const std::string& path_and_query,

@@ -8,6 +8,7 @@
 #include <vector>
 
 #include "carbon/emissions.hpp"
+#include "core/number_format.hpp"
 #include "outputs/html_escape.hpp"
 
 namespace carbonmeter {
@@ -16,9 +17,10 @@ namespace carbonmeter {
 inline std::string html_equivalents_table(const std::vector<Equivalent>& equivalents) {
   std::string rows;
   for (const Equivalent& e : equivalents)
-    rows += fmt::format("<tr><td>{:.3g}</td><td>{}</td><td>{:.4g} g per {}</td><td>{} ({})</td></tr>\n",
-                        e.amount, html_escape(e.item), e.g_co2e_per_unit, html_escape(e.unit),
-                        html_escape(e.source), html_escape(e.vintage));
+    rows += fmt::format("<tr><td>{}</td><td>{}</td><td>{} g per {}</td><td>{} ({})</td></tr>\n",
+                        format_significant(e.amount, 3), html_escape(e.item),
+                        format_significant(e.g_co2e_per_unit, 4), html_escape(e.unit), html_escape(e.source),
+                        html_escape(e.vintage));
   if (rows.empty()) return "";
   return "<table id=\"equivalents\"><tr><th>about</th><th>unit</th><th>factor</th><th>source</th></tr>\n" +
          rows + "</table>\n";

@@ -5,8 +5,11 @@
 #include <algorithm>
 #include <charconv>
 #include <cmath>
+#include <optional>
 #include <string_view>
 #include <vector>
+
+#include "outputs/front_matter.hpp"
 
 namespace carbonmeter {
 namespace {
@@ -50,32 +53,9 @@ std::vector<std::string> lines_of(std::string_view text) {
   return lines;
 }
 
-std::string content(const std::string& line) {
-  std::string out = line;
-  while (!out.empty() && (out.back() == '\n' || out.back() == '\r')) out.pop_back();
-  return out;
-}
-
-// A front matter marker line: `---` (or `...` to close), trailing blanks allowed.
-bool is_marker(const std::string& line, std::string_view marker) {
-  const std::string text = content(line);
-  if (text.rfind(marker, 0) != 0) return false;
-  return text.find_first_not_of(" \t", marker.size()) == std::string::npos;
-}
-
-// A top-level `co2_eq_emissions:` key (plain or quoted).
-bool is_emissions_key(const std::string& line) {
-  const std::string text = content(line);
-  std::size_t at = 0;
-  for (std::string_view key : {"co2_eq_emissions", "\"co2_eq_emissions\"", "'co2_eq_emissions'"})
-    if (text.rfind(key, 0) == 0) {
-      at = key.size();
-      break;
-    }
-  if (at == 0) return false;
-  while (at < text.size() && (text[at] == ' ' || text[at] == '\t')) ++at;
-  if (at >= text.size() || text[at] != ':') return false;
-  return at + 1 == text.size() || text[at + 1] == ' ' || text[at + 1] == '\t';
+std::string_view content(std::string_view line) {
+  while (!line.empty() && (line.back() == '\n' || line.back() == '\r')) line.remove_suffix(1);
+  return line;
 }
 
 // The last line of the value of the key at lines[key]: its indented lines (and a block sequence's
@@ -84,8 +64,8 @@ bool is_emissions_key(const std::string& line) {
 std::size_t block_end(const std::vector<std::string>& lines, std::size_t key, std::size_t close) {
   std::size_t last = key;
   for (std::size_t j = key + 1; j < close; ++j) {
-    const std::string next = content(lines[j]);
-    if (next.find_first_not_of(" \t") == std::string::npos) continue;
+    const std::string_view next = content(lines[j]);
+    if (next.find_first_not_of(" \t") == std::string_view::npos) continue;
     if (next[0] != ' ' && next[0] != '\t' && !(next[0] == '-' && (next.size() == 1 || next[1] == ' '))) break;
     last = j;
   }
@@ -104,14 +84,14 @@ std::string kept_entries(const std::vector<std::string>& lines, std::size_t key,
   std::size_t child_indent = std::string::npos;
   bool keep = false;
   for (std::size_t j = key + 1; j <= end; ++j) {
-    const std::string text = content(lines[j]);
+    const std::string_view text = content(lines[j]);
     const std::size_t indent = text.find_first_not_of(" \t");
-    if (indent == std::string::npos) continue;
+    if (indent == std::string_view::npos) continue;
     if (child_indent == std::string::npos) child_indent = indent;
     if (indent == child_indent) {
       const std::size_t colon = text.find(':', indent);
-      if (colon == std::string::npos) return "";  // not a mapping (the number form): nothing to keep
-      const std::string name = text.substr(indent, colon - indent);
+      if (colon == std::string_view::npos) return "";  // not a mapping (the number form): nothing to keep
+      const std::string_view name = text.substr(indent, colon - indent);
       keep = std::find(written.begin(), written.end(), name) == written.end();
     }
     if (keep) kept += lines[j];
@@ -146,28 +126,26 @@ std::string update_model_card(const std::string& card, const ModelCardEmissions&
     eol = "\r\n";
   else if ((lines.empty() || lines[0].back() != '\n') && body.find("\r\n") != std::string_view::npos)
     eol = "\r\n";
-  const bool has_front_matter = !lines.empty() && lines[0].back() == '\n' && is_marker(lines[0], "---");
-  std::size_t close = 0;
-  if (has_front_matter) {
-    for (std::size_t i = 1; i < lines.size(); ++i)
-      if (is_marker(lines[i], "---") || is_marker(lines[i], "...")) {
-        close = i;
-        break;
-      }
-  }
-  if (!has_front_matter || close == 0) {
+  std::vector<std::string_view> contents;
+  for (const std::string& line : lines) contents.push_back(content(line));
+  // Front matter as every reader finds it (front_matter.hpp), when its first line is `---` itself:
+  // an indented one is left as it is, and a new front matter goes on top.
+  const std::optional<std::size_t> close =
+      !lines.empty() && lines[0].back() == '\n' && lines[0].starts_with("---") ? front_matter_close(contents)
+                                                                               : std::nullopt;
+  if (!close) {
     // No front matter (the first line is not `---`, or it is never closed, which is not front
     // matter either): create one at the top; the card follows, byte for byte.
     return std::string(bom) + "---" + eol + block(emissions, eol) + "---" + eol + std::string(body);
   }
   std::string out = std::string(bom) + lines[0];
   bool replaced = false;
-  for (std::size_t i = 1; i < close; ++i) {
-    if (is_emissions_key(lines[i])) {
+  for (std::size_t i = 1; i < *close; ++i) {
+    if (is_emissions_key(contents[i])) {
       // A duplicate top-level key is invalid YAML, and readers disagree on which one wins: the
       // first is replaced by the new block and any later one is removed (with its value), so the
       // card ends with exactly one co2_eq_emissions.
-      const std::size_t end = block_end(lines, i, close);
+      const std::size_t end = block_end(lines, i, *close);
       if (!replaced) out += block(emissions, eol) + kept_entries(lines, i, end, emissions);
       replaced = true;
       i = end;
@@ -176,7 +154,7 @@ std::string update_model_card(const std::string& card, const ModelCardEmissions&
     out += lines[i];
   }
   if (!replaced) out += block(emissions, eol);
-  for (std::size_t i = close; i < lines.size(); ++i) out += lines[i];
+  for (std::size_t i = *close; i < lines.size(); ++i) out += lines[i];
   return out;
 }
 

@@ -17,8 +17,9 @@ struct ModelCardEmissions {
 };
 
 // The card's new text. Front matter is the card's first line `---` (after a UTF-8 BOM, which is
-// kept) up to a line `---` or `...`; when the card has none (its first line is anything else,
-// blank lines included), one is created at the top and the whole card follows it byte for byte.
+// kept) up to a line `---` or `...`, found as front_matter.hpp says (as readers find it); when the
+// card has none (its first line is anything else, an indented `---` or blank lines included, or it
+// is never closed), one is created at the top and the whole card follows it byte for byte.
 // Line endings follow the card's first line. Numbers are written in plain dotted form.
 std::string update_model_card(const std::string& card, const ModelCardEmissions& emissions);
 

@@ -34,8 +34,13 @@ struct ChartSeries {
 // How an x value reads on the axis ("90 s", "2024-06-01").
 using AxisLabel = std::function<std::string(double)>;
 
-inline std::string seconds_label(double t_s) {
-  return t_s >= 100 ? fmt::format("{:.0f} s", t_s) : fmt::format("{:.3g} s", t_s);
+// Time from the start as an axis reads it: "45 s", "12.5 min", "3.2 h", "4.5 d" (at most three
+// significant figures, never an exponent). The run report's and the dashboard's charts use it.
+inline std::string elapsed_label(double t_s) {
+  if (t_s < 120) return format_significant(t_s, 3) + " s";
+  if (t_s < 7200) return format_significant(t_s / 60, 3) + " min";
+  if (t_s < 172800) return format_significant(t_s / 3600, 3) + " h";
+  return format_significant(t_s / 86400, 3) + " d";
 }
 
 namespace chart_detail {
@@ -81,7 +86,7 @@ inline std::string legend(const std::vector<ChartSeries>& series) {
 // series on the ones before.
 inline std::string svg_line_chart(const std::string& id, const std::string& title, const std::string& unit,
                                   const std::vector<double>& times, const std::vector<ChartSeries>& series,
-                                  bool stacked, bool steps = true, const AxisLabel& x_label = seconds_label) {
+                                  bool stacked, bool steps = true, const AxisLabel& x_label = elapsed_label) {
   using namespace chart_detail;
   const std::size_t n = times.size();
   std::vector<std::vector<double>> tops(series.size(), std::vector<double>(n, 0.0));

@@ -34,7 +34,7 @@ class SerializedStorage final : public Storage {
   Result<std::optional<TokenRecord>> find_token(const std::string& sha256_hex) override {
     return inner_.find_token(sha256_hex);
   }
-  Result<RunRecord> register_run(const RunRecord& run) override {
+  Result<RegisteredRun> register_run(const RunRecord& run) override {
     std::lock_guard lock(mutex_);
     return inner_.register_run(run);
   }

@@ -7,6 +7,8 @@
 #include <cmath>
 #include <limits>
 
+#include "core/name_rules.hpp"
+
 namespace carbonmeter::server {
 namespace {
 
@@ -16,14 +18,6 @@ std::string describe(const json& value) {
   std::string text = value.dump();
   if (text.size() > 40) text = text.substr(0, 37) + "...";
   return text;
-}
-
-// Counts UTF-8 code points; nlohmann::json has already rejected invalid UTF-8.
-std::size_t utf8_length(const std::string& text) {
-  std::size_t count = 0;
-  for (const char c : text)
-    if ((static_cast<unsigned char>(c) & 0xC0) != 0x80) ++count;
-  return count;
 }
 
 Result<std::string> required_string(const json& object, const std::string& key, const std::string& field) {
@@ -91,21 +85,6 @@ Result<json> parse_json_object(const std::string& body) {
   return parsed;
 }
 
-Status check_name(const std::string& value, const std::string& field) {
-  const std::size_t length = utf8_length(value);
-  if (length < 1 || length > 128) {
-    return Error{fmt::format("field '{}' must be 1 to 128 characters long (got {})", field, length)};
-  }
-  for (const char c : value) {
-    const auto byte = static_cast<unsigned char>(c);
-    if (byte < 0x20 || byte == 0x7f) {
-      return Error{"field '" + field + "' must not contain control characters (tabs, newlines...)"};
-    }
-    if (c == '/') return Error{"field '" + field + "' must not contain '/' (it appears in URLs)"};
-  }
-  return Ok{};
-}
-
 Status check_run_id(const std::string& value, const std::string& field) {
   if (value.empty() || value.size() > 64) {
     return Error{
@@ -126,7 +105,7 @@ Status check_run_id(const std::string& value, const std::string& field) {
 Result<std::string> parse_project_request(const json& body) {
   auto name = required_string(body, "name", "name");
   if (!name) return name.error();
-  if (auto checked = check_name(name.value(), "name"); !checked) return checked.error();
+  if (auto checked = check_name(name.value(), "field 'name'"); !checked) return checked.error();
   return name.value();
 }
 
@@ -134,7 +113,7 @@ Result<std::string> parse_token_request(const json& body) {
   auto label = optional_string(body, "label", "label");
   if (!label) return label.error();
   if (!label.value()) return std::string();
-  if (auto checked = check_name(*label.value(), "label"); !checked) return checked.error();
+  if (auto checked = check_name(*label.value(), "field 'label'"); !checked) return checked.error();
   return *label.value();
 }
 
@@ -149,13 +128,14 @@ Result<RunRegistration> parse_run_registration(const json& body) {
 
   auto project = required_string(body, "project", "project");
   if (!project) return project.error();
-  if (auto checked = check_name(project.value(), "project"); !checked) return checked.error();
+  if (auto checked = check_name(project.value(), "field 'project'"); !checked) return checked.error();
   registration.project = project.value();
 
   auto experiment = optional_string(body, "experiment", "experiment");
   if (!experiment) return experiment.error();
   if (experiment.value() && !experiment.value()->empty()) {
-    if (auto checked = check_name(*experiment.value(), "experiment"); !checked) return checked.error();
+    if (auto checked = check_name(*experiment.value(), "field 'experiment'"); !checked)
+      return checked.error();
     run.experiment = *experiment.value();
   }
 
@@ -174,12 +154,12 @@ Result<RunRegistration> parse_run_registration(const json& body) {
   auto job_id = optional_string(job, "id", "job.id");
   if (!job_id) return job_id.error();
   if (job_id.value()) {
-    if (auto checked = check_name(*job_id.value(), "job.id"); !checked) return checked.error();
+    if (auto checked = check_name(*job_id.value(), "field 'job.id'"); !checked) return checked.error();
     run.job.job_id = *job_id.value();
   }
   auto node = required_string(job, "node", "job.node");
   if (!node) return node.error();
-  if (auto checked = check_name(node.value(), "job.node"); !checked) return checked.error();
+  if (auto checked = check_name(node.value(), "field 'job.node'"); !checked) return checked.error();
   run.job.node = node.value();
   constexpr std::int64_t kMaxRank = 1'000'000'000;
   auto rank = optional_integer(job, "rank", "job.rank", 0, kMaxRank);

@@ -22,9 +22,6 @@ struct ApiLimits {
 // The body as a JSON object ("invalid JSON" / "not an object" errors otherwise).
 Result<nlohmann::json> parse_json_object(const std::string& body);
 
-// Names (projects, experiments, job ids, nodes): 1 to 128 characters (UTF-8), no control
-// characters, no '/'.
-Status check_name(const std::string& value, const std::string& field);
 // run_id: 1 to 64 characters from [A-Za-z0-9._-].
 Status check_run_id(const std::string& value, const std::string& field = "run_id");
 

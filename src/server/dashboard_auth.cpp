@@ -7,35 +7,11 @@
 #include <mutex>
 #include <unordered_map>
 
+#include "core/url_encode.hpp"
 #include "server/auth.hpp"
-#include "server/dashboard_html.hpp"
 
 namespace carbonmeter::server::dashboard {
 namespace {
-
-int hex_value(char c) {
-  if (c >= '0' && c <= '9') return c - '0';
-  if (c >= 'a' && c <= 'f') return c - 'a' + 10;
-  if (c >= 'A' && c <= 'F') return c - 'A' + 10;
-  return -1;
-}
-
-// Undoes url_encode (the cookie's value is stored encoded: admin tokens may hold ';' or ',').
-std::string percent_decode(std::string_view text) {
-  std::string out;
-  for (std::size_t i = 0; i < text.size(); ++i) {
-    if (text[i] == '%' && i + 2 < text.size()) {
-      const int high = hex_value(text[i + 1]), low = hex_value(text[i + 2]);
-      if (high >= 0 && low >= 0) {
-        out += static_cast<char>(high * 16 + low);
-        i += 2;
-        continue;
-      }
-    }
-    out += text[i];
-  }
-  return out;
-}
 
 std::string_view trim(std::string_view text) {
   while (!text.empty() && (text.front() == ' ' || text.front() == '\t')) text.remove_prefix(1);
@@ -113,7 +89,7 @@ std::string cookie_token(const std::string& cookie_header) {
     const std::string_view pair = trim(rest.substr(0, end));
     rest = end == std::string_view::npos ? std::string_view() : rest.substr(end + 1);
     if (pair.size() > name.size() && pair.substr(0, name.size()) == name && pair[name.size()] == '=') {
-      return percent_decode(pair.substr(name.size() + 1));
+      return std::string(pair.substr(name.size() + 1));  // a session id: no characters to decode
     }
   }
   return "";

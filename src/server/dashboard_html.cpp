@@ -6,6 +6,7 @@
 #include <ctime>
 
 #include "core/number_format.hpp"
+#include "core/url_encode.hpp"
 #include "outputs/html_escape.hpp"
 
 namespace carbonmeter::server::dashboard {
@@ -103,18 +104,11 @@ std::string format_utc(double unix_s) {
 
 std::string format_duration(double seconds) {
   if (!std::isfinite(seconds) || seconds < 0) return "?";
-  if (seconds < 60) return fmt::format("{:.3g} s", seconds);
+  if (seconds < 60) return format_significant(seconds, 3) + " s";
   const auto whole = static_cast<long long>(std::llround(seconds));
   if (whole < 3600) return fmt::format("{} min {} s", whole / 60, whole % 60);
   if (whole < 86400) return fmt::format("{} h {:02} min", whole / 3600, whole % 3600 / 60);
   return fmt::format("{} d {} h", whole / 86400, whole % 86400 / 3600);
-}
-
-std::string format_elapsed(double seconds) {
-  if (seconds < 120) return fmt::format("{:.3g} s", seconds);
-  if (seconds < 7200) return fmt::format("{:.3g} min", seconds / 60);
-  if (seconds < 172800) return fmt::format("{:.3g} h", seconds / 3600);
-  return fmt::format("{:.3g} d", seconds / 86400);
 }
 
 std::string format_count(std::int64_t count) {
@@ -124,20 +118,6 @@ std::string format_count(std::int64_t count) {
     out += digits[i];
   }
   return count < 0 ? "-" + out : out;
-}
-
-std::string url_encode(std::string_view text) {
-  std::string out;
-  for (const char c : text) {
-    const bool unreserved = (c >= 'A' && c <= 'Z') || (c >= 'a' && c <= 'z') || (c >= '0' && c <= '9') ||
-                            c == '-' || c == '.' || c == '_' || c == '~';
-    if (unreserved) {
-      out += c;
-    } else {
-      out += fmt::format("%{:02X}", static_cast<unsigned char>(c));
-    }
-  }
-  return out;
 }
 
 std::string project_url(const std::string& project, const std::optional<std::string>& experiment,

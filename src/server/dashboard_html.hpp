@@ -5,7 +5,6 @@
 #include <cstdint>
 #include <optional>
 #include <string>
-#include <string_view>
 #include <vector>
 
 namespace carbonmeter::server::dashboard {
@@ -29,11 +28,7 @@ std::string format_kwh(double energy_j);           // "0.0123 kWh"
 std::string format_emissions(double emissions_g);  // "850 g", "12.3 kg", "4.5 t" CO2e
 std::string format_utc(double unix_s);             // "2024-06-01 12:00:05 UTC"
 std::string format_duration(double seconds);       // "45 s", "12 min 5 s", "3 h 02 min"
-std::string format_elapsed(double seconds);        // axis labels: "45 s", "12.5 min", "3.2 h"
 std::string format_count(std::int64_t count);      // "1 000 000"
-
-// Percent-encodes everything but A-Z a-z 0-9 - . _ ~ (a path segment or a query value).
-std::string url_encode(std::string_view text);
 
 std::string project_url(const std::string& project,
                         const std::optional<std::string>& experiment = std::nullopt, std::int64_t offset = 0);

@@ -4,6 +4,7 @@
 #include "outputs/html_escape.hpp"
 #include "server/dashboard_html.hpp"
 #include "server/dashboard_pages.hpp"
+#include "server/dashboard_sections.hpp"
 
 namespace carbonmeter::server::dashboard {
 
@@ -12,14 +13,7 @@ Result<std::string> render_index_page(Storage& storage, const std::vector<Projec
   for (const Project& project : projects) {
     auto groups = storage.totals(project.id, GroupBy::experiment);
     if (!groups) return groups.error();
-    Totals sum;
-    for (const Totals& group : groups.value()) {
-      sum.energy_cpu_j += group.energy_cpu_j;
-      sum.energy_ram_j += group.energy_ram_j;
-      sum.energy_gpu_j += group.energy_gpu_j;
-      sum.emissions_g += group.emissions_g;
-      sum.run_count += group.run_count;
-    }
+    const Totals sum = sum_of(groups.value());
     rows += fmt::format(
         "<tr class=\"project\"><td><a href=\"{}\">{}</a></td><td class=\"num\">{}</td><td "
         "class=\"num\">{}</td>"

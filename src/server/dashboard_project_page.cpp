@@ -17,19 +17,6 @@ namespace {
 
 double energy_j(const Totals& t) { return t.energy_cpu_j + t.energy_ram_j + t.energy_gpu_j; }
 
-Totals sum_of(const std::vector<Totals>& groups) {
-  Totals sum;
-  for (const Totals& group : groups) {
-    sum.energy_cpu_j += group.energy_cpu_j;
-    sum.energy_ram_j += group.energy_ram_j;
-    sum.energy_gpu_j += group.energy_gpu_j;
-    sum.emissions_g += group.emissions_g;
-    sum.run_count += group.run_count;
-    sum.sample_count += group.sample_count;
-  }
-  return sum;
-}
-
 std::string totals_row(const std::string& name_cell, const Totals& t) {
   return fmt::format(
       "<tr>{}<td class=\"num\">{}</td><td class=\"num\">{}</td><td class=\"num\">{}</td></tr>\n", name_cell,

@@ -100,19 +100,21 @@ std::string charts(const std::vector<SampleBucket>& buckets) {
     ram.values.push_back(bucket.energy_ram_j / seconds);
     gpu.values.push_back(bucket.energy_gpu_j / seconds);
     cumulative.values.push_back(emitted_g += bucket.emissions_g);
-    intensity.values.push_back(bucket.mean_intensity_g_per_kwh.value_or(0.0));
+    // Only where the samples carry an intensity: a bucket without one has no point (not a zero).
+    if (bucket.mean_intensity_g_per_kwh) {
+      intensity_times.push_back(times.back());
+      intensity.values.push_back(*bucket.mean_intensity_g_per_kwh);
+    }
   }
-  bool has_intensity = false;
-  for (const SampleBucket& bucket : buckets) has_intensity = has_intensity || bucket.mean_intensity_g_per_kwh;
   std::string out =
       svg_line_chart("chart-power", "Energy use over time: mean power by component (the area is the energy)",
-                     "W", times, {cpu, ram, gpu}, true, true, format_elapsed);
-  if (has_intensity) {
-    out += svg_line_chart("chart-intensity", "Carbon intensity over time", "g/kWh", times, {intensity}, false,
-                          true, format_elapsed);
+                     "W", times, {cpu, ram, gpu}, true, true, elapsed_label);
+  if (!intensity_times.empty()) {
+    out += svg_line_chart("chart-intensity", "Carbon intensity over time", "g/kWh", intensity_times,
+                          {intensity}, false, true, elapsed_label);
   }
   out += svg_line_chart("chart-emissions", "Cumulative emissions", "g CO2e", times, {cumulative}, false,
-                        false, format_elapsed);
+                        false, elapsed_label);
   return out;
 }
 
@@ -141,9 +143,10 @@ Result<std::string> render_run_page(Storage& storage, const RunRecord& run, cons
   body += equivalents_section(run.emissions_g);
   body += buckets.value().empty() ? "<p class=\"note\" id=\"no-samples\">No samples yet.</p>\n"
                                   : "<div class=\"charts\">\n" + charts(buckets.value()) + "</div>\n";
-  if (buckets.value().size() > 1 && buckets.value().front().sample_count > 1) {
+  if (const auto points = static_cast<std::int64_t>(buckets.value().size());
+      points > 0 && points < run.sample_count) {
     body += fmt::format("<p class=\"note\">{} points, each the mean of about {} consecutive samples.</p>\n",
-                        buckets.value().size(), buckets.value().front().sample_count);
+                        points, run.sample_count / points);
   }
   body += "<h2>Run</h2>\n" + identity_table(run, project_name, metadata);
   if (!metadata.is_discarded() && !run.metadata_json.empty()) {

@@ -18,6 +18,19 @@ std::string card(const std::string& id, const std::string& label, const std::str
 
 }  // namespace
 
+Totals sum_of(const std::vector<Totals>& groups) {
+  Totals sum;
+  for (const Totals& group : groups) {
+    sum.energy_cpu_j += group.energy_cpu_j;
+    sum.energy_ram_j += group.energy_ram_j;
+    sum.energy_gpu_j += group.energy_gpu_j;
+    sum.emissions_g += group.emissions_g;
+    sum.run_count += group.run_count;
+    sum.sample_count += group.sample_count;
+  }
+  return sum;
+}
+
 std::string totals_cards(const Totals& totals, bool show_runs) {
   std::string out = "<div class=\"totals\" id=\"totals\">";
   out += card("total-energy", "Energy",
@@ -28,7 +41,10 @@ std::string totals_cards(const Totals& totals, bool show_runs) {
   out += card("", "GPU", format_kwh(totals.energy_gpu_j));
   if (show_runs) out += card("total-runs", "Runs", format_count(totals.run_count));
   out += card("total-samples", "Samples", format_count(totals.sample_count));
-  return out + "</div>\n";
+  return out +
+         "</div>\n<p class=\"note\" id=\"totals-method\">Energy: as each run's client measured it "
+         "(the methods are on each run's page), before PUE. Emissions: each sample's energy × PUE × "
+         "its grid intensity, summed.</p>\n";
 }
 
 std::string equivalents_section(double emissions_g) {

@@ -14,12 +14,6 @@
 namespace carbonmeter::server {
 namespace {
 
-// The registration of a run already stored, sent again (a client's retry)?
-bool same_run(const RunRecord& stored, const RunRecord& sent) {
-  return stored.scope == sent.scope && stored.job.node == sent.job.node && stored.job.rank == sent.job.rank &&
-         stored.job.job_id == sent.job.job_id && std::abs(stored.started_unix_s - sent.started_unix_s) < 1e-3;
-}
-
 using httplib::Request;
 using httplib::Response;
 using nlohmann::json;
@@ -472,29 +466,17 @@ struct HttpApi::Routes {
     if (!project || !check_writer(*caller, response, project->id)) return;
     run.project_id = project->id;
 
-    auto existing = storage().find_run(run.run_id);
-    if (!existing) return send_storage_error(response, existing.error());
-    if (existing.value() && existing.value()->project_id != project->id) {
-      return send_error(response, 409, "conflict",
-                        "run_id '" + run.run_id + "' belongs to another project: choose a new run_id");
-    }
-    // A retry sends the same run again; another run that happens to have the same id must not
-    // be merged into it (its samples would be dropped as duplicates).
-    if (existing.value() && !same_run(*existing.value(), run)) {
-      return send_error(
-          response, 409, "conflict",
-          "run_id '" + run.run_id +
-              "' is registered already with another node, rank, scope or start: choose a new run_id");
-    }
     auto registered = storage().register_run(run);
     if (!registered) {
-      // The storage refuses a run that breaks the multi-node rule; any other failure is the
+      // The storage refuses a run_id of another project or of another run (a retry sends the
+      // same run again) and a run that breaks the multi-node rule; any other failure is the
       // storage being unavailable. A storage that still answers tells them apart.
       auto probe = storage().list_projects();
       if (!probe) return send_storage_error(response, registered.error());
       return send_error(response, 409, "conflict", registered.error().message);
     }
-    send_json(response, existing.value() ? 200 : 201, run_to_json(registered.value(), project->name));
+    send_json(response, registered.value().created ? 201 : 200,
+              run_to_json(registered.value().run, project->name));
   }
 
   void list_runs(const Request& request, Response& response) {

@@ -291,11 +291,11 @@ class PostgresStorage final : public Storage {
     });
   }
 
-  Result<RunRecord> register_run(const RunRecord& run) override {
+  Result<RegisteredRun> register_run(const RunRecord& run) override {
     if (auto valid = validate_run(run); !valid) return valid.error();
     std::lock_guard lock(mutex_);
-    return with_reconnect([&]() -> Result<RunRecord> {
-      RunRecord result;
+    return with_reconnect([&]() -> Result<RegisteredRun> {
+      RegisteredRun result;
       auto status = transaction([&]() -> Status {
         // Locks the project's row: register_run of one project runs one at a time, so the
         // multi-node check and the insert see the same runs.
@@ -305,14 +305,8 @@ class PostgresStorage final : public Storage {
             exec(fmt::format("SELECT {} FROM runs WHERE run_id = $1", kRunColumns), Params().add(run.run_id));
         if (!existing) return failure(existing, "find the run");
         if (existing->rows() > 0) {
-          result = read_run(*existing, 0);
-          if (result.project_id != run.project_id) {
-            return Error{
-                fmt::format("run_id {} belongs to another project: pick a new run_id (a "
-                            "UUID) for this run",
-                            run.run_id)};
-          }
-          return Ok{};
+          result.run = read_run(*existing, 0);
+          return check_retry_of(result.run, run);
         }
         if (project->rows() == 0) {
           return Error{fmt::format("project {} does not exist: create the project first", run.project_id)};
@@ -352,9 +346,10 @@ class PostgresStorage final : public Storage {
           }
           return failure(inserted, "store the run");
         }
-        result = run;
-        result.energy_cpu_j = result.energy_ram_j = result.energy_gpu_j = result.emissions_g = 0.0;
-        result.sample_count = 0;
+        RunRecord stored = run;
+        stored.energy_cpu_j = stored.energy_ram_j = stored.energy_gpu_j = stored.emissions_g = 0.0;
+        stored.sample_count = 0;
+        result = RegisteredRun{std::move(stored), true};
         return Ok{};
       });
       if (!status) return status.error();
@@ -425,10 +420,10 @@ class PostgresStorage final : public Storage {
     std::lock_guard lock(mutex_);
     return with_reconnect([&]() -> Result<InsertOutcome> {
       InsertOutcome result;
-      // One statement, so one transaction and one round trip: insert the new samples and add
-      // exactly those to the run's sums and its per-day sums (its row lock orders concurrent
-      // batches of the run; a sample another batch stores at the same moment is a conflict, not
-      // counted here).
+      // One statement, so one transaction and one round trip: insert the new samples, sum them
+      // per day once (per_day), and add those sums to the run's per-day sums and, added up, to the
+      // run's sums (its row lock orders concurrent batches of the run; a sample another batch
+      // stores at the same moment is a conflict, not counted here).
       auto r = exec(
           "WITH input AS (SELECT * FROM unnest($2::bigint[], $3::float8[], $4::float8[], "
           "$5::float8[], $6::float8[], $7::float8[], $8::float8[], $9::float8[]) AS u(seq, t, "
@@ -437,19 +432,22 @@ class PostgresStorage final : public Storage {
           "energy_gpu_j, emissions_g, intensity_g_per_kwh) SELECT $1, seq, t, dt, cpu, ram, gpu, "
           "em, intensity FROM input ON CONFLICT (run_id, seq) DO NOTHING RETURNING t_unix_s, "
           "energy_cpu_j, energy_ram_j, energy_gpu_j, emissions_g, intensity_g_per_kwh), "
+          "per_day AS (SELECT floor(t_unix_s / 86400.0)::bigint AS day, sum(energy_cpu_j) AS cpu, "
+          "sum(energy_ram_j) AS ram, sum(energy_gpu_j) AS gpu, sum(emissions_g) AS em, count(*) AS n, "
+          "coalesce(sum(intensity_g_per_kwh), 0) AS intensity_sum, count(intensity_g_per_kwh) AS "
+          "intensity_n FROM ins GROUP BY 1), "
           "days AS (INSERT INTO run_days AS d (run_id, day, energy_cpu_j, energy_ram_j, energy_gpu_j, "
-          "emissions_g, sample_count, intensity_sum_g_per_kwh, intensity_count) SELECT $1, "
-          "floor(t_unix_s / 86400.0)::bigint, sum(energy_cpu_j), sum(energy_ram_j), sum(energy_gpu_j), "
-          "sum(emissions_g), count(*), coalesce(sum(intensity_g_per_kwh), 0), count(intensity_g_per_kwh) "
-          "FROM ins GROUP BY 2 ON CONFLICT (run_id, day) DO UPDATE SET energy_cpu_j = d.energy_cpu_j + "
+          "emissions_g, sample_count, intensity_sum_g_per_kwh, intensity_count) SELECT $1, day, cpu, ram, "
+          "gpu, em, n, intensity_sum, intensity_n FROM per_day "
+          "ON CONFLICT (run_id, day) DO UPDATE SET energy_cpu_j = d.energy_cpu_j + "
           "excluded.energy_cpu_j, energy_ram_j = d.energy_ram_j + excluded.energy_ram_j, energy_gpu_j = "
           "d.energy_gpu_j + excluded.energy_gpu_j, emissions_g = d.emissions_g + excluded.emissions_g, "
           "sample_count = d.sample_count + excluded.sample_count, intensity_sum_g_per_kwh = "
           "d.intensity_sum_g_per_kwh + excluded.intensity_sum_g_per_kwh, intensity_count = "
           "d.intensity_count + excluded.intensity_count RETURNING 1), "
-          "sums AS (SELECT count(*) AS n, coalesce(sum(energy_cpu_j), 0) AS cpu, "
-          "coalesce(sum(energy_ram_j), 0) AS ram, coalesce(sum(energy_gpu_j), 0) AS gpu, "
-          "coalesce(sum(emissions_g), 0) AS em FROM ins), "
+          "sums AS (SELECT coalesce(sum(n), 0)::bigint AS n, coalesce(sum(cpu), 0) AS cpu, "
+          "coalesce(sum(ram), 0) AS ram, coalesce(sum(gpu), 0) AS gpu, coalesce(sum(em), 0) AS em "
+          "FROM per_day), "
           "upd AS (UPDATE runs SET energy_cpu_j = runs.energy_cpu_j + sums.cpu, energy_ram_j = "
           "runs.energy_ram_j + sums.ram, energy_gpu_j = runs.energy_gpu_j + sums.gpu, "
           "emissions_g = runs.emissions_g + sums.em, sample_count = runs.sample_count + sums.n "
@@ -510,6 +508,11 @@ class PostgresStorage final : public Storage {
   }
 
   Result<std::vector<Totals>> totals(std::int64_t project_id, GroupBy group_by) override {
+    if (group_by == GroupBy::day) {
+      auto days = daily_totals(project_id, std::nullopt);
+      if (!days) return days.error();
+      return totals_by_day(days.value());
+    }
     const char* sql = nullptr;
     switch (group_by) {
       case GroupBy::experiment:
@@ -529,12 +532,8 @@ class PostgresStorage final : public Storage {
             "SELECT run_id, energy_cpu_j, energy_ram_j, energy_gpu_j, emissions_g, 1, "
             "sample_count FROM runs WHERE project_id = $1 ORDER BY run_id COLLATE \"C\"";
         break;
-      case GroupBy::day:
-        sql =
-            "SELECT d.day, sum(d.energy_cpu_j), sum(d.energy_ram_j), sum(d.energy_gpu_j), "
-            "sum(d.emissions_g), count(*), sum(d.sample_count) FROM run_days d JOIN runs r ON "
-            "r.run_id = d.run_id WHERE r.project_id = $1 GROUP BY d.day ORDER BY d.day";
-        break;
+      case GroupBy::day:  // answered above, from daily_totals
+        return std::vector<Totals>{};
     }
     std::lock_guard lock(mutex_);
     return with_reconnect([&]() -> Result<std::vector<Totals>> {
@@ -543,7 +542,7 @@ class PostgresStorage final : public Storage {
       std::vector<Totals> result;
       for (int i = 0; i < r->rows(); ++i) {
         Totals t;
-        t.key = group_by == GroupBy::day ? utc_day_string(r->int64(i, 0)) : r->text(i, 0);
+        t.key = r->text(i, 0);
         t.energy_cpu_j = r->real(i, 1);
         t.energy_ram_j = r->real(i, 2);
         t.energy_gpu_j = r->real(i, 3);
@@ -801,7 +800,7 @@ class PostgresPool final : public Storage {
   Result<std::optional<TokenRecord>> find_token(const std::string& sha256_hex) override {
     return on_any([&](Storage& s) { return s.find_token(sha256_hex); });
   }
-  Result<RunRecord> register_run(const RunRecord& run) override {
+  Result<RegisteredRun> register_run(const RunRecord& run) override {
     return on_first([&](Storage& s) { return s.register_run(run); });
   }
   Result<std::optional<RunRecord>> find_run(const std::string& run_id) override {

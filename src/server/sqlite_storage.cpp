@@ -111,7 +111,7 @@ RunRecord read_run(const Statement& s) {
 // The UTC day of a sample, as migration 2 and PostgreSQL compute it: floor(t / 86400).
 std::int64_t utc_day_of(double t_unix_s) { return static_cast<std::int64_t>(std::floor(t_unix_s / 86400.0)); }
 
-// One day's share of a batch of samples, added to run_days.
+// A batch's new samples summed: one day's share (added to run_days), or all of them (the run's row).
 struct DaySums {
   double energy_cpu_j = 0, energy_ram_j = 0, energy_gpu_j = 0, emissions_g = 0;
   std::int64_t sample_count = 0;
@@ -284,21 +284,16 @@ class SqliteStorage final : public Storage {
     return std::optional<TokenRecord>(token);
   }
 
-  Result<RunRecord> register_run(const RunRecord& run) override {
+  Result<RegisteredRun> register_run(const RunRecord& run) override {
     if (auto valid = validate_run(run); !valid) return valid.error();
     std::lock_guard lock(mutex_);
-    RunRecord result;
+    RegisteredRun result;
     auto status = transaction([&]() -> Status {
       auto existing = find_run_locked(run.run_id);
       if (!existing) return existing.error();
       if (existing.value()) {
-        if (existing.value()->project_id != run.project_id) {
-          return Error{
-              fmt::format("run_id {} belongs to another project: pick a new run_id (a "
-                          "UUID) for this run",
-                          run.run_id)};
-        }
-        result = *existing.value();
+        if (auto retry = check_retry_of(*existing.value(), run); !retry) return retry;
+        result.run = *existing.value();
         return Ok{};
       }
       if (run.job.job_id) {
@@ -332,9 +327,10 @@ class SqliteStorage final : public Storage {
                         run.run_id, run.project_id, run.job.job_id.value_or(""))};
       }
       if (auto inserted = done(rc, "store the run"); !inserted) return inserted;
-      result = run;
-      result.energy_cpu_j = result.energy_ram_j = result.energy_gpu_j = result.emissions_g = 0.0;
-      result.sample_count = 0;
+      RunRecord stored = run;
+      stored.energy_cpu_j = stored.energy_ram_j = stored.energy_gpu_j = stored.emissions_g = 0.0;
+      stored.sample_count = 0;
+      result = RegisteredRun{std::move(stored), true};
       return Ok{};
     });
     if (!status) return status.error();
@@ -399,8 +395,9 @@ class SqliteStorage final : public Storage {
           "energy_gpu_j, emissions_g, intensity_g_per_kwh) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?) "
           "ON CONFLICT (run_id, seq) DO NOTHING");
       if (!stmt) return stmt.error();
-      double cpu = 0, ram = 0, gpu = 0, emissions = 0;
+      // The new samples' sums, per day (run_days) and in all (the run's row).
       std::map<std::int64_t, DaySums> days;
+      DaySums total;
       for (const auto& sample : samples) {
         Statement s(stmt.value());
         s.bind(1, run_id).bind(2, sample.seq).bind(3, sample.t_unix_s).bind(4, sample.dt_s);
@@ -408,17 +405,13 @@ class SqliteStorage final : public Storage {
         s.bind(8, sample.emissions_g).bind(9, sample.intensity_g_per_kwh);
         if (auto inserted = done(s.step(), "store the samples"); !inserted) return inserted;
         if (sqlite3_changes(db_) == 1) {
-          ++outcome.inserted;
-          cpu += sample.energy_cpu_j;
-          ram += sample.energy_ram_j;
-          gpu += sample.energy_gpu_j;
-          emissions += sample.emissions_g;
+          total.add(sample);
           days[utc_day_of(sample.t_unix_s)].add(sample);
-        } else {
-          ++outcome.duplicates;
         }
       }
-      if (outcome.inserted == 0) return Ok{};
+      outcome.inserted = total.sample_count;
+      outcome.duplicates = static_cast<std::int64_t>(samples.size()) - total.sample_count;
+      if (total.sample_count == 0) return Ok{};
       if (auto added = add_run_days(run_id, days); !added) return added;
       auto update = prepare(
           "UPDATE runs SET energy_cpu_j = energy_cpu_j + ?, energy_ram_j = energy_ram_j + ?, "
@@ -426,8 +419,8 @@ class SqliteStorage final : public Storage {
           "sample_count + ? WHERE run_id = ?");
       if (!update) return update.error();
       Statement s(update.value());
-      s.bind(1, cpu).bind(2, ram).bind(3, gpu).bind(4, emissions).bind(5, outcome.inserted);
-      s.bind(6, run_id);
+      s.bind(1, total.energy_cpu_j).bind(2, total.energy_ram_j).bind(3, total.energy_gpu_j);
+      s.bind(4, total.emissions_g).bind(5, total.sample_count).bind(6, run_id);
       return done(s.step(), "update the run's sums");
     });
     if (!status) return status.error();
@@ -477,6 +470,11 @@ class SqliteStorage final : public Storage {
   }
 
   Result<std::vector<Totals>> totals(std::int64_t project_id, GroupBy group_by) override {
+    if (group_by == GroupBy::day) {
+      auto days = daily_totals(project_id, std::nullopt);
+      if (!days) return days.error();
+      return totals_by_day(days.value());
+    }
     std::lock_guard lock(mutex_);
     const char* sql = nullptr;
     switch (group_by) {
@@ -497,12 +495,8 @@ class SqliteStorage final : public Storage {
             "SELECT run_id, energy_cpu_j, energy_ram_j, energy_gpu_j, emissions_g, 1, "
             "sample_count FROM runs WHERE project_id = ? ORDER BY run_id";
         break;
-      case GroupBy::day:
-        sql =
-            "SELECT d.day, sum(d.energy_cpu_j), sum(d.energy_ram_j), sum(d.energy_gpu_j), "
-            "sum(d.emissions_g), count(*), sum(d.sample_count) FROM run_days d JOIN runs r ON "
-            "r.run_id = d.run_id WHERE r.project_id = ? GROUP BY d.day ORDER BY d.day";
-        break;
+      case GroupBy::day:  // answered above, from daily_totals
+        return std::vector<Totals>{};
     }
     auto stmt = prepare(sql);
     if (!stmt) return stmt.error();
@@ -512,7 +506,7 @@ class SqliteStorage final : public Storage {
     int rc;
     while ((rc = s.step()) == SQLITE_ROW) {
       Totals t;
-      t.key = group_by == GroupBy::day ? utc_day_string(s.int64(0)) : s.text(0);
+      t.key = s.text(0);
       t.energy_cpu_j = s.real(1);
       t.energy_ram_j = s.real(2);
       t.energy_gpu_j = s.real(3);

@@ -62,6 +62,12 @@ struct SampleRecord {
   std::optional<double> intensity_g_per_kwh;
 };
 
+// What register_run did: stored a new run, or found the same run stored already (a retry).
+struct RegisteredRun {
+  RunRecord run;         // as stored (a retry's: with its sums so far)
+  bool created = false;  // false: a client's retry of a stored run
+};
+
 struct InsertOutcome {
   std::int64_t inserted = 0;
   std::int64_t duplicates = 0;  // already stored (a replay)
@@ -121,11 +127,12 @@ class Storage {
   virtual Result<TokenRecord> add_token(const TokenRecord& token) = 0;
   virtual Result<std::optional<TokenRecord>> find_token(const std::string& sha256_hex) = 0;
 
-  // Creates the run, or returns the stored one when run_id exists with the same project
-  // (a client's retry). Fails on a run_id of another project, and on a run that breaks the
-  // multi-node rule (a second machine-scope run of a job on the same node, a process-scope run
-  // on a node that has a machine-scope one, two runs of a job with the same rank).
-  virtual Result<RunRecord> register_run(const RunRecord& run) = 0;
+  // Creates the run, or returns the stored one when run_id exists for the same run (a client's
+  // retry, check_retry_of). Fails on a run_id of another project or of another run, and on a run
+  // that breaks the multi-node rule (a second machine-scope run of a job on the same node, a
+  // process-scope run on a node that has a machine-scope one, two runs of a job with the same rank).
+  // The check and the insert happen in one transaction.
+  virtual Result<RegisteredRun> register_run(const RunRecord& run) = 0;
   virtual Result<std::optional<RunRecord>> find_run(const std::string& run_id) = 0;
   virtual Result<std::vector<RunRecord>> list_runs(const RunFilter& filter) = 0;
   virtual Status finish_run(const std::string& run_id, double ended_unix_s) = 0;
@@ -139,8 +146,8 @@ class Storage {
                                                     std::int64_t limit) = 0;
 
   virtual Result<std::vector<std::string>> list_experiments(std::int64_t project_id) = 0;
-  // Sums of a project's runs grouped as asked (day: by sample time, UTC), ordered by key (bytewise).
-  // Runs without an experiment or a job are grouped under the key "".
+  // Sums of a project's runs grouped as asked (day: by sample time, UTC, from daily_totals), ordered
+  // by key (bytewise). Runs without an experiment or a job are grouped under the key "".
   virtual Result<std::vector<Totals>> totals(std::int64_t project_id, GroupBy group_by) = 0;
   // The project's samples summed per UTC day, ordered by day; `experiment` set: only that
   // experiment's runs ("" : the runs without one). Reads a per-run, per-day table, not the samples.

@@ -130,6 +130,40 @@ Status check_multi_node_rule(const RunRecord& run, const std::vector<RunRecord>&
   return Ok{};
 }
 
+Status check_retry_of(const RunRecord& stored, const RunRecord& sent) {
+  if (stored.project_id != sent.project_id) {
+    return Error{fmt::format(
+        "run_id {} belongs to another project: choose a new run_id (a UUID) for this run", sent.run_id)};
+  }
+  const bool same_run = stored.scope == sent.scope && stored.job.node == sent.job.node &&
+                        stored.job.rank == sent.job.rank && stored.job.job_id == sent.job.job_id &&
+                        std::abs(stored.started_unix_s - sent.started_unix_s) < 1e-3;
+  if (!same_run) {
+    return Error{
+        fmt::format("run_id {} is registered already with another node, rank, scope, job or start: choose a "
+                    "new run_id (a UUID) for this run",
+                    sent.run_id)};
+  }
+  return Ok{};
+}
+
+std::vector<Totals> totals_by_day(const std::vector<DayTotals>& days) {
+  std::vector<Totals> result;
+  result.reserve(days.size());
+  for (const DayTotals& day : days) {
+    Totals t;
+    t.key = utc_day_string(day.day);
+    t.energy_cpu_j = day.energy_cpu_j;
+    t.energy_ram_j = day.energy_ram_j;
+    t.energy_gpu_j = day.energy_gpu_j;
+    t.emissions_g = day.emissions_g;
+    t.run_count = day.run_count;
+    t.sample_count = day.sample_count;
+    result.push_back(std::move(t));
+  }
+  return result;
+}
+
 std::string utc_day_string(std::int64_t days_since_epoch) {
   // Howard Hinnant's civil_from_days.
   std::int64_t z = days_since_epoch + 719468;

@@ -22,6 +22,14 @@ Status validate_samples(const std::vector<SampleRecord>& samples);
 // with a machine-scope run of the job (and the reverse), and two runs of the job with one rank.
 Status check_multi_node_rule(const RunRecord& run, const std::vector<RunRecord>& same_job_runs);
 
+// `sent` registers a run_id that `stored` holds already. Ok when it is the same run sent again (a
+// client's retry: same project, scope, node, rank, job and start); an error that says to choose a
+// new run_id otherwise (another run's samples would be dropped as duplicates of this one's).
+Status check_retry_of(const RunRecord& stored, const RunRecord& sent);
+
+// daily_totals of a whole project as totals by day (the key "YYYY-MM-DD").
+std::vector<Totals> totals_by_day(const std::vector<DayTotals>& days);
+
 // Days since 1970-01-01 (UTC) as "YYYY-MM-DD".
 std::string utc_day_string(std::int64_t days_since_epoch);
 

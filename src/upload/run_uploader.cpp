@@ -1,5 +1,6 @@
 #include "upload/run_uploader.hpp"
 
+#include <algorithm>
 #include <chrono>
 #include <filesystem>
 #include <optional>
@@ -17,6 +18,14 @@ double monotonic_s() {
 }
 
 std::string samples_path(const std::string& run_id) { return "/runs/" + run_id + "/samples"; }
+
+// The [begin, end) ranges of at most kMaxSamplesPerRequest that `count` samples are sent in.
+std::vector<std::pair<std::size_t, std::size_t>> request_ranges(std::size_t count) {
+  std::vector<std::pair<std::size_t, std::size_t>> ranges;
+  for (std::size_t begin = 0; begin < count; begin += kMaxSamplesPerRequest)
+    ranges.emplace_back(begin, std::min(count, begin + kMaxSamplesPerRequest));
+  return ranges;
+}
 
 struct RecordSent {
   std::int64_t samples = 0;
@@ -40,8 +49,7 @@ RecordSent send_record(ServerClient& client, const nlohmann::json& record) {
   }
   const nlohmann::json& samples = record["samples"];
   const std::string path = samples_path(record["run_id"].get<std::string>());
-  for (std::size_t begin = 0; begin < samples.size(); begin += kMaxSamplesPerRequest) {
-    const std::size_t end = std::min(samples.size(), begin + kMaxSamplesPerRequest);
+  for (const auto& [begin, end] : request_ranges(samples.size())) {
     nlohmann::json chunk = nlohmann::json::array();
     for (std::size_t i = begin; i < end; ++i) chunk.push_back(samples[i]);
     ServerAnswer answer = client.post(path, {{"samples", chunk}});
@@ -58,31 +66,39 @@ RecordSent send_record(ServerClient& client, const nlohmann::json& record) {
 
 ReplayOutcome replay_spool(ServerClient& client, Spool& spool) {
   ReplayOutcome outcome;
-  auto loaded = spool.load();
-  if (!loaded) {
-    outcome.complete = false;
-    outcome.retryable = false;
-    outcome.error = loaded.error().message;
-    return outcome;
-  }
-  const std::vector<nlohmann::json>& records = loaded.value();
-  for (std::size_t i = 0; i < records.size(); ++i) {
-    RecordSent sent = send_record(client, records[i]);
+  SpoolReader reader(spool.path());
+  // The registrations sent so far: kept ahead of what is left (cheap, and they keep the spool whole
+  // on its own). When nothing else went through, the spool stays as it is.
+  std::vector<std::string> registrations;
+  bool sent_more = false;
+  for (;;) {
+    auto next = reader.next();
+    if (!next) {  // a damaged line: the spool stays as it is, so that the line number is right
+      outcome.complete = false;
+      outcome.retryable = false;
+      outcome.error = next.error().message;
+      return outcome;
+    }
+    if (!next.value()) break;
+    SpoolLine& line = *next.value();
+    const RecordSent sent = send_record(client, line.record);
     outcome.sent += sent.samples;
-    if (!sent.failure) continue;
-    outcome.complete = false;
-    outcome.retryable = sent.failure->retryable();
-    outcome.error = sent.failure->error;
-    if (i == 0) return outcome;  // nothing went through: the spool stays as it is
-    // Keep the registrations (cheap, and they make the spool whole on its own) and what is unsent.
-    std::vector<nlohmann::json> left;
-    for (std::size_t j = 0; j < i; ++j)
-      if (records[j]["kind"] == "run") left.push_back(records[j]);
-    left.insert(left.end(), records.begin() + static_cast<std::ptrdiff_t>(i), records.end());
-    if (auto replaced = spool.replace(left); !replaced) outcome.error += "; and " + replaced.error().message;
-    return outcome;
+    if (sent.failure) {
+      outcome.complete = false;
+      outcome.retryable = sent.failure->retryable();
+      outcome.error = sent.failure->error;
+      if (!sent_more) return outcome;
+      registrations.push_back(std::move(line.text));
+      if (auto kept = spool.rewrite(registrations, reader); !kept)
+        outcome.error += "; and " + kept.error().message;
+      return outcome;
+    }
+    if (line.record["kind"] == "run")
+      registrations.push_back(std::move(line.text));
+    else
+      sent_more = true;
   }
-  if (auto removed = spool.replace({}); !removed) {
+  if (auto removed = spool.remove(); !removed) {
     outcome.complete = false;
     outcome.error = removed.error().message;
   }
@@ -96,7 +112,9 @@ RunUploader::RunUploader(std::unique_ptr<ServerClient> client, std::string spool
       location_(std::move(location)),
       options_(std::move(options)) {}
 
-RunUploader::~RunUploader() {
+RunUploader::~RunUploader() { stop_thread(); }
+
+void RunUploader::stop_thread() {
   {
     std::lock_guard lock(mutex_);
     stopping_ = true;
@@ -115,10 +133,11 @@ ServerAnswer RunUploader::register_run(const RunHeader& header) {
                      .lexically_normal()
                      .string());
   ServerAnswer answer = client_->post("/runs", registration_);
-  if (answer.ok())
-    registered_ = true;
-  else
+  if (!answer.ok()) {
     note_failure(answer);
+    // The spool starts with the registration: replaying it registers the run.
+    if (answer.retryable() && !spool_records({})) answer.error += "; and " + last_error_;
+  }
   return answer;
 }
 
@@ -186,9 +205,9 @@ bool RunUploader::spool_records(const std::vector<nlohmann::json>& records) {
 
 bool RunUploader::send_round(std::vector<std::pair<std::int64_t, Sample>> batch) {
   std::vector<nlohmann::json> chunks;  // sample arrays of at most kMaxSamplesPerRequest
-  for (std::size_t begin = 0; begin < batch.size(); begin += kMaxSamplesPerRequest) {
+  for (const auto& [begin, end] : request_ranges(batch.size())) {
     nlohmann::json chunk = nlohmann::json::array();
-    for (std::size_t i = begin; i < std::min(batch.size(), begin + kMaxSamplesPerRequest); ++i)
+    for (std::size_t i = begin; i < end; ++i)
       chunk.push_back(sample_record(batch[i].first, batch[i].second, run_start_unix_s_, location_));
     chunks.push_back(std::move(chunk));
   }
@@ -203,15 +222,7 @@ bool RunUploader::send_round(std::vector<std::pair<std::int64_t, Sample>> batch)
     return false;
   };
   if (refused_) return spool_from(0);  // kept for `carbonmeter upload` once the cause is fixed
-  if (!registered_) {
-    const ServerAnswer answer = client_->post("/runs", registration_);
-    if (!answer.ok()) {
-      note_failure(answer);
-      return spool_from(0);
-    }
-    registered_ = true;
-  }
-  if (spool_.exists()) {  // earlier batches wait there: they go first
+  if (spool_.exists()) {               // the registration or earlier batches wait there: they go first
     const ReplayOutcome replayed = replay_spool(*client_, spool_);
     if (!replayed.complete) {
       note_failure(replayed.retryable, replayed.error);
@@ -229,12 +240,7 @@ bool RunUploader::send_round(std::vector<std::pair<std::int64_t, Sample>> batch)
 }
 
 UploadOutcome RunUploader::finish(double ended_unix_s) {
-  {
-    std::lock_guard lock(mutex_);
-    stopping_ = true;
-  }
-  wake_.notify_all();
-  if (thread_.joinable()) thread_.join();
+  stop_thread();
   std::vector<std::pair<std::int64_t, Sample>> batch;
   std::int64_t samples = 0;
   {
@@ -254,9 +260,8 @@ UploadOutcome RunUploader::finish(double ended_unix_s) {
     sent_all = send_round(std::move(left));
   }
   UploadOutcome outcome;
-  // Never before the start: a wall clock stepped back must not make the server refuse the end.
   const nlohmann::json finish_record = {
-      {"kind", "finish"}, {"run_id", run_id_}, {"ended_unix_s", std::max(ended_unix_s, run_start_unix_s_)}};
+      {"kind", "finish"}, {"run_id", run_id_}, {"ended_unix_s", ended_unix_s}};
   if (sent_all) {
     const RecordSent finished = send_record(*client_, finish_record);
     outcome.finished = !finished.failure;

@@ -44,8 +44,9 @@ struct ReplayOutcome {
   std::string error;
 };
 
-// Replays the spool's records in order; the records the server took are removed from it (the spool
-// file is deleted when it is empty). Stops at the first failure: the rest stays spooled.
+// Replays the spool's records in order, each as it is read; the records the server took are removed
+// from it (the spool file is deleted when it is empty). Stops at the first failure: the rest stays
+// spooled, copied as it is.
 ReplayOutcome replay_spool(ServerClient& client, Spool& spool);
 
 class RunUploader {
@@ -59,20 +60,23 @@ class RunUploader {
 
   // Registers the run (once the tracker has started and its header is known). The answer tells
   // the caller whether to go on: a 4xx other than 429 means a wrong key, project or run and is
-  // worth stopping for; no answer or a 5xx is not (the registration is spooled and retried).
+  // worth stopping for; no answer or a 5xx is not (the registration is spooled at once, and the
+  // spool is replayed first on every later round).
   ServerAnswer register_run(const RunHeader& header);
   // Called by the sampler after every sample.
   void add(const Sample& sample);
   void start();
   // Stops the thread, sends what is left (trying until final_timeout_s has passed, unless the server
   // refused something for good) and the run's end; what is still not sent stays in the spool.
+  // ended_unix_s: the run's start plus its duration (the run report's), never before the start.
   UploadOutcome finish(double ended_unix_s);
   const std::string& spool_path() const { return spool_.path(); }
   std::string server_url() const { return client_->url().text(); }
 
  private:
   void loop();
-  // One round: the registration if it is owed, the spool, then `batch`. Returns false when the
+  void stop_thread();  // without the final flush
+  // One round: the spool (the registration or batches that wait there), then `batch`. Returns false when the
   // server did not take everything (the rest is spooled).
   bool send_round(std::vector<std::pair<std::int64_t, Sample>> batch);
   bool spool_records(const std::vector<nlohmann::json>& records);
@@ -91,7 +95,6 @@ class RunUploader {
   nlohmann::json registration_;
   std::string run_id_;
   double run_start_unix_s_ = 0.0;
-  bool registered_ = false;  // the server has the registration (or the spool does)
 
   std::mutex mutex_;  // guards the fields below
   std::condition_variable wake_;

@@ -96,6 +96,11 @@ Result<std::unique_ptr<ServerClient>> ServerClient::connect(ServerUrl url, const
                                                             double timeout_s) {
   auto module = net::http_module();
   if (!module) return module.error();
+  if (url.scheme == "https" && !module.value()->https_supported)
+    return Error{url.text() +
+                 " is https, but this carbonmeter's HTTP module was built without TLS (cpp-httplib without "
+                 "CPPHTTPLIB_OPENSSL_SUPPORT): use a carbonmeter built with TLS, or reach the server over "
+                 "http:// (on a trusted network, or through a tunnel)"};
   auto poster = module.value()->make_poster(url.origin(), api_key, timeout_s);
   return std::unique_ptr<ServerClient>(new ServerClient(std::move(url), std::move(poster)));
 }
@@ -113,18 +118,17 @@ ServerAnswer ServerClient::post(const std::string& path, const nlohmann::json& b
     return answer;
   }
   answer.status = reply.status;
-  answer.body = nlohmann::json::parse(reply.body, nullptr, false);
-  if (answer.body.is_discarded()) answer.body = nlohmann::json();
-  if (!answer.ok()) {
-    std::string message;
-    if (answer.body.is_object() && answer.body.contains("error") && answer.body["error"].is_object() &&
-        answer.body["error"].value("message", nlohmann::json()).is_string())
-      message = answer.body["error"]["message"].get<std::string>();
-    else
-      message = reply.body.substr(0, 200);
-    answer.error =
-        url_.text() + " answered " + std::to_string(answer.status) + (message.empty() ? "" : ": " + message);
-  }
+  if (answer.ok()) return answer;
+  // The API's errors are {"error": {"message": ...}}; anything else is shown as it came.
+  const nlohmann::json answered = nlohmann::json::parse(reply.body, nullptr, false);
+  std::string message;
+  if (answered.is_object() && answered.contains("error") && answered["error"].is_object() &&
+      answered["error"].value("message", nlohmann::json()).is_string())
+    message = answered["error"]["message"].get<std::string>();
+  else
+    message = reply.body.substr(0, 200);
+  answer.error =
+      url_.text() + " answered " + std::to_string(answer.status) + (message.empty() ? "" : ": " + message);
   return answer;
 }
 

@@ -30,8 +30,7 @@ Result<ServerUrl> parse_server_url(const std::string& text);
 Result<std::string> resolve_api_key(const std::string& flag_value);
 
 struct ServerAnswer {
-  int status = 0;  // 0: no answer (connection refused, timeout, TLS failure)
-  nlohmann::json body;
+  int status = 0;     // 0: no answer (connection refused, timeout, TLS failure)
   std::string error;  // a message for people: the transport error or the server's error message
   // Worth sending again later: no answer, 429 or 5xx. Other 4xx will not change on retry.
   bool retryable() const { return status == 0 || status == 429 || status >= 500; }
@@ -40,7 +39,8 @@ struct ServerAnswer {
 
 class ServerClient {
  public:
-  // Fails only when the HTTP module cannot be loaded (net/http_module.hpp).
+  // Fails when the HTTP module cannot be loaded (net/http_module.hpp), or for an https address when
+  // it was built without TLS.
   static Result<std::unique_ptr<ServerClient>> connect(ServerUrl url, const std::string& api_key,
                                                        double timeout_s = 5.0);
   ~ServerClient();

@@ -6,15 +6,14 @@
 #include <cerrno>
 #include <cstdio>
 #include <cstring>
-#include <fstream>
-#include <sstream>
 
 #include "core/run_report.hpp"
 
 namespace carbonmeter::upload {
 namespace {
 
-Status write_all(int fd, const std::string& text, const std::string& path) {
+// Writes all of text; with sync, then syncs the file to disk.
+Status write_all(int fd, const std::string& text, const std::string& path, bool sync) {
   std::size_t written = 0;
   while (written < text.size()) {
     const ssize_t n = ::write(fd, text.data() + written, text.size() - written);
@@ -22,7 +21,8 @@ Status write_all(int fd, const std::string& text, const std::string& path) {
     if (n < 0) return Error{"cannot write the spool " + path + ": " + std::strerror(errno)};
     written += static_cast<std::size_t>(n);
   }
-  if (::fdatasync(fd) != 0) return Error{"cannot sync the spool " + path + ": " + std::strerror(errno)};
+  if (sync && ::fdatasync(fd) != 0)
+    return Error{"cannot sync the spool " + path + ": " + std::strerror(errno)};
   return Ok{};
 }
 
@@ -41,6 +41,31 @@ bool is_record(const nlohmann::json& record) {
 
 }  // namespace
 
+SpoolReader::SpoolReader(std::string path) : path_(std::move(path)), in_(path_, std::ios::binary) {
+  if (!in_) open_error_ = std::strerror(errno);
+}
+
+bool SpoolReader::next_whole_line(std::string& line) {
+  if (!std::getline(in_, line)) return false;
+  return !in_.eof();  // no newline after it: cut short by a crash while appending
+}
+
+Result<std::optional<SpoolLine>> SpoolReader::next() {
+  if (!open_error_.empty()) return Error{"cannot read the spool " + path_ + ": " + open_error_};
+  std::string text;
+  while (next_whole_line(text)) {
+    ++line_number_;
+    if (text.empty()) continue;
+    nlohmann::json record = nlohmann::json::parse(text, nullptr, false);
+    if (record.is_discarded() || !is_record(record))
+      return Error{path_ + " line " + std::to_string(line_number_) +
+                   " is not a spool record: is this a carbonmeter spool file (NAME.spool.jsonl)?"};
+    return std::optional<SpoolLine>(SpoolLine{std::move(record), std::move(text)});
+  }
+  if (in_.bad()) return Error{"cannot read the spool " + path_ + ": " + std::strerror(errno)};
+  return std::optional<SpoolLine>();
+}
+
 bool Spool::exists() const { return ::access(path_.c_str(), F_OK) == 0; }
 
 Status Spool::append(const nlohmann::json& record) {
@@ -49,7 +74,7 @@ Status Spool::append(const nlohmann::json& record) {
     return Error{"cannot open the spool " + path_ + ": " + std::strerror(errno) +
                  " (give a writable folder with --output-dir)"};
   const off_t size_before = ::lseek(fd, 0, SEEK_END);
-  Status status = write_all(fd, dump_json(record) + "\n", path_);
+  Status status = write_all(fd, dump_json(record) + "\n", path_, true);
   // A line written in part (a full disk) would be followed by the next record on the same line:
   // cut it off, so that the spool stays readable.
   if (!status && size_before >= 0) {
@@ -60,48 +85,37 @@ Status Spool::append(const nlohmann::json& record) {
   return status;
 }
 
-Result<std::vector<nlohmann::json>> Spool::load() const {
-  std::ifstream in(path_, std::ios::binary);
-  if (!in) return Error{"cannot read the spool " + path_ + ": " + std::strerror(errno)};
-  std::stringstream buffer;
-  buffer << in.rdbuf();
-  const std::string text = buffer.str();
-  std::vector<nlohmann::json> records;
-  std::size_t begin = 0;
-  int line_number = 0;
-  while (begin < text.size()) {
-    ++line_number;
-    const std::size_t end = text.find('\n', begin);
-    if (end == std::string::npos) break;  // cut short by a crash while appending: never synced as kept
-    const std::string line = text.substr(begin, end - begin);
-    begin = end + 1;
-    if (line.empty()) continue;
-    nlohmann::json record = nlohmann::json::parse(line, nullptr, false);
-    if (record.is_discarded() || !is_record(record))
-      return Error{path_ + " line " + std::to_string(line_number) +
-                   " is not a spool record: is this a carbonmeter spool file (NAME.spool.jsonl)?"};
-    records.push_back(std::move(record));
-  }
-  return records;
+Status Spool::remove() {
+  if (::unlink(path_.c_str()) != 0 && errno != ENOENT)
+    return Error{"cannot remove the spool " + path_ + ": " + std::strerror(errno)};
+  return Ok{};
 }
 
-Status Spool::replace(const std::vector<nlohmann::json>& records) {
-  if (records.empty()) {
-    if (::unlink(path_.c_str()) != 0 && errno != ENOENT)
-      return Error{"cannot remove the spool " + path_ + ": " + std::strerror(errno)};
-    return Ok{};
-  }
+Status Spool::rewrite(const std::vector<std::string>& first_lines, SpoolReader& rest) {
+  if (!rest.open_error_.empty()) return Error{"cannot read the spool " + path_ + ": " + rest.open_error_};
   const std::string temporary = path_ + ".tmp";
   const int fd = ::open(temporary.c_str(), O_WRONLY | O_TRUNC | O_CREAT | O_CLOEXEC, 0600);
   if (fd < 0) return Error{"cannot write " + temporary + ": " + std::strerror(errno)};
+  Status status = Ok{};
   std::string text;
-  for (const nlohmann::json& record : records) text += dump_json(record) + "\n";
-  Status status = write_all(fd, text, temporary);
+  for (const std::string& line : first_lines) text += line + "\n";
+  std::string line;
+  constexpr std::size_t kWriteBytes = 1 << 20;  // written in pieces: a long spool is not held whole
+  while (status && rest.next_whole_line(line)) {
+    text += line + "\n";
+    if (text.size() >= kWriteBytes) {
+      status = write_all(fd, text, temporary, false);
+      text.clear();
+    }
+  }
+  if (status && rest.in_.bad())
+    status = Error{"cannot read the spool " + path_ + ": " + std::strerror(errno)};
+  if (status) status = write_all(fd, text, temporary, true);
   ::close(fd);
-  if (!status) return status;
-  if (::rename(temporary.c_str(), path_.c_str()) != 0)
-    return Error{"cannot replace the spool " + path_ + ": " + std::strerror(errno)};
-  return Ok{};
+  if (status && ::rename(temporary.c_str(), path_.c_str()) != 0)
+    status = Error{"cannot replace the spool " + path_ + ": " + std::strerror(errno)};
+  if (!status) ::unlink(temporary.c_str());  // nothing is left beside the spool
+  return status;
 }
 
 }  // namespace carbonmeter::upload

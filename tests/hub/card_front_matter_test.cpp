@@ -6,6 +6,7 @@
 #include <gtest/gtest.h>
 
 #include <cmath>
+#include <utility>
 
 #include "hub/emissions_figure.hpp"
 
@@ -102,41 +103,45 @@ TEST(HubCardReader, CardsThatReportNothingAreNotErrors) {
   EXPECT_TRUE(reports_nothing("---\nlicense: mit\n---\nco2_eq_emissions: 5\n"));  // in the text
 }
 
-TEST(HubCardReader, UnitsWrittenAsTextAreErrorsThatSayWhatToWrite) {
-  const std::string kg = error_of("---\nco2_eq_emissions: 3.5 kg\n---\n");
-  EXPECT_THAT(kg, HasSubstr("'3.5 kg' has a unit"));
-  EXPECT_THAT(kg, HasSubstr("line 2"));
-  EXPECT_THAT(kg, HasSubstr("3.5 kg = 3500"));
-  EXPECT_THAT(error_of("---\nco2_eq_emissions:\n  emissions: 1200 g\n---\n"), HasSubstr("1200 g = 1200"));
-  EXPECT_THAT(error_of("---\nco2_eq_emissions: 3.5kg\n---\n"), HasSubstr("3.5kg = 3500"));
-  EXPECT_THAT(error_of("---\nco2_eq_emissions: 2 tCO2e\n---\n"), HasSubstr("2 tCO2e = 2000000"));
-  EXPECT_THAT(error_of("---\nco2_eq_emissions:\n  emissions: a lot\n---\n"),
-              HasSubstr("'a lot' is not a number"));
-  EXPECT_THAT(error_of("---\nco2_eq_emissions: 12#x\n---\n"), HasSubstr("is not a number"));
+// Each card, and what its error says (the figure, what is wrong, what to write instead).
+TEST(HubCardReader, MalformedFiguresAreErrorsThatSayWhatToWrite) {
+  const std::pair<const char*, const char*> cases[] = {
+      // Units written as text: the grams to write instead.
+      {"---\nco2_eq_emissions: 3.5 kg\n---\n", "(line 2) '3.5 kg' has a unit written as text"},
+      {"---\nco2_eq_emissions: 3.5 kg\n---\n", "(3.5 kg = 3500)"},
+      {"---\nco2_eq_emissions:\n  emissions: 1200 g\n---\n", "1200 g = 1200"},
+      {"---\nco2_eq_emissions: 3.5kg\n---\n", "3.5kg = 3500"},
+      {"---\nco2_eq_emissions: 2 tCO2e\n---\n", "2 tCO2e = 2000000"},
+      {"---\nco2_eq_emissions:\n  emissions: a lot\n---\n", "'a lot' is not a number"},
+      {"---\nco2_eq_emissions: 12#x\n---\n", "is not a number"},
+      // Negative, NaN, infinite, missing.
+      {"---\nco2_eq_emissions: -3\n---\n", "'-3' is negative"},
+      {"---\nco2_eq_emissions:\n  emissions: -0.5\n---\n", "negative"},
+      {"---\nco2_eq_emissions: nan\n---\n", "'nan' is not a finite number"},
+      {"---\nco2_eq_emissions: .nan\n---\n", "is not a number"},
+      {"---\nco2_eq_emissions: inf\n---\n", "not a finite number"},
+      {"---\nco2_eq_emissions: 1e999\n---\n", "not a finite number"},
+      {"---\nco2_eq_emissions:\n  emissions:\n  source: x\n---\n", "emissions (line 3) has no value"},
+      {"---\nco2_eq_emissions: ''\n---\n", "has no value"},
+      // A mapping without emissions.
+      {"---\nco2_eq_emissions:\n  source: x\n---\n", "has no emissions figure"},
+      {"---\nco2_eq_emissions:\nlicense: mit\n---\n", "(line 2) has no emissions figure"},
+      {"---\nco2_eq_emissions:\n---\n", "has no emissions figure"},
+  };
+  for (const auto& [card, message] : cases) EXPECT_THAT(error_of(card), HasSubstr(message)) << card;
 }
 
-TEST(HubCardReader, NegativeNanInfinityAndMissingValuesAreErrors) {
-  EXPECT_THAT(error_of("---\nco2_eq_emissions: -3\n---\n"), HasSubstr("'-3' is negative"));
-  EXPECT_THAT(error_of("---\nco2_eq_emissions:\n  emissions: -0.5\n---\n"), HasSubstr("negative"));
-  EXPECT_THAT(error_of("---\nco2_eq_emissions: nan\n---\n"), HasSubstr("'nan' is not a finite number"));
-  EXPECT_THAT(error_of("---\nco2_eq_emissions: .nan\n---\n"), HasSubstr("is not a number"));
-  EXPECT_THAT(error_of("---\nco2_eq_emissions: inf\n---\n"), HasSubstr("not a finite number"));
-  EXPECT_THAT(error_of("---\nco2_eq_emissions: 1e999\n---\n"), HasSubstr("not a finite number"));
-  EXPECT_THAT(error_of("---\nco2_eq_emissions:\n  emissions:\n  source: x\n---\n"),
-              HasSubstr("emissions (line 3) has no value"));
-  EXPECT_THAT(error_of("---\nco2_eq_emissions: ''\n---\n"), HasSubstr("has no value"));
-}
-
-TEST(HubCardReader, AMappingWithoutEmissionsIsAnError) {
-  EXPECT_THAT(error_of("---\nco2_eq_emissions:\n  source: x\n---\n"), HasSubstr("has no emissions figure"));
-  EXPECT_THAT(error_of("---\nco2_eq_emissions:\nlicense: mit\n---\n"), HasSubstr("line 2"));
-  EXPECT_THAT(error_of("---\nco2_eq_emissions:\n---\n"), HasSubstr("has no emissions figure"));
-}
-
-TEST(HubCardReader, FrontMatterThatIsNeverClosedIsAnError) {
+TEST(HubCardReader, FrontMatterThatIsNeverClosedIsAnErrorWhenItHoldsEmissions) {
   const std::string error = error_of("---\nco2_eq_emissions: 5\n# Model\nSome text.\n");
   EXPECT_THAT(error, HasSubstr("never closed"));
   EXPECT_THAT(error, HasSubstr("'---'"));
+  EXPECT_THAT(error_of("---\nlicense: mit\n\"co2_eq_emissions\" :\n  emissions: 5\n"),
+              HasSubstr("never closed"));
+  // Without a top-level co2_eq_emissions it is no front matter, as for the Python reader and the
+  // card writer: the card reports nothing.
+  EXPECT_TRUE(reports_nothing("---\nlicense: mit\n"));
+  EXPECT_TRUE(reports_nothing("---\nlicense: mit\n# Model\n\nA horizontal rule above.\n"));
+  EXPECT_TRUE(reports_nothing("---\nnested:\n  co2_eq_emissions: 5\n"));
 }
 
 TEST(HubCardReader, KeysIndentedUnlikeTheirSiblingsAreErrors) {

@@ -8,7 +8,6 @@
 #include <filesystem>
 #include <nlohmann/json.hpp>
 
-#include "hub/scoped_env.hpp"
 #include "support/fake_root.hpp"
 #include "support/run_cli.hpp"
 
@@ -19,9 +18,13 @@ namespace fs = std::filesystem;
 using ::testing::ElementsAre;
 using ::testing::HasSubstr;
 using ::testing::Not;
-using testing::ScopedEnv;
 using testing::write_file;
-const auto hermetic = testing::without_hf_settings;
+
+// carbonmeter with `env` set in its own process; run_carbonmeter keeps the developer's Hugging Face
+// settings out.
+testing::CliOutcome carbonmeter(const std::vector<std::string>& args, const testing::EnvChanges& env = {}) {
+  return testing::run_carbonmeter(args, "/tmp", nullptr, env);
+}
 
 std::string card(const std::string& co2_block) {
   return "---\nlicense: mit\n" + co2_block + "tags:\n- text\n---\n# A model\n\nSome text.\n";
@@ -90,8 +93,7 @@ std::vector<std::string> model_ids(const nlohmann::json& list) {
 }
 
 TEST_F(HubCli, ReadsTheCacheThatHfHomeNames) {
-  ScopedEnv env(hermetic({{"HF_HOME", hf_home_}}));
-  const auto outcome = testing::run_carbonmeter({"hub", "search"});
+  const auto outcome = carbonmeter({"hub", "search"}, {{"HF_HOME", hf_home_}});
   ASSERT_EQ(outcome.exit_code, 0) << outcome.err;
   const std::string& out = outcome.out;
   EXPECT_THAT(out, HasSubstr("MODEL"));
@@ -123,8 +125,7 @@ TEST_F(HubCli, ReadsTheCacheThatHfHomeNames) {
 }
 
 TEST_F(HubCli, JsonIsAListOfTheMatchesWithUnreadableCardsOnStderr) {
-  ScopedEnv env(hermetic({}));
-  const auto outcome = testing::run_carbonmeter({"hub", "search", "--cache-dir", hub_, "--json"});
+  const auto outcome = carbonmeter({"hub", "search", "--cache-dir", hub_, "--json"});
   ASSERT_EQ(outcome.exit_code, 0) << outcome.err;
   const nlohmann::json list = nlohmann::json::parse(outcome.out);
   ASSERT_TRUE(list.is_array());
@@ -153,49 +154,43 @@ TEST_F(HubCli, JsonIsAListOfTheMatchesWithUnreadableCardsOnStderr) {
 }
 
 TEST_F(HubCli, CacheDirAcceptsAnHfHomeToo) {
-  ScopedEnv env(hermetic({}));
-  const auto outcome = testing::run_carbonmeter({"hub", "search", "--cache-dir", hf_home_, "--json"});
+  const auto outcome = carbonmeter({"hub", "search", "--cache-dir", hf_home_, "--json"});
   ASSERT_EQ(outcome.exit_code, 0) << outcome.err;
   EXPECT_EQ(nlohmann::json::parse(outcome.out).size(), 3u);
 }
 
 TEST_F(HubCli, HfHubCacheComesBeforeHfHome) {
-  ScopedEnv env(hermetic({{"HF_HUB_CACHE", hub_}, {"HF_HOME", dir_ + "/elsewhere"}}));
-  const auto outcome = testing::run_carbonmeter({"hub", "search", "--json"});
+  const auto outcome =
+      carbonmeter({"hub", "search", "--json"}, {{"HF_HUB_CACHE", hub_}, {"HF_HOME", dir_ + "/elsewhere"}});
   ASSERT_EQ(outcome.exit_code, 0) << outcome.err;
   EXPECT_EQ(nlohmann::json::parse(outcome.out).size(), 3u);
 }
 
 TEST_F(HubCli, ThresholdsAreInclusiveAndSortEmissionsGoesUp) {
-  ScopedEnv env(hermetic({}));
-  const auto within = testing::run_carbonmeter(
+  const auto within = carbonmeter(
       {"hub", "search", "--cache-dir", hub_, "--min-grams", "60", "--max-grams", "1200", "--json"});
   ASSERT_EQ(within.exit_code, 0) << within.err;
   EXPECT_THAT(model_ids(nlohmann::json::parse(within.out)), ElementsAre("beta", "org/alpha"));
-  const auto above =
-      testing::run_carbonmeter({"hub", "search", "--cache-dir", hub_, "--min-grams", "60.5", "--json"});
+  const auto above = carbonmeter({"hub", "search", "--cache-dir", hub_, "--min-grams", "60.5", "--json"});
   EXPECT_THAT(model_ids(nlohmann::json::parse(above.out)), ElementsAre("org/alpha", "org/gamma"));
-  const auto below =
-      testing::run_carbonmeter({"hub", "search", "--cache-dir", hub_, "--max-grams", "59", "--json"});
+  const auto below = carbonmeter({"hub", "search", "--cache-dir", hub_, "--max-grams", "59", "--json"});
   EXPECT_EQ(nlohmann::json::parse(below.out), nlohmann::json::array());
 
-  const auto sorted =
-      testing::run_carbonmeter({"hub", "search", "--cache-dir", hub_, "--sort", "emissions", "--json"});
+  const auto sorted = carbonmeter({"hub", "search", "--cache-dir", hub_, "--sort", "emissions", "--json"});
   EXPECT_THAT(model_ids(nlohmann::json::parse(sorted.out)), ElementsAre("beta", "org/alpha", "org/gamma"));
-  const auto descending = testing::run_carbonmeter(
-      {"hub", "search", "--cache-dir", hub_, "--sort", "emissions", "--descending", "--json"});
+  const auto descending =
+      carbonmeter({"hub", "search", "--cache-dir", hub_, "--sort", "emissions", "--descending", "--json"});
   EXPECT_THAT(model_ids(nlohmann::json::parse(descending.out)),
               ElementsAre("org/gamma", "org/alpha", "beta"));
 
-  const auto text = testing::run_carbonmeter(
-      {"hub", "search", "--cache-dir", hub_, "--sort", "emissions", "--max-grams", "2000"});
+  const auto text =
+      carbonmeter({"hub", "search", "--cache-dir", hub_, "--sort", "emissions", "--max-grams", "2000"});
   ASSERT_EQ(text.exit_code, 0) << text.err;
   EXPECT_LT(text.out.find("beta"), text.out.find("org/alpha"));
   EXPECT_THAT(text.out, HasSubstr("2 models with emissions of 2 kg or less, of 3 that report emissions"));
 }
 
 TEST_F(HubCli, AFolderOfCards) {
-  ScopedEnv env(hermetic({}));
   const std::string cards = dir_ + "/cards";
   write_file(cards + "/org/name/README.md", card("co2_eq_emissions:\n  emissions: '12.5'\n  source: logs\n"));
   write_file(cards + "/foo.md", card("co2_eq_emissions: 7 # grams\n"));
@@ -205,7 +200,7 @@ TEST_F(HubCli, AFolderOfCards) {
   write_file(cards + "/open/README.md", "---\nco2_eq_emissions: 4\nno end\n");
   write_file(cards + "/.git/x.md", card("co2_eq_emissions: 1\n"));
   write_file(cards + "/notes.txt", card("co2_eq_emissions: 1\n"));
-  const auto outcome = testing::run_carbonmeter({"hub", "search", "--cards", cards, "--json"});
+  const auto outcome = carbonmeter({"hub", "search", "--cards", cards, "--json"});
   ASSERT_EQ(outcome.exit_code, 0) << outcome.err;
   const nlohmann::json list = nlohmann::json::parse(outcome.out);
   EXPECT_THAT(model_ids(list), ElementsAre("deep/er/bar", "foo", "org/name"));
@@ -215,7 +210,7 @@ TEST_F(HubCli, AFolderOfCards) {
   EXPECT_THAT(outcome.err, HasSubstr(cards + "/open/README.md: the front matter"));
   EXPECT_THAT(outcome.err, HasSubstr("never closed"));
 
-  const auto text = testing::run_carbonmeter({"hub", "search", "--cards", cards});
+  const auto text = carbonmeter({"hub", "search", "--cards", cards});
   ASSERT_EQ(text.exit_code, 0) << text.err;
   EXPECT_THAT(text.out, HasSubstr("1 card reports no emissions"));
   EXPECT_THAT(text.out, HasSubstr("2 unreadable cards:"));
@@ -223,8 +218,7 @@ TEST_F(HubCli, AFolderOfCards) {
 
 TEST_F(HubCli, AMissingCacheIsFatalAndSaysWhereItLookedAndWhatToSet) {
   {
-    ScopedEnv env(hermetic({{"HF_HOME", dir_ + "/nowhere"}}));
-    const auto outcome = testing::run_carbonmeter({"hub", "search"});
+    const auto outcome = carbonmeter({"hub", "search"}, {{"HF_HOME", dir_ + "/nowhere"}});
     EXPECT_EQ(outcome.exit_code, 1);
     EXPECT_THAT(outcome.err, HasSubstr(dir_ + "/nowhere/hub"));
     EXPECT_THAT(outcome.err, HasSubstr("HF_HOME"));
@@ -232,21 +226,20 @@ TEST_F(HubCli, AMissingCacheIsFatalAndSaysWhereItLookedAndWhatToSet) {
     EXPECT_EQ(outcome.out, "");
   }
   {
-    ScopedEnv env(hermetic({}));  // HOME is a folder that does not exist in the tests
-    const auto outcome = testing::run_carbonmeter({"hub", "search", "--json"});
+    // HOME is a folder that does not exist in the tests.
+    const auto outcome = carbonmeter({"hub", "search", "--json"});
     EXPECT_EQ(outcome.exit_code, 1);
     EXPECT_THAT(outcome.err, HasSubstr("/nonexistent/carbonmeter-test-home/.cache/huggingface/hub"));
-    const auto cache_dir = testing::run_carbonmeter({"hub", "search", "--cache-dir", dir_ + "/nope"});
+    const auto cache_dir = carbonmeter({"hub", "search", "--cache-dir", dir_ + "/nope"});
     EXPECT_EQ(cache_dir.exit_code, 1);
     EXPECT_THAT(cache_dir.err, HasSubstr(dir_ + "/nope"));
-    const auto cards = testing::run_carbonmeter({"hub", "search", "--cards", dir_ + "/nope"});
+    const auto cards = carbonmeter({"hub", "search", "--cards", dir_ + "/nope"});
     EXPECT_EQ(cards.exit_code, 1);
     EXPECT_THAT(cards.err, HasSubstr(dir_ + "/nope does not exist"));
   }
 }
 
 TEST_F(HubCli, BadUsageIsExit2WithOneLine) {
-  ScopedEnv env(hermetic({}));
   const std::vector<std::pair<std::vector<std::string>, std::string>> cases = {
       {{"--min-grams", "10", "--max-grams", "5"}, "is above --max-grams"},
       {{"--min-grams", "-1"}, "--min-grams must be"},
@@ -263,12 +256,12 @@ TEST_F(HubCli, BadUsageIsExit2WithOneLine) {
     std::vector<std::string> args = {"hub", "search", "--cache-dir", hub_};
     if (flags[0] == "--cache-dir" || flags[0] == "--online") args.resize(2);
     args.insert(args.end(), flags.begin(), flags.end());
-    const auto outcome = testing::run_carbonmeter(args);
+    const auto outcome = carbonmeter(args);
     EXPECT_EQ(outcome.exit_code, 2) << flags[0] << ": " << outcome.err;
     EXPECT_THAT(outcome.err, HasSubstr(message)) << flags[0];
     EXPECT_EQ(outcome.out, "") << flags[0];
   }
-  EXPECT_EQ(testing::run_carbonmeter({"hub"}).exit_code, 2);
+  EXPECT_EQ(carbonmeter({"hub"}).exit_code, 2);
 }
 
 }  // namespace

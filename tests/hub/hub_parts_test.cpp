@@ -18,6 +18,7 @@ namespace {
 using nlohmann::json;
 using ::testing::ElementsAre;
 using ::testing::HasSubstr;
+using ::testing::Not;
 
 Result<std::optional<ReportedEmissions>> from_json(const char* card_data) {
   return emissions_from_card_data(json::parse(card_data));
@@ -219,7 +220,9 @@ TEST(HubOutput, LongAndControlCharactersAreKeptOffTheTable) {
   long_one.reported.hardware_used = std::string(100, 'h');
   long_one.reported.source = "two\nlines";
   const std::string table = models_table({long_one});
-  EXPECT_THAT(table, HasSubstr(std::string(37, 'h') + "..."));
+  // 40 characters at most: 37 of the text and "...", after the column's leading space.
+  EXPECT_THAT(table, HasSubstr(" " + std::string(37, 'h') + "...  "));
+  EXPECT_THAT(table, Not(HasSubstr(std::string(38, 'h'))));
   EXPECT_THAT(table, HasSubstr("two lines"));
 }
 

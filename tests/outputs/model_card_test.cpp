@@ -3,6 +3,8 @@
 #include <gmock/gmock.h>
 #include <gtest/gtest.h>
 
+#include "hub/card_front_matter.hpp"
+
 namespace carbonmeter {
 namespace {
 
@@ -113,6 +115,41 @@ TEST(ModelCard, DuplicateKeysBecomeOneBlockInThePlaceOfTheFirst) {
       "co2_eq_emissions_note: kept\n---\nbody\n";
   EXPECT_EQ(update_model_card(card, sample()),
             "---\nlanguage: en\n" + kBlock + "tags:\n- a\nco2_eq_emissions_note: kept\n---\nbody\n");
+}
+
+// What the writer writes, the card reader of `carbonmeter hub search` reads back, whatever the card
+// was: both find the front matter and the co2_eq_emissions key the same way (front_matter.hpp).
+TEST(ModelCard, ReadingBackTheUpdatedCardGivesTheEmissions) {
+  ModelCardEmissions bare{0.25, "", "", "", ""};
+  ModelCardEmissions quoted = sample();
+  quoted.source = "the team's \"logs\" \\ notes";
+  quoted.geographical_location = "Paris: south # not a comment";
+  const std::string cards[] = {
+      "",
+      "# My model\n",
+      "---\nlicense: mit\n---\n# Card\n",
+      "\xEF\xBB\xBF---\r\nlicense: mit\r\n---\r\nText\r\n",
+      "---\nco2_eq_emissions: 10\nco2_eq_emissions:\n  emissions: 20\n  notes: kept\n---\n",
+      "---\nco2_eq_emissions:5\n---\n",
+      "---\nlicense: mit\n  ---\nmore: x\n---\n",  // an indented `---` closes it too
+      " ---\nlicense: mit\n---\n",                 // an indented first `---`: a new front matter on top
+      "---\nlicense: mit\n",                       // never closed: no front matter
+      "---\nco2_eq_emissions: 5\n# never closed\n",
+  };
+  for (const std::string& card : cards) {
+    for (const ModelCardEmissions& e : {sample(), bare, quoted}) {
+      const std::string updated = update_model_card(card, e);
+      auto read = hub::read_card_emissions(updated);
+      ASSERT_TRUE(read.ok()) << read.error().message << "\n" << updated;
+      ASSERT_TRUE(read.value()) << updated;
+      const hub::ReportedEmissions& got = *read.value();
+      EXPECT_EQ(got.emissions_g, e.emissions_g) << updated;
+      EXPECT_EQ(got.source.value_or(""), e.source) << updated;
+      EXPECT_EQ(got.training_type.value_or(""), e.training_type) << updated;
+      EXPECT_EQ(got.geographical_location.value_or(""), e.geographical_location) << updated;
+      EXPECT_EQ(got.hardware_used.value_or(""), e.hardware_used) << updated;
+    }
+  }
 }
 
 TEST(ModelCard, NumbersArePlainDotted) {

@@ -3,11 +3,11 @@
 #pragma once
 
 #include <algorithm>
-#include <cctype>
 #include <cstdlib>
 #include <string>
 
 #include "api_fixture.hpp"
+#include "core/url_encode.hpp"
 
 namespace carbonmeter::testing {
 
@@ -20,23 +20,6 @@ struct Page {
     return it == headers.end() ? "" : it->second;
   }
 };
-
-// Percent-encodes all but A-Z a-z 0-9 - . _ ~ (a path segment or a query value).
-inline std::string encoded(const std::string& text) {
-  static const char* hex = "0123456789ABCDEF";
-  std::string out;
-  for (const char c : text) {
-    const auto byte = static_cast<unsigned char>(c);
-    if (std::isalnum(byte) || c == '-' || c == '.' || c == '_' || c == '~') {
-      out += c;
-    } else {
-      out += '%';
-      out += hex[byte >> 4];
-      out += hex[byte & 15];
-    }
-  }
-  return out;
-}
 
 inline std::size_t count_of(const std::string& text, const std::string& needle) {
   std::size_t count = 0;
@@ -107,7 +90,7 @@ class DashboardTest : public ApiTest {
     Reply created = post(client(), "/api/v1/projects", {{"name", name}}, kAdminToken);
     EXPECT_EQ(created.status, 201) << created.raw;
     Reply token =
-        post(client(), "/api/v1/projects/" + encoded(name) + "/tokens", {{"label", "ci"}}, kAdminToken);
+        post(client(), "/api/v1/projects/" + url_encode(name) + "/tokens", {{"label", "ci"}}, kAdminToken);
     EXPECT_EQ(token.status, 201) << token.raw;
     return token.body.value("token", "");
   }

@@ -85,7 +85,7 @@ TEST_P(DashboardTest, ATokenInTheUrlOrTheLoginFormBecomesACookie) {
   ASSERT_EQ(form.status, 200);
   EXPECT_THAT(form.body, HasSubstr("value=\"/dashboard/projects/vision\""));
   Page login =
-      post_form("/dashboard/login", "token=" + encoded(token) + "&next=%2Fdashboard%2Fprojects%2Fvision");
+      post_form("/dashboard/login", "token=" + url_encode(token) + "&next=%2Fdashboard%2Fprojects%2Fvision");
   ASSERT_EQ(login.status, 303) << login.body;
   EXPECT_EQ(login.header("Location"), "/dashboard/projects/vision");
   const std::string login_cookie = cookie_pair(login.header("Set-Cookie"));
@@ -93,7 +93,7 @@ TEST_P(DashboardTest, ATokenInTheUrlOrTheLoginFormBecomesACookie) {
   EXPECT_EQ(page("/", "", login_cookie).status, 200);
   for (const std::string next :
        {"%2F%2Fevil.example%2F", "https%3A%2F%2Fevil.example", "%2F%5Cevil.example"}) {
-    Page elsewhere = post_form("/dashboard/login", "token=" + encoded(token) + "&next=" + next);
+    Page elsewhere = post_form("/dashboard/login", "token=" + url_encode(token) + "&next=" + next);
     EXPECT_EQ(elsewhere.header("Location"), "/") << next;
   }
   Page wrong = post_form("/dashboard/login", "token=cm_wrong&next=%2F");
@@ -202,12 +202,15 @@ TEST_P(DashboardTest, HostileNamesAreEscapedEverywhere) {
   ASSERT_EQ(post(client(), "/api/v1/runs", body, token).status, 201);
   ASSERT_EQ(post(client(), "/api/v1/runs/evil/samples", samples_body(0, 3), token).status, 200);
 
-  const std::string project_path = "/dashboard/projects/" + encoded(project);
-  for (const std::string& path :
-       {std::string("/"), project_path, project_path + "?experiment=" + encoded(experiment),
-        std::string("/dashboard/runs/evil"), "/dashboard/projects/" + encoded("<script>absent")}) {
+  const std::string project_path = "/dashboard/projects/" + url_encode(project);
+  for (const auto& [path, status] : std::vector<std::pair<std::string, int>>{
+           {"/", 200},
+           {project_path, 200},
+           {project_path + "?experiment=" + url_encode(experiment), 200},
+           {"/dashboard/runs/evil", 200},
+           {"/dashboard/projects/" + url_encode("<script>absent"), 404}}) {
     Page shown = page(path, kAdminToken);
-    EXPECT_TRUE(shown.status == 200 || shown.status == 404) << path << ": " << shown.status;
+    EXPECT_EQ(shown.status, status) << path;
     EXPECT_THAT(shown.body, Not(HasSubstr("<script"))) << path;
     EXPECT_THAT(shown.body, Not(HasSubstr("<img"))) << path;
     EXPECT_THAT(shown.body, Not(HasSubstr("<svg onload"))) << path;

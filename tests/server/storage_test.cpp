@@ -106,7 +106,7 @@ class StorageTest : public testing::TestWithParam<Backend> {
   RunRecord register_ok(const RunRecord& run) {
     auto stored = storage_->register_run(run);
     EXPECT_TRUE(stored.ok()) << run.run_id << ": " << stored.error().message;
-    return stored.ok() ? stored.value() : RunRecord{};
+    return stored.ok() ? stored.value().run : RunRecord{};
   }
 
   std::string register_error(const RunRecord& run) {
@@ -263,12 +263,18 @@ TEST_P(StorageTest, RegisterRunRetryReturnsTheStoredRun) {
   run.experiment = "resnet";
   run.job.world_size = 2;
   run.job.local_rank = 0;
-  const auto stored = register_ok(run);
+  auto created = storage_->register_run(run);
+  ASSERT_TRUE(created.ok()) << created.error().message;
+  EXPECT_TRUE(created.value().created);
+  const RunRecord& stored = created.value().run;
   EXPECT_EQ(stored.run_id, "run-1");
   EXPECT_EQ(stored.experiment, "resnet");
   insert_ok("run-1", make_samples(0, 4));
 
-  const auto retried = register_ok(run);  // the client retries after a lost answer
+  auto again = storage_->register_run(run);  // the client retries after a lost answer
+  ASSERT_TRUE(again.ok()) << again.error().message;
+  EXPECT_FALSE(again.value().created);
+  const RunRecord& retried = again.value().run;
   EXPECT_EQ(retried.run_id, "run-1");
   EXPECT_EQ(retried.project_id, project);
   EXPECT_EQ(retried.job.job_id, "job-7");
@@ -284,6 +290,15 @@ TEST_P(StorageTest, RegisterRunRetryReturnsTheStoredRun) {
   stolen.project_id = other;
   const auto message = register_error(stolen);
   EXPECT_NE(message.find("another project"), std::string::npos) << message;
+  // Another run under the same id (another node, rank or start) is not a retry: its samples would
+  // be dropped as duplicates of this run's.
+  auto elsewhere = run;
+  elsewhere.job.node = "gpu02";
+  EXPECT_NE(register_error(elsewhere).find("choose a new run_id"), std::string::npos);
+  auto later = run;
+  later.started_unix_s += 60;
+  EXPECT_NE(register_error(later).find("choose a new run_id"), std::string::npos);
+  EXPECT_EQ(stored_run("run-1").job.node, "gpu01");
 
   EXPECT_FALSE(storage_->register_run(make_run(project + 1000, "orphan")).ok());
   EXPECT_FALSE(storage_->register_run(make_run(project, "bad-scope", "cluster")).ok());
@@ -564,11 +579,21 @@ TEST_P(StorageTest, ConcurrentInsertsFromFourThreadsLoseNothing) {
     EXPECT_EQ(run.sample_count, kBatches * kBatchSize) << t;
     EXPECT_EQ(run.energy_gpu_j, 2.0 * kBatches * kBatchSize) << t;
   }
-  auto by_run = storage_->totals(project, GroupBy::day);
-  ASSERT_TRUE(by_run.ok());
-  std::int64_t samples = 0;
-  for (const auto& t : by_run.value()) samples += t.sample_count;
-  EXPECT_EQ(samples, 4 * kBatches * kBatchSize * 2);
+  // The per-day sums (run_days, which the dashboard reads) saw every stored sample once.
+  auto days = storage_->daily_totals(project, std::nullopt);
+  ASSERT_TRUE(days.ok()) << days.error().message;
+  std::int64_t day_samples = 0;
+  double day_cpu_j = 0.0;
+  for (const DayTotals& day : days.value()) {
+    day_samples += day.sample_count;
+    day_cpu_j += day.energy_cpu_j;
+  }
+  std::int64_t run_samples = 0;
+  for (const char* id : {"shared", "own0", "own1", "own2", "own3"})
+    run_samples += stored_run(id).sample_count;
+  EXPECT_EQ(day_samples, 4 * kBatches * kBatchSize * 2);
+  EXPECT_EQ(day_samples, run_samples);
+  EXPECT_EQ(day_cpu_j, 1.0 * static_cast<double>(day_samples));
 }
 
 TEST_P(StorageTest, DailyTotalsFollowTheSamplesPerDayAndExperiment) {

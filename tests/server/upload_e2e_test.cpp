@@ -14,6 +14,7 @@
 #include <thread>
 
 #include "api_fixture.hpp"
+#include "upload/run_uploader.hpp"
 
 namespace carbonmeter::testing {
 namespace {
@@ -156,7 +157,11 @@ TEST_P(UploadTest, ServerKilledAndRestartedMidRunLosesNothing) {
   CliProcess run(run_args("0.02", "7"), database_->dir(), token);
   std::this_thread::sleep_for(std::chrono::milliseconds(2500));
   kill_server();
-  std::this_thread::sleep_for(std::chrono::milliseconds(2500));
+  // A batch meets the dead server and waits in the spool (within a flush interval, 5 s).
+  const auto killed = std::chrono::steady_clock::now();
+  while (spools().empty() && std::chrono::steady_clock::now() - killed < std::chrono::milliseconds(4000))
+    std::this_thread::sleep_for(std::chrono::milliseconds(50));
+  ASSERT_EQ(spools().size(), 1u) << "no batch met the dead server";
   start_server();
   ASSERT_EQ(run.wait(), 0) << run.err();
   expect_server_has_the_whole_run(token);
@@ -174,6 +179,9 @@ TEST_P(UploadTest, ServerDownAtTheEndLeavesASpoolThatUploadSends) {
   ASSERT_EQ(left.size(), 1u) << run.err();
   EXPECT_NE(run.err().find("carbonmeter upload --server " + url() + " '/"), std::string::npos) << run.err();
   EXPECT_NE(run.err().find(fs::path(left[0]).filename().string()), std::string::npos) << run.err();
+  const fs::path copy = fs::path(database_->dir()) / "copy" / fs::path(left[0]).filename();
+  fs::create_directories(copy.parent_path());
+  fs::copy_file(left[0], copy);
 
   start_server();
   CliProcess upload({"upload", "--server", url(), left[0]}, database_->dir(), token);
@@ -181,9 +189,59 @@ TEST_P(UploadTest, ServerDownAtTheEndLeavesASpoolThatUploadSends) {
   EXPECT_NE(upload.err().find("spool removed"), std::string::npos) << upload.err();
   EXPECT_TRUE(spools().empty());
   expect_server_has_the_whole_run(token);
-  // Sending it again is harmless: the spool is gone, and the server would count nothing twice.
+  // Sending it again is harmless: the spool is gone, and the server counts nothing twice.
   CliProcess again({"upload", "--server", url(), left[0]}, database_->dir(), token);
   EXPECT_NE(again.wait(), 0);
+  CliProcess twice({"upload", "--server", url(), copy.string()}, database_->dir(), token);
+  ASSERT_EQ(twice.wait(), 0) << twice.err();
+  EXPECT_FALSE(fs::exists(copy));
+  expect_server_has_the_whole_run(token);
+}
+
+TEST_P(UploadTest, ServerDownAtTheStartGetsTheRegistrationAndEverySampleLater) {
+  start_server();
+  const std::string token = project_with_token("vision");
+  kill_server();
+  CliProcess run(run_args("0.05", "3"), database_->dir(), token);
+  // The registration waits in the spool from the start.
+  const auto started = std::chrono::steady_clock::now();
+  while (spools().empty() && std::chrono::steady_clock::now() - started < std::chrono::milliseconds(2000))
+    std::this_thread::sleep_for(std::chrono::milliseconds(50));
+  ASSERT_EQ(spools().size(), 1u) << run.err();
+  start_server();
+  ASSERT_EQ(run.wait(), 0) << run.err();
+  expect_server_has_the_whole_run(token);
+  EXPECT_TRUE(spools().empty()) << run.err();
+}
+
+TEST_P(UploadTest, ReplayStopsAtTheFirstRefusalAndKeepsTheRestAsItWas) {
+  start_server();
+  const std::string token = project_with_token("vision");
+  const auto line = [](const json& record) { return record.dump() + "\n"; };
+  const json run = {{"kind", "run"}, {"run", run_body("r-replay", "vision")}};
+  const json first = {
+      {"kind", "samples"}, {"run_id", "r-replay"}, {"samples", samples_body(0, 3)["samples"]}};
+  const json unknown = {
+      {"kind", "samples"}, {"run_id", "r-nope"}, {"samples", samples_body(0, 1)["samples"]}};
+  const json rest = {{"kind", "samples"}, {"run_id", "r-replay"}, {"samples", samples_body(3, 2)["samples"]}};
+  const std::string path = database_->dir() + "/carbonmeter-r-replay.spool.jsonl";
+  {
+    std::ofstream out(path);
+    out << line(run) << line(first) << line(unknown) << line(rest) << R"({"kind":"finish","run_id")";
+  }
+  auto sender = upload::ServerClient::connect(upload::parse_server_url(url()).value(), token);
+  ASSERT_TRUE(sender) << sender.error().message;
+  upload::Spool spool(path);
+  const upload::ReplayOutcome outcome = upload::replay_spool(*sender.value(), spool);
+  EXPECT_FALSE(outcome.complete);
+  EXPECT_FALSE(outcome.retryable) << outcome.error;  // 404: no such run
+  EXPECT_EQ(outcome.sent, 3);
+  // What was sent is gone but the registration; the rest is as it was, without the cut-short line.
+  EXPECT_EQ(slurp(path), line(run) + line(unknown) + line(rest));
+  EXPECT_FALSE(fs::exists(path + ".tmp"));
+  Reply stored = get(client(), "/api/v1/runs/r-replay", token);
+  ASSERT_EQ(stored.status, 200) << stored.raw;
+  EXPECT_EQ(stored.body["sample_count"].get<long>(), 3);
 }
 
 TEST_P(UploadTest, CtrlCEndsTheFinalWaitAndTheSpoolKeepsTheSamples) {
@@ -204,6 +262,32 @@ TEST_P(UploadTest, CtrlCEndsTheFinalWaitAndTheSpoolKeepsTheSamples) {
   CliProcess upload({"upload", "--server", url(), left[0]}, database_->dir(), token);
   ASSERT_EQ(upload.wait(), 0) << upload.err();
   const json local = report();
+  Reply stored = get(client(), "/api/v1/runs/" + local["run_id"].get<std::string>(), token);
+  ASSERT_EQ(stored.status, 200) << stored.raw;
+  EXPECT_EQ(stored.body["sample_count"].get<long>(), local["sample_count"].get<long>());
+}
+
+TEST_P(UploadTest, CtrlCEndsMonitorsFinalWaitAfterItsJsonIsWritten) {
+  start_server();
+  const std::string token = project_with_token("fleet");
+  CliProcess monitor(
+      {"monitor", "--server", url(), "--project-name", "fleet", "--interval", "0.05", "--duration", "1",
+       "--json", "monitor.json", "--server-wait", "60", "--carbon-intensity", "300"},
+      database_->dir(), token);
+  std::this_thread::sleep_for(std::chrono::milliseconds(300));
+  kill_server();
+  std::this_thread::sleep_for(std::chrono::milliseconds(2500));  // the duration is over; monitor waits
+  const auto interrupted = std::chrono::steady_clock::now();
+  monitor.signal(SIGINT);
+  EXPECT_EQ(monitor.wait(), 128 + SIGINT) << monitor.err();
+  EXPECT_LT(std::chrono::steady_clock::now() - interrupted, std::chrono::seconds(5));
+  ASSERT_TRUE(fs::exists(database_->dir() + "/monitor.json"));  // written before the wait
+  const std::vector<std::string> left = spools();
+  ASSERT_EQ(left.size(), 1u) << monitor.err();
+  start_server();
+  CliProcess upload({"upload", "--server", url(), left[0]}, database_->dir(), token);
+  ASSERT_EQ(upload.wait(), 0) << upload.err();
+  const json local = json::parse(slurp(database_->dir() + "/monitor.json"));
   Reply stored = get(client(), "/api/v1/runs/" + local["run_id"].get<std::string>(), token);
   ASSERT_EQ(stored.status, 200) << stored.raw;
   EXPECT_EQ(stored.body["sample_count"].get<long>(), local["sample_count"].get<long>());
@@ -261,6 +345,41 @@ TEST_P(UploadTest, BadServerFlagsAreUsageErrors) {
   CliProcess key_alone({"run", "--api-key", "k", "--", "true"}, database_->dir(), "");
   EXPECT_EQ(key_alone.wait(), 2);
   EXPECT_NE(key_alone.err().find("go with --server"), std::string::npos) << key_alone.err();
+  // Given alone even at its default value.
+  CliProcess wait_alone({"run", "--server-wait", "15", "--", "true"}, database_->dir(), "");
+  EXPECT_EQ(wait_alone.wait(), 2);
+  EXPECT_NE(wait_alone.err().find("go with --server"), std::string::npos) << wait_alone.err();
+  // The server's rule for names, checked before anything runs.
+  for (const std::string flag : {"--project-name", "--experiment"}) {
+    CliProcess bad_name(
+        {"run", "--server", "http://127.0.0.1:9", flag, std::string(129, 'x'), "--", "touch", "ran"},
+        database_->dir(), "k");
+    EXPECT_EQ(bad_name.wait(), 2) << flag;
+    EXPECT_NE(bad_name.err().find(flag + " must be 1 to 128 characters"), std::string::npos)
+        << bad_name.err();
+    CliProcess tab({"run", "--server", "http://127.0.0.1:9", flag, "a\tb", "--", "touch", "ran"},
+                   database_->dir(), "k");
+    EXPECT_EQ(tab.wait(), 2) << flag;
+    EXPECT_NE(tab.err().find("control characters"), std::string::npos) << tab.err();
+  }
+  // 128 characters of two bytes each are within the rule.
+  std::string wide;
+  for (int i = 0; i < 128; ++i) wide += "\xc3\xa9";
+  CliProcess wide_name({"run", "--server", "http://127.0.0.1:9", "--experiment", wide, "--server-wait", "0",
+                        "--no-csv", "--", "true"},
+                       database_->dir(), "k");
+  wide_name.wait();
+  EXPECT_EQ(wide_name.err().find("--experiment"), std::string::npos) << wide_name.err();
+  EXPECT_FALSE(fs::exists(database_->dir() + "/ran"));
+}
+
+TEST_P(UploadTest, AnOutputDirNotThereYetIsCreatedForTheSpool) {
+  start_server();
+  const std::string token = project_with_token("vision");
+  CliProcess run(run_args("0.05", "0.5", {"--output-dir", "new/folder"}), database_->dir(), token);
+  ASSERT_EQ(run.wait(), 0) << run.err();
+  EXPECT_TRUE(fs::is_directory(database_->dir() + "/new/folder"));
+  expect_server_has_the_whole_run(token);
 }
 
 INSTANTIATE_TEST_SUITE_P(Backends, UploadTest, ::testing::Values("sqlite", "postgresql"), backend_name);

@@ -5,7 +5,10 @@
 #include <cstdlib>
 #include <filesystem>
 #include <fstream>
+#include <iterator>
+#include <memory>
 
+#include "carbon/intensity_series.hpp"
 #include "carbon/reference_data.hpp"
 #include "upload/run_records.hpp"
 #include "upload/server_client.hpp"
@@ -70,7 +73,24 @@ class SpoolTest : public ::testing::Test {
   fs::path dir_;
 };
 
-TEST_F(SpoolTest, AppendsLoadsAndReplaces) {
+// Every record a reader gives, or its error.
+Result<std::vector<nlohmann::json>> read_all(const fs::path& path) {
+  SpoolReader reader(path.string());
+  std::vector<nlohmann::json> records;
+  for (;;) {
+    auto next = reader.next();
+    if (!next) return next.error();
+    if (!next.value()) return records;
+    records.push_back(next.value()->record);
+  }
+}
+
+std::string slurp(const fs::path& path) {
+  std::ifstream in(path);
+  return std::string(std::istreambuf_iterator<char>(in), std::istreambuf_iterator<char>());
+}
+
+TEST_F(SpoolTest, AppendsReadsRewritesAndRemoves) {
   Spool spool((dir_ / "s.spool.jsonl").string());
   EXPECT_FALSE(spool.exists());
   const nlohmann::json run = {{"kind", "run"}, {"run", {{"run_id", "r1"}}}};
@@ -79,27 +99,42 @@ TEST_F(SpoolTest, AppendsLoadsAndReplaces) {
   ASSERT_TRUE(spool.append(run));
   ASSERT_TRUE(spool.append(samples));
   ASSERT_TRUE(spool.append(finish));
-  auto loaded = spool.load();
+  auto loaded = read_all(spool.path());
   ASSERT_TRUE(loaded) << loaded.error().message;
   ASSERT_EQ(loaded.value().size(), 3u);
   EXPECT_EQ(loaded.value()[1], samples);
-  ASSERT_TRUE(spool.replace({finish}));
-  EXPECT_EQ(spool.load().value().size(), 1u);
-  ASSERT_TRUE(spool.replace({}));
+
+  // Rewritten as given lines, then what the reader has not read yet, copied as it was.
+  SpoolReader reader(spool.path());
+  auto first = reader.next();
+  ASSERT_TRUE(first && first.value());
+  const std::string run_line = first.value()->text;
+  ASSERT_TRUE(reader.next());  // the samples: read, so left out
+  ASSERT_TRUE(spool.rewrite({run_line}, reader));
+  EXPECT_EQ(slurp(spool.path()), run_line + "\n" + dump_json(finish) + "\n");
+  EXPECT_FALSE(fs::exists(spool.path() + ".tmp"));
+
+  ASSERT_TRUE(spool.remove());
   EXPECT_FALSE(spool.exists());
+  EXPECT_TRUE(spool.remove());  // already gone: fine
 }
 
 TEST_F(SpoolTest, ALastLineCutShortIsLeftOutAndOtherDamageIsAnError) {
   const fs::path path = dir_ / "cut.spool.jsonl";
+  const std::string whole = R"({"kind":"run","run":{"run_id":"r1"}})";
   {
     std::ofstream out(path);
-    out << R"({"kind":"run","run":{"run_id":"r1"}})"
-        << "\n"
+    out << whole << "\n"
         << R"({"kind":"samples","run_id":"r1","sam)";
   }
-  auto loaded = Spool(path.string()).load();
+  auto loaded = read_all(path);
   ASSERT_TRUE(loaded) << loaded.error().message;
   EXPECT_EQ(loaded.value().size(), 1u);
+  // A rewrite copies whole lines only: a record appended next starts on a line of its own.
+  Spool cut(path.string());
+  SpoolReader reader(path.string());
+  ASSERT_TRUE(cut.rewrite({}, reader));
+  EXPECT_EQ(slurp(path), whole + "\n");
 
   const fs::path bad = dir_ / "bad.spool.jsonl";
   {
@@ -108,7 +143,7 @@ TEST_F(SpoolTest, ALastLineCutShortIsLeftOutAndOtherDamageIsAnError) {
         << R"({"kind":"run","run":{}})"
         << "\n";
   }
-  auto refused = Spool(bad.string()).load();
+  auto refused = read_all(bad);
   ASSERT_FALSE(refused);
   EXPECT_NE(refused.error().message.find("line 1"), std::string::npos) << refused.error().message;
 
@@ -118,7 +153,19 @@ TEST_F(SpoolTest, ALastLineCutShortIsLeftOutAndOtherDamageIsAnError) {
     out << R"({"kind":"samples","run_id":"r1"})"
         << "\n";  // no samples array
   }
-  EXPECT_FALSE(Spool(unknown.string()).load());
+  EXPECT_FALSE(read_all(unknown));
+  EXPECT_FALSE(read_all(dir_ / "missing.spool.jsonl"));
+}
+
+TEST_F(SpoolTest, AFailedRewriteLeavesTheSpoolAndNothingBesideIt) {
+  // A folder where the spool should be: it cannot be read, so the rewrite fails.
+  const fs::path path = dir_ / "folder.spool.jsonl";
+  fs::create_directories(path / "inside");
+  Spool spool(path.string());
+  SpoolReader reader(path.string());
+  EXPECT_FALSE(spool.rewrite({R"({"kind":"run","run":{}})"}, reader));
+  EXPECT_FALSE(fs::exists(path.string() + ".tmp"));
+  EXPECT_TRUE(fs::is_directory(path / "inside"));
 }
 
 TEST(RunRecords, RegistrationCarriesTheJobAndTheHeader) {
@@ -165,6 +212,35 @@ TEST(RunRecords, SampleEmissionsFollowTheIntensityInForce) {
   const nlohmann::json unknown = sample_record(0, sample, 1000.0, ResolvedLocation{});
   EXPECT_TRUE(unknown["intensity_g_per_kwh"].is_null());
   EXPECT_EQ(unknown["emissions_g"].get<double>(), 0.0);
+}
+
+TEST(RunRecords, SampleEmissionsFollowASeriesAcrossStepsAndGaps) {
+  // 100 g/kWh from 1000, 300 from 2000, a gap from 3000, 50 from 4000.
+  auto series = IntensitySeries::parse("timestamp,g\n1000,100\n2000,300\n3000,\n4000,50\n", "grid.csv", "g");
+  ASSERT_TRUE(series) << series.error().message;
+  ResolvedLocation location;
+  location.series = std::make_shared<IntensitySeries>(series.value());
+  location.pue = 1.0;
+  Sample sample;
+  sample.dt_s = 1000.0;
+  sample.energy_j[Component::cpu] = 3.6e6;  // 1 kWh
+  const double run_start_unix_s = 1000.0;
+
+  sample.t_s = 1500.0;  // [1500, 2500]: half at 100, half at 300
+  const nlohmann::json two_steps = sample_record(0, sample, run_start_unix_s, location);
+  EXPECT_DOUBLE_EQ(two_steps["intensity_g_per_kwh"].get<double>(), 200.0);
+  EXPECT_DOUBLE_EQ(two_steps["emissions_g"].get<double>(), 200.0);
+
+  sample.t_s = 2500.0;  // [2500, 3500]: half at 300, half in the gap (no emissions counted for it)
+  const nlohmann::json into_gap = sample_record(1, sample, run_start_unix_s, location);
+  EXPECT_DOUBLE_EQ(into_gap["intensity_g_per_kwh"].get<double>(), 300.0);
+  EXPECT_DOUBLE_EQ(into_gap["emissions_g"].get<double>(), 150.0);
+
+  sample.t_s = 2900.0;  // [3000, 3900]: all in the gap
+  sample.dt_s = 900.0;
+  const nlohmann::json uncovered = sample_record(2, sample, run_start_unix_s, location);
+  EXPECT_TRUE(uncovered["intensity_g_per_kwh"].is_null()) << uncovered.dump();
+  EXPECT_EQ(uncovered["emissions_g"].get<double>(), 0.0);
 }
 
 }  // namespace

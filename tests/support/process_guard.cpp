@@ -16,8 +16,7 @@
 
 namespace carbonmeter::testing {
 
-ProcessGuard::ProcessGuard(const std::vector<std::string>& argv,
-                           const std::map<std::string, std::optional<std::string>>& env) {
+ProcessGuard::ProcessGuard(const std::vector<std::string>& argv, const EnvChanges& env) {
   char out_path[] = "/tmp/carbonmeter-guard-out-XXXXXX";
   char err_path[] = "/tmp/carbonmeter-guard-err-XXXXXX";
   const int out_fd = ::mkstemp(out_path), err_fd = ::mkstemp(err_path);
@@ -32,12 +31,7 @@ ProcessGuard::ProcessGuard(const std::vector<std::string>& argv,
     if (::getppid() != parent) ::_exit(97);  // the test died before prctl took effect
     ::dup2(out_fd, 1);
     ::dup2(err_fd, 2);
-    for (const auto& [name, value] : env) {
-      if (value)
-        ::setenv(name.c_str(), value->c_str(), 1);
-      else
-        ::unsetenv(name.c_str());
-    }
+    apply_env(env);
     std::vector<char*> args;
     for (const std::string& arg : argv) args.push_back(const_cast<char*>(arg.c_str()));
     args.push_back(nullptr);
@@ -82,14 +76,15 @@ void ProcessGuard::signal(int number) const {
 std::string ProcessGuard::out() const { return slurp(out_path_); }
 std::string ProcessGuard::err() const { return slurp(err_path_); }
 
-std::map<std::string, std::optional<std::string>> hermetic_cli_env() {
-  std::map<std::string, std::optional<std::string>> env;
+EnvChanges hermetic_cli_env() {
+  EnvChanges env;
   env["HOME"] = "/nonexistent/carbonmeter-test-home";
   for (const char* name : {"XDG_CONFIG_HOME", "CARBONMETER_CARBON_INTENSITY", "CARBONMETER_INTENSITY_SERIES",
                            "CARBONMETER_CLOUD", "CARBONMETER_ZONE", "CARBONMETER_COUNTRY", "CARBONMETER_PUE",
                            "CARBONMETER_WUE", "SLURM_JOB_ID", "SLURM_PROCID", "SLURM_LOCALID", "SLURM_NTASKS",
                            "TORCHELASTIC_RUN_ID", "RANK", "LOCAL_RANK", "WORLD_SIZE"})
     env[name] = std::nullopt;
+  for (const char* name : hub_settings_variables()) env[name] = std::nullopt;
   return env;
 }
 

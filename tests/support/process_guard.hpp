@@ -4,10 +4,11 @@
 
 #include <sys/types.h>
 
-#include <map>
 #include <optional>
 #include <string>
 #include <vector>
+
+#include "support/run_cli.hpp"
 
 namespace carbonmeter::testing {
 
@@ -15,8 +16,7 @@ class ProcessGuard {
  public:
   // Runs argv[0] (a path) with the test's environment changed by `env` (nullopt: unset), stdout
   // and stderr to files of their own.
-  ProcessGuard(const std::vector<std::string>& argv,
-               const std::map<std::string, std::optional<std::string>>& env = {});
+  ProcessGuard(const std::vector<std::string>& argv, const EnvChanges& env = {});
   ~ProcessGuard();
   ProcessGuard(const ProcessGuard&) = delete;
   ProcessGuard& operator=(const ProcessGuard&) = delete;
@@ -38,8 +38,9 @@ class ProcessGuard {
 };
 
 // The environment changes that make a carbonmeter run hermetic, as run_carbonmeter does (no user
-// config, no location variables) and with no Slurm or torchrun job around it.
-std::map<std::string, std::optional<std::string>> hermetic_cli_env();
+// config, no location variables, no Hugging Face settings) and with no Slurm or torchrun job around
+// it.
+EnvChanges hermetic_cli_env();
 
 // A TCP port on 127.0.0.1 that nothing listened on a moment ago.
 int free_loopback_port();

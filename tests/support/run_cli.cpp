@@ -13,8 +13,24 @@ std::string slurp(const std::string& path) {
   return std::string((std::istreambuf_iterator<char>(in)), {});
 }
 
+void apply_env(const EnvChanges& env) {
+  for (const auto& [name, value] : env) {
+    if (value)
+      ::setenv(name.c_str(), value->c_str(), 1);
+    else
+      ::unsetenv(name.c_str());
+  }
+}
+
+const std::vector<const char*>& hub_settings_variables() {
+  static const std::vector<const char*> names = {"HF_HUB_CACHE",   "HUGGINGFACE_HUB_CACHE", "HF_HOME",
+                                                 "XDG_CACHE_HOME", "HF_ENDPOINT",           "HF_TOKEN",
+                                                 "SSL_CERT_FILE",  "SSL_CERT_DIR"};
+  return names;
+}
+
 CliOutcome run_carbonmeter(const std::vector<std::string>& args, const std::string& cwd,
-                           const std::function<void(pid_t)>& while_running) {
+                           const std::function<void(pid_t)>& while_running, const EnvChanges& env) {
   char out_path[] = "/tmp/carbonmeter-cli-out-XXXXXX";
   char err_path[] = "/tmp/carbonmeter-cli-err-XXXXXX";
   const int out_fd = ::mkstemp(out_path), err_fd = ::mkstemp(err_path);
@@ -31,6 +47,8 @@ CliOutcome run_carbonmeter(const std::vector<std::string>& args, const std::stri
            {"CARBONMETER_CARBON_INTENSITY", "CARBONMETER_INTENSITY_SERIES", "CARBONMETER_CLOUD",
             "CARBONMETER_ZONE", "CARBONMETER_COUNTRY", "CARBONMETER_PUE", "CARBONMETER_WUE"})
         ::unsetenv(name);
+    for (const char* name : hub_settings_variables()) ::unsetenv(name);
+    apply_env(env);
     std::vector<char*> argv{const_cast<char*>(CARBONMETER_CLI_PATH)};
     for (const std::string& arg : args) argv.push_back(const_cast<char*>(arg.c_str()));
     argv.push_back(nullptr);

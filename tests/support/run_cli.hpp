@@ -1,10 +1,13 @@
-// Runs the real carbonmeter program as a user would, hermetically (no user config, no location
-// variables unless CARBONMETER_TEST_KEEP_LOCATION is set), and collects what it printed.
+// Runs the real carbonmeter program as a user would, hermetically (no user config, no Hugging Face
+// settings, no location variables unless CARBONMETER_TEST_KEEP_LOCATION is set), and collects what
+// it printed.
 #pragma once
 
 #include <sys/types.h>
 
 #include <functional>
+#include <map>
+#include <optional>
 #include <string>
 #include <vector>
 
@@ -17,9 +20,22 @@ struct CliOutcome {
   std::string err;
 };
 
-// `while_running` may act on the running process (e.g. signal it).
+// Environment changes for a child process: a value, or nullopt to unset the variable.
+using EnvChanges = std::map<std::string, std::optional<std::string>>;
+
+// Applies `env` to this process's environment: for a child, between fork and exec (never in the
+// test process, whose other threads may read the environment).
+void apply_env(const EnvChanges& env);
+
+// The developer's own Hugging Face settings (cache, endpoint, token) and TLS trust settings, which
+// a hermetic run clears.
+const std::vector<const char*>& hub_settings_variables();
+
+// `while_running` may act on the running process (e.g. signal it); `env` is applied in the child,
+// after the hermetic changes.
 CliOutcome run_carbonmeter(const std::vector<std::string>& args, const std::string& cwd = "/tmp",
-                           const std::function<void(pid_t)>& while_running = nullptr);
+                           const std::function<void(pid_t)>& while_running = nullptr,
+                           const EnvChanges& env = {});
 
 std::string slurp(const std::string& path);
 
