@@ -160,14 +160,18 @@ cm::SensorSet all_zones_set() {
 
 // --- the full sample -------------------------------------------------------------------------
 
+// Process scope, as the tracker sets it up for a 1 s interval.
+std::unique_ptr<cm::UsageSource> tree_of(pid_t root, bool tracker_reaps) {
+  return std::make_unique<cm::ProcessTree>(root, 1.0, tracker_reaps);
+}
+
 // refresh_all: every sample reads the whole process tree (what a window boundary does); otherwise
 // the periodic sample, which reads the tree and /proc/meminfo at most every 0.1 s.
 void run_sampler(benchmark::State& state, cm::SensorSet sensors, cm::Sampler::SampleCallback callback,
                  bool refresh_all = false) {
   std::size_t zones = 0;
   for (const cm::ActiveSensor& active : sensors.sensors) zones += active.sensor->channels().size();
-  cm::Sampler sampler(std::move(sensors), cm::Scope::process, g_tree_root, false, 3600.0,
-                      std::move(callback));
+  cm::Sampler sampler(std::move(sensors), tree_of(g_tree_root, false), 3600.0, std::move(callback));
   if (auto started = sampler.start(); !started) {
     state.SkipWithError(started.error().message.c_str());
     return;
@@ -195,8 +199,7 @@ BENCHMARK(BM_SampleNow_TreeRefresh);
 void BM_SampleNow_TreeRefresh_Cgroup(benchmark::State& state) {
   std::unique_ptr<cm::Sampler> sampler;
   const pid_t root = start_process_tree([&](pid_t held_root) {
-    sampler =
-        std::make_unique<cm::Sampler>(probe_default(), cm::Scope::process, held_root, true, 3600.0, nullptr);
+    sampler = std::make_unique<cm::Sampler>(probe_default(), tree_of(held_root, true), 3600.0, nullptr);
     if (auto started = sampler->start(); !started) state.SkipWithError(started.error().message.c_str());
   });
   if (!state.error_occurred()) {
@@ -249,7 +252,7 @@ void BM_SampleNow_8FakeGpus(benchmark::State& state) {
   if (!sensors || sensors.value().methods[cm::Component::gpu].method == "none") {
     state.SkipWithError("the fake NVML library was not picked up");
   } else {
-    cm::Sampler sampler(std::move(sensors).value(), cm::Scope::process, g_tree_root, false, 3600.0, nullptr);
+    cm::Sampler sampler(std::move(sensors).value(), tree_of(g_tree_root, false), 3600.0, nullptr);
     if (auto started = sampler.start(); !started) {
       state.SkipWithError(started.error().message.c_str());
     } else {
@@ -268,7 +271,7 @@ BENCHMARK(BM_SampleNow_8FakeGpus);
 // A window's begin and end (Tracker::begin_window/end_window, Python `tracker.window()`): two
 // boundary reads of the counters, no sample taken; process scope on the 50-process tree.
 void BM_WindowBoundaryPair(benchmark::State& state) {
-  cm::Sampler sampler(probe_default(), cm::Scope::process, g_tree_root, false, 3600.0, nullptr);
+  cm::Sampler sampler(probe_default(), tree_of(g_tree_root, false), 3600.0, nullptr);
   if (auto started = sampler.start(); !started) {
     state.SkipWithError(started.error().message.c_str());
     return;

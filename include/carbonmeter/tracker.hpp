@@ -17,15 +17,22 @@ namespace carbonmeter {
 enum class Scope {
   machine,  // everything the host's sensors see
   process,  // the share of a process tree (root_pid and its descendants)
+  cgroup,   // the share of an existing cgroup (cgroup_path): a container, a pod, a Slurm job
 };
+
+// "machine", "process", "cgroup": as the run report's "scope" says it.
+const char* scope_name(Scope scope);
 
 struct TrackerOptions {
   double interval_s = 1.0;       // 0.01 .. 3600
   Scope scope = Scope::process;  // the library's default: this process and its children
   pid_t root_pid = 0;            // 0 = the calling process
-  std::string rapl_domains;      // "" = package,dram; or e.g. "psys"
-  std::string gpu_ids;           // "" = CUDA_VISIBLE_DEVICES if set, else every GPU; or "0,2", "GPU-…"
-  std::string output_dir;        // "" = no journal; else a journal is appended every interval
+  // Scope::cgroup: a cgroup folder ("/sys/fs/cgroup/kubepods.slice/…"), or its path as /proc/PID/cgroup
+  // shows it ("/system.slice/docker-….scope"); cgroup v2, or v1 cpuacct + memory.
+  std::string cgroup_path;
+  std::string rapl_domains;  // "" = package,dram; or e.g. "psys"
+  std::string gpu_ids;       // "" = CUDA_VISIBLE_DEVICES if set, else every GPU; or "0,2", "GPU-…"
+  std::string output_dir;    // "" = no journal; else a journal is appended every interval
   std::string project_name = "carbonmeter";
   std::vector<std::string> command;  // recorded in the report when a command is measured
   // Called at both ends of every window, before its counters are read, so that asynchronous work (queued

@@ -8,6 +8,16 @@
 
 namespace carbonmeter::cli {
 
+sigset_t block_stop_signals() {
+  sigset_t stop_signals;
+  sigemptyset(&stop_signals);
+  sigaddset(&stop_signals, SIGINT);
+  sigaddset(&stop_signals, SIGTERM);
+  sigaddset(&stop_signals, SIGHUP);
+  pthread_sigmask(SIG_BLOCK, &stop_signals, nullptr);
+  return stop_signals;
+}
+
 void check_interval(double interval_s) {
   if (!std::isfinite(interval_s) || interval_s < 0.01 || interval_s > 3600)
     throw UsageError(fmt::format("--interval {} is out of range: use 0.01 to 3600 seconds", interval_s));

@@ -5,6 +5,7 @@
 #include <nlohmann/json.hpp>
 
 #include "cli/commands.hpp"
+#include "core/container.hpp"
 #include "core/proc_stat.hpp"
 #include "core/run_report.hpp"
 #include "sensors/registry.hpp"
@@ -15,8 +16,11 @@ namespace {
 int hardware(bool json_output, const std::string& rapl_domains, const std::string& gpu_ids) {
   auto sensors = probe_sensors({rapl_domains, true, gpu_ids});
   if (!sensors) throw UsageError(sensors.error().message);
-  const SensorSet& set = sensors.value();
+  SensorSet& set = sensors.value();
   auto cpu = read_cpuinfo();
+  const ContainerInfo container = detect_container();
+  if (std::string note = container_note(container, set.methods[Component::cpu]); !note.empty())
+    set.notes.push_back(std::move(note));
   if (json_output) {
     nlohmann::json out;
     out["cpu"] = cpu ? nlohmann::json{{"model", cpu.value().model_name},
@@ -37,6 +41,10 @@ int hardware(bool json_output, const std::string& rapl_domains, const std::strin
           {"method", set.methods[c].method},
           {"kind", set.methods[c].kind},
           {"relative_uncertainty", set.methods[c].relative_uncertainty}};
+    out["container"] = container.inside ? nlohmann::json{{"runtime", container.runtime},
+                                                         {"id", container.container_id},
+                                                         {"evidence", container.evidence}}
+                                        : nlohmann::json(nullptr);
     out["notes"] = set.notes;
     std::puts(dump_json(out, 2).c_str());
     return 0;

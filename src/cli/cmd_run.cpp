@@ -16,6 +16,7 @@
 #include "cli/location_options.hpp"
 #include "cli/plan_execution.hpp"
 #include "cli/plan_options.hpp"
+#include "cli/scope_options.hpp"
 #include "cli/server_options.hpp"
 #include "cli/summary.hpp"
 #include "core/tracker_impl.hpp"
@@ -28,7 +29,8 @@ namespace {
 
 struct RunOptions {
   double interval_s = 1.0;
-  std::string scope = "process";
+  std::string scope;   // "" = process, or cgroup with --cgroup
+  std::string cgroup;  // --cgroup PATH
   std::string json_path;
   std::string output_dir = ".";
   std::string project_name = "carbonmeter";
@@ -126,7 +128,8 @@ int run_command(const RunOptions& options) {
 
   TrackerOptions tracker_options;
   tracker_options.interval_s = options.interval_s;
-  tracker_options.scope = options.scope == "machine" ? Scope::machine : Scope::process;
+  tracker_options.scope = scope_of(options.scope, options.cgroup, Scope::process);
+  tracker_options.cgroup_path = options.cgroup;
   tracker_options.rapl_domains = options.rapl_domains;
   tracker_options.gpu_ids = options.gpu_ids;
   tracker_options.output_dir = options.output_dir;
@@ -318,9 +321,11 @@ void add_run_command(CLI::App& app, const std::vector<std::string>& after_double
   CLI::App* run = app.add_subcommand("run", "Run a command and measure the energy of its process tree");
   run->add_option("--interval", options->interval_s, "Sampling interval in seconds (0.01 to 3600)")
       ->capture_default_str();
-  run->add_option("--scope", options->scope, "process: the command's process tree; machine: the whole host")
-      ->check(CLI::IsMember({"process", "machine"}))
-      ->capture_default_str();
+  run->add_option("--scope", options->scope,
+                  "process (default): the command's process tree; machine: the whole host; cgroup: the "
+                  "cgroup given by --cgroup")
+      ->check(CLI::IsMember({"process", "machine", "cgroup"}));
+  add_cgroup_option(*run, options->cgroup);
   run->add_option("--json", options->json_path, "Write the run report (JSON) to this file");
   run->add_option("--output-dir", options->output_dir, "Folder for the run journal (kept so nothing is lost)")
       ->capture_default_str();

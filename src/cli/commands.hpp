@@ -1,6 +1,8 @@
 // Each subcommand registers its options and its action on the top-level CLI11 app.
 #pragma once
 
+#include <signal.h>
+
 #include <CLI/CLI.hpp>
 #include <stdexcept>
 #include <string>
@@ -31,6 +33,12 @@ void add_serve_command(CLI::App& app, int& exit_code);
 void add_upload_command(CLI::App& app, int& exit_code);
 void add_power_limit_command(CLI::App& app, int& exit_code);
 void add_hub_command(CLI::App& app, int& exit_code);
+void add_vm_export_command(CLI::App& app, int& exit_code);
+void add_agent_command(CLI::App& app, int& exit_code);
+
+// Blocks SIGINT, SIGTERM and SIGHUP in this thread and the threads it starts from now on, for a
+// long-running command that waits for them (sigtimedwait, signalfd); returns the set.
+sigset_t block_stop_signals();
 
 // Shared option checks.
 void check_interval(double interval_s);

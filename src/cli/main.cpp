@@ -19,6 +19,8 @@ int main(int argc, char** argv) {
                     add_upload_command(app, exit_code);
                     add_power_limit_command(app, exit_code);
                     add_hub_command(app, exit_code);
+                    add_vm_export_command(app, exit_code);
+                    add_agent_command(app, exit_code);
                     add_serve_forwarder(app);
                   });
 }

@@ -60,8 +60,23 @@ std::string format_summary(const RunReport& report) {
     out += fmt::format(
         "  scope   process tree of pid {} (CPU energy by CPU-time share, RAM by resident-memory share)\n",
         report.header.root_pid);
+  else if (report.header.scope == "cgroup")
+    out += fmt::format("  scope   cgroup {} (CPU energy by CPU-time share, RAM by memory share)\n",
+                       report.header.cgroup);
   else
     out += "  scope   whole machine\n";
+  if (const JobInfo& job = report.header.job; job.id) {
+    std::string line = fmt::format("  job     {} ({})", *job.id, job.source);
+    if (job.slurm && !job.slurm->step.empty()) line += ", step " + job.slurm->step;
+    if (job.rank && job.world_size) line += fmt::format(", rank {} of {}", *job.rank, *job.world_size);
+    line += " on " + (job.node.empty() ? report.header.hostname : job.node);
+    if (job.slurm && job.slurm->cpu_count > 0)
+      line += fmt::format("; allocated here: {} CPU{}{}", job.slurm->cpu_count,
+                          job.slurm->cpu_count == 1 ? "" : "s",
+                          job.slurm->cpus.empty() ? "" : " (" + job.slurm->cpus + ")");
+    if (job.slurm && !job.slurm->gpus.empty()) line += ", GPUs " + job.slurm->gpus;
+    out += line + "\n";
+  }
   for (Component c : kComponents) {
     const MethodInfo& method = report.header.methods[c];
     const double energy = report.energy_j[c];
@@ -79,7 +94,7 @@ std::string format_summary(const RunReport& report) {
   const double total = report.energy_j.total();
   out += fmt::format("  {:<6}  {:>12}  {:>12.6g} kWh  {:>8.2f} W avg  ±{}\n", "total", format_energy_j(total),
                      total / kJoulesPerKwh, m.average_power_w(), format_energy_j(m.total_uncertainty_j()));
-  if (report.header.scope == "process")
+  if (report.header.scope != "machine")
     out += fmt::format("  machine {:>12} in all over the same time\n",
                        format_energy_j(report.machine_energy_j.total()));
   for (const std::string& note : report.header.notes) out += "  note: " + note + "\n";

@@ -14,14 +14,9 @@
 #include <vector>
 
 #include "carbonmeter/result.hpp"
-#include "core/text_file.hpp"
+#include "core/cgroup_files.hpp"
 
 namespace carbonmeter {
-
-struct CgroupUsage {
-  double cpu_s = 0.0;                      // since the cgroup was made
-  std::optional<std::uint64_t> rss_bytes;  // anonymous + file-mapped memory, when known
-};
 
 class CommandCgroup {
  public:
@@ -33,23 +28,18 @@ class CommandCgroup {
   CommandCgroup(const CommandCgroup&) = delete;
   ~CommandCgroup();  // removes the folders once they are empty
 
-  Result<CgroupUsage> read();
+  Result<CgroupUsage> read() { return reader_->read(); }
   // The processes in the cgroup now.
-  std::vector<pid_t> pids();
+  std::vector<pid_t> pids() { return reader_->pids(); }
   // "cgroup v1 (cpuacct, memory)", "cgroup v2 (cpu.stat)", ...
-  const std::string& description() const { return description_; }
+  const std::string& description() const { return reader_->description(); }
   // The folders made for the command (one per hierarchy).
   const std::vector<std::string>& folders() const { return dirs_; }
 
  private:
   CommandCgroup() = default;
   std::vector<std::string> dirs_;  // made by us, removed at the end
-  RereadableFile cpu_file_;
-  bool cpu_is_v2_ = false;  // cpu.stat usage_usec; else cpuacct.usage in ns
-  std::optional<RereadableFile> memory_stat_;
-  bool memory_is_v2_ = false;
-  std::string procs_path_;
-  std::string description_;
+  std::optional<CgroupReader> reader_;
 };
 
 }  // namespace carbonmeter

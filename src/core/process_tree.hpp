@@ -24,6 +24,7 @@
 #include "carbonmeter/result.hpp"
 #include "core/command_cgroup.hpp"
 #include "core/text_file.hpp"
+#include "core/usage_source.hpp"
 
 namespace carbonmeter {
 
@@ -37,13 +38,7 @@ struct ProcStatFields {
 
 Result<ProcStatFields> parse_pid_stat(std::string_view text);
 
-struct ProcessTreeUsage {
-  double cpu_s = 0.0;  // cumulative, never decreasing
-  std::uint64_t rss_bytes = 0;
-  int processes = 0;
-};
-
-class ProcessTree {
+class ProcessTree final : public UsageSource {
  public:
   // discovery_period_s: how often new descendants are looked for (children files every period,
   // a full scan of procfs every thirty periods or when children files are missing).
@@ -54,19 +49,19 @@ class ProcessTree {
   ProcessTree(pid_t root, double discovery_period_s = 1.0, bool tracker_reaps = false);
 
   // Fails when the root cannot be read (no such process, or procfs unreadable).
-  Status start();
+  Status start() override;
   // force_discovery: look for new descendants now, e.g. for the last sample.
-  ProcessTreeUsage sample(double now_s, bool force_discovery = false);
+  ProcessTreeUsage sample(double now_s, bool force_discovery = false) override;
   // A process of the tree reaped by the tracker: its rusage (own and waited-for children) in s.
-  void add_reaped(pid_t pid, double cpu_s);
+  void add_reaped(pid_t pid, double cpu_s) override;
   pid_t root() const { return root_; }
   // The live members at the last sample, parents first.
-  const std::vector<pid_t>& pids() const { return order_; }
+  const std::vector<pid_t>& pids() const override { return order_; }
   // Whether pids() must be current after every sample (sensors with per-process shares need it);
   // otherwise a cgroup's member list is read only at forced discoveries (the last sample).
-  void set_wants_pids(bool wants) { wants_pids_ = wants; }
+  void set_wants_pids(bool wants) override { wants_pids_ = wants; }
   // How the tree is read: "cgroup v1 (cpuacct, memory)", ... or "/proc" (and why no cgroup).
-  std::string source() const;
+  std::string source() const override;
 
  private:
   struct Member {

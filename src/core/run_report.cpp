@@ -2,6 +2,7 @@
 
 #include <fmt/format.h>
 
+#include <algorithm>
 #include <charconv>
 #include <cmath>
 #include <cstdlib>
@@ -90,6 +91,7 @@ Result<JobInfo> resolve_job(const std::string& job_id_flag, const std::string& n
     job.id = torch_id;
     job.source = "torchelastic";
   }
+  if (slurm_id) job.slurm = read_slurm_allocation(env);
   // The variables that hold the ranks: Slurm's when in a Slurm job, else torchrun's.
   struct RankNames {
     const char* rank;
@@ -130,12 +132,19 @@ JobInfo process_job() {
 }
 
 json job_to_json(const JobInfo& job, const std::string& hostname) {
-  return {{"id", job.id ? json(*job.id) : json(nullptr)},
-          {"source", job.source.empty() ? json(nullptr) : json(job.source)},
-          {"node", job.node.empty() ? hostname : job.node},
-          {"rank", optional_int(job.rank)},
-          {"local_rank", optional_int(job.local_rank)},
-          {"world_size", optional_int(job.world_size)}};
+  json out = {{"id", job.id ? json(*job.id) : json(nullptr)},
+              {"source", job.source.empty() ? json(nullptr) : json(job.source)},
+              {"node", job.node.empty() ? hostname : job.node},
+              {"rank", optional_int(job.rank)},
+              {"local_rank", optional_int(job.local_rank)},
+              {"world_size", optional_int(job.world_size)}};
+  if (job.slurm) {
+    const SlurmAllocation& slurm = *job.slurm;
+    out["slurm"] = {{"step", slurm.step},           {"nodelist", slurm.nodelist},       {"cpus", slurm.cpus},
+                    {"cpu_count", slurm.cpu_count}, {"cpus_source", slurm.cpus_source}, {"gpus", slurm.gpus},
+                    {"cgroup", slurm.cgroup}};
+  }
+  return out;
 }
 
 std::string_view component_name(Component component) {
@@ -180,7 +189,8 @@ json header_to_json(const RunHeader& header) {
           {"scope", header.scope},           {"root_pid", header.root_pid},
           {"interval_s", header.interval_s}, {"hostname", header.hostname},
           {"cpu_model", header.cpu_model},   {"methods", methods},
-          {"notes", header.notes},           {"job", job_to_json(header.job, header.hostname)}};
+          {"notes", header.notes},           {"job", job_to_json(header.job, header.hostname)},
+          {"cgroup", header.cgroup}};
 }
 
 Result<RunHeader> header_from_json(const json& in) {
@@ -191,6 +201,7 @@ Result<RunHeader> header_from_json(const json& in) {
     header.command = in.at("command").get<std::vector<std::string>>();
     header.start_unix_s = in.at("start_unix_s").get<double>();
     header.scope = in.at("scope").get<std::string>();
+    header.cgroup = in.value("cgroup", "");
     const auto root_pid = in.at("root_pid").get<std::int64_t>();
     header.interval_s = in.at("interval_s").get<double>();
     if (!std::isfinite(header.start_unix_s) || header.start_unix_s < 0 || header.start_unix_s > 1e11 ||
@@ -224,6 +235,19 @@ Result<RunHeader> header_from_json(const json& in) {
       header.job.rank = int_or_null("rank");
       header.job.local_rank = int_or_null("local_rank");
       header.job.world_size = int_or_null("world_size");
+      if (job.contains("slurm") && job["slurm"].is_object()) {
+        const json& slurm = job["slurm"];
+        auto text = [&](const char* key) {
+          return slurm.contains(key) && slurm[key].is_string() ? slurm[key].get<std::string>()
+                                                               : std::string();
+        };
+        SlurmAllocation allocation{text("step"),        text("nodelist"), text("cpus"),  0,
+                                   text("cpus_source"), text("gpus"),     text("cgroup")};
+        if (slurm.contains("cpu_count") && slurm["cpu_count"].is_number_integer())
+          allocation.cpu_count =
+              static_cast<int>(std::clamp<std::int64_t>(slurm["cpu_count"].get<std::int64_t>(), 0, 1 << 20));
+        header.job.slurm = allocation;
+      }
     }
     return header;
   } catch (const json::exception& e) {
@@ -315,6 +339,7 @@ json report_to_json(const RunReport& report) {
               {"notes", report.header.notes}};
   for (auto& [key, value] : out["energy_kwh"].items()) value = value.get<double>() / kJoulesPerKwh;
   if (!report.header.process_tree_source.empty()) out["process_tree"] = report.header.process_tree_source;
+  if (!report.header.cgroup.empty()) out["cgroup"] = report.header.cgroup;
   return out;
 }
 

@@ -13,6 +13,7 @@
 #include "carbonmeter/measurement.hpp"
 #include "carbonmeter/result.hpp"
 #include "core/sample.hpp"
+#include "core/slurm_allocation.hpp"
 
 namespace carbonmeter {
 
@@ -40,6 +41,7 @@ struct JobInfo {
   std::optional<int> rank;
   std::optional<int> local_rank;
   std::optional<int> world_size;
+  std::optional<SlurmAllocation> slurm;  // in a Slurm job: the step and its allocation on this node
 };
 
 // Reads an environment variable (nullopt: unset); tests pass a map instead of the real environment.
@@ -69,7 +71,8 @@ struct RunHeader {
   std::string project_name;
   std::vector<std::string> command;
   double start_unix_s = 0.0;
-  std::string scope;  // "process" or "machine"
+  std::string scope;   // "process", "cgroup" or "machine"
+  std::string cgroup;  // cgroup scope: the cgroup's folder
   // Process scope: where the tree's CPU time and memory were read ("cgroup v1 (cpuacct, memory)",
   // "/proc"); known once the run has started, so it is not in the journal's header.
   std::string process_tree_source;

@@ -20,12 +20,14 @@ MachineCpuTime cpu_time_delta(const MachineCpuTime& before, const MachineCpuTime
 
 }  // namespace
 
-Sampler::Sampler(SensorSet sensors, Scope scope, pid_t root_pid, bool tracker_reaps, double interval_s,
+Sampler::Sampler(SensorSet sensors, std::unique_ptr<UsageSource> usage, double interval_s,
                  SampleCallback on_sample)
-    : sensors_(std::move(sensors)), scope_(scope), interval_s_(interval_s), on_sample_(std::move(on_sample)) {
-  if (scope_ == Scope::process) tree_.emplace(root_pid, std::clamp(interval_s_, 0.25, 1.0), tracker_reaps);
+    : sensors_(std::move(sensors)),
+      interval_s_(interval_s),
+      on_sample_(std::move(on_sample)),
+      tree_(std::move(usage)) {
   // Attribution needs the machine's CPU time and memory in use; sensors say what they need.
-  needs_.cpu_time = needs_.memory = scope_ == Scope::process;
+  needs_.cpu_time = needs_.memory = tree_ != nullptr;
   for (const ActiveSensor& active : sensors_.sensors) {
     const ContextNeeds sensor_needs = active.sensor->needs();
     needs_.cpu_time = needs_.cpu_time || sensor_needs.cpu_time || sensor_needs.per_cpu_time;
@@ -167,7 +169,7 @@ void Sampler::sample_locked(bool refresh_all) {
       sample.machine_energy_j[component] += held.energy_j;
       DeviceEnergy& device = devices_[device_index++];
       device.energy_j += held.energy_j;
-      if (scope_ == Scope::machine) {
+      if (!tree_) {
         sample.energy_j[component] += held.energy_j;
         device.attributed_j += held.energy_j;
       } else {
@@ -194,6 +196,10 @@ void Sampler::sample_locked(bool refresh_all) {
     if (refresh_slow) {
       tree_usage_ = tree_->sample(sample.t_s, stopping_);
       tree_pids_ = tree_->pids();
+      for (std::string& note : tree_->take_notes()) {
+        if (on_note_) on_note_(note);
+        notes_.push_back(std::move(note));
+      }
       // CPU time arrives in lumps (a child found late, a reaped child's rusage): what exceeds the
       // machine's busy time in this period waits for the next ones instead of being lost.
       tree_cpu_backlog_s_ += std::max(0.0, tree_usage_.cpu_s - last_tree_cpu_s_);

@@ -13,9 +13,9 @@
 #include <thread>
 
 #include "carbonmeter/tracker.hpp"
-#include "core/process_tree.hpp"
 #include "core/run_report.hpp"
 #include "core/sample.hpp"
+#include "core/usage_source.hpp"
 #include "sensors/registry.hpp"
 
 namespace carbonmeter {
@@ -29,15 +29,14 @@ struct Totals {
 class Sampler {
  public:
   using SampleCallback = std::function<void(const Sample&)>;
-  // root_pid is used with Scope::process; tracker_reaps: the caller reaps it and calls
-  // add_reaped(). on_sample is called (under the sampler's lock) after every sample, e.g. to
+  // usage: what the machine's energy is shared with (a process tree, a cgroup); null counts the
+  // whole machine. on_sample is called (under the sampler's lock) after every sample, e.g. to
   // append to the journal.
-  Sampler(SensorSet sensors, Scope scope, pid_t root_pid, bool tracker_reaps, double interval_s,
-          SampleCallback on_sample);
+  Sampler(SensorSet sensors, std::unique_ptr<UsageSource> usage, double interval_s, SampleCallback on_sample);
   ~Sampler();
 
-  // Takes the baseline sample and starts the thread; fails when the process tree's root cannot
-  // be read.
+  // Takes the baseline sample and starts the thread; fails when the process tree's root or the
+  // cgroup cannot be read.
   Status start();
   // Takes a last sample and joins the thread.
   void stop();
@@ -62,7 +61,7 @@ class Sampler {
   void set_note_listener(std::function<void(const std::string&)> listener) { on_note_ = std::move(listener); }
   // Processes of the tree still alive at the last sample (besides the root, when it was reaped).
   int processes_alive() const;
-  // How the process tree is read (ProcessTree::source()); "" in machine scope.
+  // How the process tree or cgroup is read (UsageSource::source()); "" in machine scope.
   std::string tree_source() const;
   double interval_s() const { return interval_s_; }
 
@@ -85,11 +84,10 @@ class Sampler {
   void read_sensors_into_held(const SampleContext& context);
 
   SensorSet sensors_;
-  Scope scope_;
   double interval_s_;
   SampleCallback on_sample_;
   std::function<void(const std::string&)> on_note_;
-  std::optional<ProcessTree> tree_;
+  std::unique_ptr<UsageSource> tree_;
   MachineStatReader machine_;
   ContextNeeds needs_;
 

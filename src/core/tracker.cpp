@@ -2,10 +2,14 @@
 #include <sys/random.h>
 #include <unistd.h>
 
+#include <algorithm>
 #include <atomic>
 #include <chrono>
 #include <cmath>
 
+#include "core/cgroup_scope.hpp"
+#include "core/container.hpp"
+#include "core/process_tree.hpp"
 #include "core/tracker_impl.hpp"
 
 namespace carbonmeter {
@@ -13,7 +17,7 @@ namespace {
 
 constexpr double kMinIntervalS = 0.01;
 constexpr double kMaxIntervalS = 3600.0;
-// Process scope: CPU-time shares carry tick quantisation and lag; resident memory counts shared
+// Process and cgroup scope: CPU-time shares carry tick quantisation and lag; resident memory counts shared
 // pages once per process.
 constexpr double kCpuAttributionUncertainty = 0.05;
 constexpr double kRamAttributionUncertainty = 0.25;
@@ -37,7 +41,7 @@ std::string make_run_id(double start_unix_s) {
 // Sharing a machine's energy out by CPU time and resident memory adds its own error
 // (docs/methodology.md): it is combined with the sensor's.
 void add_attribution_uncertainty(PerComponent<MethodInfo>& methods, Scope scope) {
-  if (scope != Scope::process) return;
+  if (scope == Scope::machine) return;
   for (auto [component, attribution] : {std::pair{Component::cpu, kCpuAttributionUncertainty},
                                         std::pair{Component::ram, kRamAttributionUncertainty}}) {
     MethodInfo& method = methods[component];
@@ -47,6 +51,18 @@ void add_attribution_uncertainty(PerComponent<MethodInfo>& methods, Scope scope)
 }
 
 }  // namespace
+
+const char* scope_name(Scope scope) {
+  switch (scope) {
+    case Scope::machine:
+      return "machine";
+    case Scope::cgroup:
+      return "cgroup";
+    case Scope::process:
+      break;
+  }
+  return "process";
+}
 
 double unix_now_s() {
   return std::chrono::duration<double>(std::chrono::system_clock::now().time_since_epoch()).count();
@@ -77,8 +93,19 @@ Status Tracker::Impl::start() {
   header_.run_id = make_run_id(header_.start_unix_s);
   header_.project_name = options_.project_name;
   header_.command = options_.command;
-  header_.scope = options_.scope == Scope::process ? "process" : "machine";
+  header_.scope = scope_name(options_.scope);
   header_.root_pid = options_.root_pid > 0 ? options_.root_pid : ::getpid();
+  std::unique_ptr<UsageSource> usage;
+  if (options_.scope == Scope::process) {
+    usage =
+        std::make_unique<ProcessTree>(header_.root_pid, std::clamp(interval_s, 0.25, 1.0), tracker_reaps_);
+  } else if (options_.scope == Scope::cgroup) {
+    auto cgroup = open_cgroup(options_.cgroup_path);
+    if (!cgroup)
+      return Error{"cannot measure cgroup " + options_.cgroup_path + ": " + cgroup.error().message};
+    header_.cgroup = cgroup.value().cpu_folder();
+    usage = std::make_unique<CgroupScope>(std::move(cgroup).value());
+  }
   header_.interval_s = interval_s;
   char hostname[256] = {};
   ::gethostname(hostname, sizeof hostname - 1);
@@ -86,6 +113,8 @@ Status Tracker::Impl::start() {
   if (auto cpu = read_cpuinfo()) header_.cpu_model = cpu.value().model_name;
   header_.methods = sensors.value().methods;
   header_.notes = sensors.value().notes;
+  if (std::string note = container_note(detect_container(), header_.methods[Component::cpu]); !note.empty())
+    header_.notes.push_back(std::move(note));
   add_attribution_uncertainty(header_.methods, options_.scope);
 
   journal_.reset();
@@ -95,17 +124,18 @@ Status Tracker::Impl::start() {
     journal_ = std::move(journal).value();
   }
   JournalWriter* journal = journal_.get();
-  sampler_ =
-      std::make_unique<Sampler>(std::move(sensors).value(), options_.scope, header_.root_pid, tracker_reaps_,
-                                interval_s, [journal, listener = listener_](const Sample& sample) {
-                                  if (journal) journal->append(sample);
-                                  if (listener) listener(sample);
-                                });
+  sampler_ = std::make_unique<Sampler>(std::move(sensors).value(), std::move(usage), interval_s,
+                                       [journal, listener = listener_](const Sample& sample) {
+                                         if (journal) journal->append(sample);
+                                         if (listener) listener(sample);
+                                       });
   if (journal) sampler_->set_note_listener([journal](const std::string& note) { journal->note(note); });
   if (auto started = sampler_->start(); !started) {
     sampler_.reset();
     journal_.reset();
-    return Error{"cannot measure the process tree: " + started.error().message};
+    return Error{std::string(options_.scope == Scope::cgroup ? "cannot measure the cgroup: "
+                                                             : "cannot measure the process tree: ") +
+                 started.error().message};
   }
   {
     std::lock_guard lock(windows_mutex_);
@@ -135,7 +165,7 @@ Measurement Tracker::Impl::stop() {
   sampler_->stop();
   running_ = false;
   header_.process_tree_source = sampler_->tree_source();
-  if (tracker_reaps_) {
+  if (tracker_reaps_ && options_.scope == Scope::process) {
     // The command has exited; descendants it left running are not its run any more.
     if (const int left = sampler_->processes_alive(); left > 0)
       header_.notes.push_back(

@@ -95,6 +95,7 @@ void LiveMetrics::stop() {
 void LiveMetrics::publish(const RunReport& report) {
   std::lock_guard lock(publish_mutex_);
   MetricsSnapshot snapshot = snapshot_of(report, location_ ? &*location_ : nullptr, unix_now_s());
+  if (cgroup_source_) snapshot.cgroups = cgroup_source_();
   if (previous_) set_power_since(snapshot, *previous_, report.duration_s - previous_duration_s_);
   // Between two snapshots of the same sample (the final one), keep the last sample's power.
   if (previous_ && !(report.duration_s > previous_duration_s_))

@@ -46,6 +46,10 @@ class LiveMetrics {
   void stop();
   // Publishes the snapshot of this report now (the run's final one, after stop()).
   void publish(const RunReport& report);
+  // monitor --per-cgroup: called with every snapshot for the containers' series; set before start().
+  void set_cgroup_source(std::function<std::vector<CgroupMetrics>()> source) {
+    cgroup_source_ = std::move(source);
+  }
 
   static constexpr double kMinPeriodS = 0.1;
 
@@ -55,6 +59,7 @@ class LiveMetrics {
   std::function<RunReport()> read_report_;
   std::shared_ptr<MetricsPublisher> publisher_;
   std::optional<ResolvedLocation> location_;
+  std::function<std::vector<CgroupMetrics>()> cgroup_source_;
   std::mutex mutex_;
   std::condition_variable wake_;
   bool pending_ = false;

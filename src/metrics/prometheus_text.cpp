@@ -62,6 +62,12 @@ constexpr Family kPower{"carbonmeter_power_watts", "gauge",
 constexpr Family kEmissions{"carbonmeter_emissions_grams_total", "counter",
                             "CO2-equivalent emissions since the run started, in grams: energy x PUE x the "
                             "carbon intensity in force during each sample."};
+constexpr Family kCgroupEnergy{
+    "carbonmeter_cgroup_energy_joules_total", "counter",
+    "A container's share of the machine's energy since it was found: CPU energy by "
+    "CPU time, RAM energy by resident memory (monitor --per-cgroup)."};
+constexpr Family kCgroupPower{"carbonmeter_cgroup_power_watts", "gauge",
+                              "A container's share of the machine's power over the last sample."};
 constexpr Family kIntensity{"carbonmeter_carbon_intensity_grams_per_kwh", "gauge",
                             "Carbon intensity of the electricity in force now, in gCO2e/kWh (before PUE)."};
 
@@ -139,6 +145,21 @@ std::string render_prometheus_text(const MetricsSnapshot& snapshot) {
   };
   device_families(kEnergy, &DeviceMetrics::energy_j);
   device_families(kPower, &DeviceMetrics::power_w);
+  auto cgroup_families = [&](const Family& family, double CgroupMetrics::*field) {
+    if (snapshot.cgroups.empty()) return;
+    add_header(out, family);
+    for (const CgroupMetrics& cgroup : snapshot.cgroups) {
+      std::string labels = run;
+      add_label(labels, "cgroup", cgroup.cgroup);
+      add_label(labels, "runtime", cgroup.runtime);
+      add_label(labels, "container_id", cgroup.container_id);
+      if (!cgroup.pod_uid.empty()) add_label(labels, "pod_uid", cgroup.pod_uid);
+      add_label(labels, "component", component_name(cgroup.component));
+      add_sample(out, family.name, labels, cgroup.*field);
+    }
+  };
+  cgroup_families(kCgroupEnergy, &CgroupMetrics::energy_j);
+  cgroup_families(kCgroupPower, &CgroupMetrics::power_w);
   if (snapshot.emissions_g) {
     add_header(out, kEmissions);
     add_sample(out, kEmissions.name, run, *snapshot.emissions_g);

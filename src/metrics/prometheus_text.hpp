@@ -22,6 +22,17 @@ struct DeviceMetrics {
   double power_w = 0.0;
 };
 
+// monitor --per-cgroup: one container's share of one component.
+struct CgroupMetrics {
+  std::string cgroup;  // the cgroup path
+  std::string runtime;
+  std::string container_id;
+  std::string pod_uid;  // "" outside Kubernetes
+  Component component = Component::cpu;
+  double energy_j = 0.0;
+  double power_w = 0.0;
+};
+
 // Labels on every series; job and rank only when known.
 struct RunLabels {
   std::string run_id;
@@ -34,6 +45,7 @@ struct RunLabels {
 struct MetricsSnapshot {
   RunLabels labels;
   std::vector<DeviceMetrics> devices;
+  std::vector<CgroupMetrics> cgroups;
   std::optional<double> emissions_g;          // absent when the emissions cannot be accounted
   std::optional<double> intensity_g_per_kwh;  // the grid's intensity in force now (without PUE)
 };

@@ -1,7 +1,9 @@
 #include "sensors/registry.hpp"
 
 #include <algorithm>
+#include <filesystem>
 
+#include "sensors/agent_sensor.hpp"
 #include "sensors/cpu_estimate.hpp"
 #include "sensors/gpu_selection.hpp"
 #include "sensors/nvml.hpp"
@@ -44,6 +46,15 @@ void adopt(SensorSet& set, ProbeOutcome outcome, const std::vector<Component>& w
   }
 }
 
+// Why a run reads RAPL through the agent, in a few words (`hardware` lists the details).
+std::string why_the_agent(bool powercap_found, const std::string& powercap_problem) {
+  if (powercap_found) return "";
+  const bool denied = powercap_problem.find("Permission denied") != std::string::npos;
+  return std::string(": this user cannot read the counters itself (") +
+         (denied ? "permission denied" : "rapl-powercap and rapl-msr unusable") +
+         "; `carbonmeter hardware` says why)";
+}
+
 }  // namespace
 
 Result<SensorSet> probe_sensors(const SensorOptions& options) {
@@ -67,7 +78,30 @@ Result<SensorSet> probe_sensors(const SensorOptions& options) {
     adopt(set, std::move(msr), {Component::cpu, Component::ram});
   }
 
+  // The agent (docs/agent.md): a privileged daemon serving the counters that this user cannot read.
+  std::string agent_problem;
+  if (options.probe_all || set.methods[Component::cpu].method == "none" ||
+      set.methods[Component::ram].method == "none") {
+    ProbeOutcome agent = probe_rapl_agent(domains.value());
+    std::error_code ec;
+    const bool socket_present =
+        std::filesystem::is_socket(std::filesystem::symlink_status(agent_socket_path(), ec));
+    if (!agent.status.found && socket_present && set.methods[Component::cpu].method == "none")
+      agent_problem =
+          "the carbonmeter agent cannot be used: " + agent.status.detail + " — " + agent.status.fix;
+    const std::string agent_detail = agent.status.detail;
+    adopt(set, std::move(agent), {Component::cpu, Component::ram});
+    std::string used_for;
+    for (Component component : {Component::cpu, Component::ram})
+      if (set.methods[component].method == "rapl-agent")
+        used_for += (used_for.empty() ? "" : " and ") + std::string(component_name(component));
+    if (!used_for.empty())
+      set.notes.push_back("reading RAPL for " + used_for + " through the carbonmeter " + agent_detail +
+                          why_the_agent(powercap_found, powercap_problem));
+  }
+
   if (set.methods[Component::cpu].method == "none") {
+    if (!agent_problem.empty()) set.notes.push_back(agent_problem);
     adopt(set, probe_cpu_estimate(cpu), {Component::cpu});
     const SensorStatus& estimate = set.statuses.back();
     if (set.methods[Component::cpu].method == "cpu-estimate")

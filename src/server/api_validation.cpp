@@ -141,8 +141,9 @@ Result<RunRegistration> parse_run_registration(const json& body) {
 
   auto scope = required_string(body, "scope", "scope");
   if (!scope) return scope.error();
-  if (scope.value() != "process" && scope.value() != "machine") {
-    return Error{"field 'scope' must be \"process\" or \"machine\" (got " + describe(body["scope"]) + ")"};
+  if (scope.value() != "process" && scope.value() != "cgroup" && scope.value() != "machine") {
+    return Error{"field 'scope' must be \"process\", \"cgroup\" or \"machine\" (got " +
+                 describe(body["scope"]) + ")"};
   }
   run.scope = scope.value();
 

@@ -77,6 +77,40 @@ const std::vector<Migration>& sqlite_migrations() {
   sum(energy_ram_j), sum(energy_gpu_j), sum(emissions_g), count(*), coalesce(sum(intensity_g_per_kwh), 0),
   count(intensity_g_per_kwh) FROM samples GROUP BY 1, 2)sql",
        }},
+      {3,
+       "runs: scope 'cgroup' (--cgroup PATH) beside 'process' and 'machine'",
+       {
+           R"sql(CREATE TABLE runs_with_cgroup_scope (
+  run_id TEXT PRIMARY KEY,
+  project_id INTEGER NOT NULL REFERENCES projects(id) ON DELETE CASCADE,
+  experiment TEXT NOT NULL DEFAULT '',
+  scope TEXT NOT NULL CHECK (scope IN ('process', 'cgroup', 'machine')),
+  job_id TEXT,
+  node TEXT NOT NULL,
+  rank INTEGER,
+  local_rank INTEGER,
+  world_size INTEGER,
+  started_unix_s REAL NOT NULL,
+  ended_unix_s REAL,
+  metadata_json TEXT NOT NULL DEFAULT '',
+  energy_cpu_j REAL NOT NULL DEFAULT 0,
+  energy_ram_j REAL NOT NULL DEFAULT 0,
+  energy_gpu_j REAL NOT NULL DEFAULT 0,
+  emissions_g REAL NOT NULL DEFAULT 0,
+  sample_count INTEGER NOT NULL DEFAULT 0))sql",
+           R"sql(INSERT INTO runs_with_cgroup_scope SELECT * FROM runs)sql",
+           R"sql(DROP TABLE runs)sql",
+           R"sql(ALTER TABLE runs_with_cgroup_scope RENAME TO runs)sql",
+           R"sql(CREATE INDEX runs_project_started ON runs(project_id, started_unix_s))sql",
+           R"sql(CREATE INDEX runs_project_experiment ON runs(project_id, experiment))sql",
+           R"sql(CREATE INDEX runs_project_job ON runs(project_id, job_id, node))sql",
+           // Backstops of the multi-node rule (register_run checks it first, with a clear message).
+           R"sql(CREATE UNIQUE INDEX runs_job_rank ON runs(project_id, job_id, rank)
+  WHERE job_id IS NOT NULL AND rank IS NOT NULL)sql",
+           R"sql(CREATE UNIQUE INDEX runs_job_machine_node ON runs(project_id, job_id, node)
+  WHERE job_id IS NOT NULL AND scope = 'machine')sql",
+       },
+       true},
   };
   return migrations;
 }
@@ -152,6 +186,12 @@ const std::vector<Migration>& postgres_migrations() {
            R"sql(INSERT INTO run_days SELECT run_id, floor(t_unix_s / 86400.0)::bigint, sum(energy_cpu_j),
   sum(energy_ram_j), sum(energy_gpu_j), sum(emissions_g), count(*), coalesce(sum(intensity_g_per_kwh), 0),
   count(intensity_g_per_kwh) FROM samples GROUP BY 1, 2)sql",
+       }},
+      {3,
+       "runs: scope 'cgroup' (--cgroup PATH) beside 'process' and 'machine'",
+       {
+           R"sql(ALTER TABLE runs DROP CONSTRAINT runs_scope_check)sql",
+           R"sql(ALTER TABLE runs ADD CONSTRAINT runs_scope_check CHECK (scope IN ('process', 'cgroup', 'machine')))sql",
        }},
   };
   return migrations;

@@ -12,6 +12,9 @@ struct Migration {
   int version = 0;
   std::string description;
   std::vector<std::string> statements;  // DDL only: no values, run in order
+  // SQLite: the step rebuilds a table that others reference, so foreign keys are off while it
+  // runs (SQLite's documented way to change a table's constraints) and checked before it commits.
+  bool sqlite_foreign_keys_off = false;
 };
 
 const std::vector<Migration>& sqlite_migrations();

@@ -159,6 +159,9 @@ class SqliteStorage final : public Storage {
     const auto& steps = sqlite_migrations();
     const int latest = steps.empty() ? 0 : steps.back().version;
     for (const auto& step : steps) {
+      // PRAGMA foreign_keys is a no-op inside a transaction: it is switched around it.
+      if (step.sqlite_foreign_keys_off)
+        if (auto off = exec_locked("PRAGMA foreign_keys=OFF"); !off) return off;
       auto status = transaction([&]() -> Status {
         auto current = version_locked();
         if (!current) return current.error();
@@ -175,6 +178,14 @@ class SqliteStorage final : public Storage {
                                      applied.error().message)};
           }
         }
+        if (step.sqlite_foreign_keys_off) {
+          auto check = prepare("PRAGMA foreign_key_check");
+          if (!check) return check.error();
+          Statement s(check.value());
+          if (s.step() == SQLITE_ROW)
+            return Error{fmt::format("migration {} ({}) left rows without their parent in table {}", step.version,
+                                     step.description, s.text(0))};
+        }
         auto insert = prepare(
             "INSERT INTO schema_migrations (version, applied_at, description) "
             "VALUES (?, ?, ?)");
@@ -183,6 +194,8 @@ class SqliteStorage final : public Storage {
         s.bind(1, static_cast<std::int64_t>(step.version)).bind(2, now_unix_s()).bind(3, step.description);
         return done(s.step(), "record the migration");
       });
+      if (step.sqlite_foreign_keys_off)
+        if (auto on = exec_locked("PRAGMA foreign_keys=ON"); !on) return on;
       if (!status) return status;
     }
     return Ok{};

@@ -18,9 +18,9 @@ Status validate_run(const RunRecord& run) {
     return Error{fmt::format("run_id '{}...' is {} characters long: use at most 200 (a UUID)",
                              run.run_id.substr(0, 40), run.run_id.size())};
   }
-  if (run.scope != "process" && run.scope != "machine") {
-    return Error{
-        fmt::format("run {} has scope '{}': send \"process\" or \"machine\"", run.run_id, run.scope)};
+  if (run.scope != "process" && run.scope != "cgroup" && run.scope != "machine") {
+    return Error{fmt::format("run {} has scope '{}': send \"process\", \"cgroup\" or \"machine\"", run.run_id,
+                             run.scope)};
   }
   if (run.job.node.empty()) {
     return Error{fmt::format("run {} has no node: send the host name the run measured", run.run_id)};
@@ -105,6 +105,15 @@ Status check_multi_node_rule(const RunRecord& run, const std::vector<RunRecord>&
                       other.run_id, *other.job.rank, job_text(run), other.job.node)};
     }
     if (other.job.node != run.job.node) continue;
+    // A cgroup-scope run measures a whole cgroup (a container, a Slurm job's allocation), which
+    // may hold the other run's processes: one per job and node, alone.
+    if (run.scope == "cgroup" || other.scope == "cgroup") {
+      return Error{fmt::format(
+          "run {} ({}-scope) already measures part of node {} for job {}: a {}-scope run beside it could "
+          "count the same energy twice; measure the node's share of this job once, with one --cgroup run or "
+          "with --scope process runs only",
+          other.run_id, other.scope, run.job.node, job_text(run), run.scope)};
+    }
     if (run.scope == "machine" && other.scope == "machine") {
       return Error{fmt::format(
           "run {} already measures the whole machine {} for job {}: a second machine-scope run on "

@@ -204,7 +204,7 @@ TEST(Cli, HardwareListsEverySensorWithFixes) {
   auto parsed = nlohmann::json::parse(json.out);
   EXPECT_EQ(parsed["selected"]["cpu"]["method"], "cpu-estimate");
   EXPECT_EQ(parsed["sensors"].size(),
-            6u);  // rapl-powercap, rapl-msr, cpu-estimate, ram-estimate, nvml, rocm-smi
+            7u);  // rapl-powercap, rapl-msr, rapl-agent, cpu-estimate, ram-estimate, nvml, rocm-smi
 }
 
 TEST(Cli, TextThatIsNotUtf8IsReportedNotACrash) {

@@ -29,7 +29,9 @@ EnvLookup env_of(std::map<std::string, std::string> values) {
 }
 
 const std::map<std::string, std::string> kSlurm = {
-    {"SLURM_JOB_ID", "4242"}, {"SLURM_PROCID", "5"}, {"SLURM_LOCALID", "1"}, {"SLURM_NTASKS", "8"}};
+    {"SLURM_JOB_ID", "4242"},     {"SLURM_PROCID", "5"},    {"SLURM_LOCALID", "1"},
+    {"SLURM_NTASKS", "8"},        {"SLURM_STEP_ID", "2"},   {"SLURM_JOB_NODELIST", "gpu[01-04]"},
+    {"SLURM_CPUS_ON_NODE", "16"}, {"SLURM_JOB_GPUS", "0,1"}};
 const std::map<std::string, std::string> kTorch = {
     {"TORCHELASTIC_RUN_ID", "none-abc"}, {"RANK", "3"}, {"LOCAL_RANK", "3"}, {"WORLD_SIZE", "4"}};
 
@@ -42,12 +44,46 @@ TEST(JobMetadata, NoJobIsNullsAndTheHostName) {
           R"({"id":null,"source":null,"node":"host-1","rank":null,"local_rank":null,"world_size":null})"));
 }
 
-TEST(JobMetadata, SlurmGivesTheIdAndTheRanks) {
+TEST(JobMetadata, SlurmGivesTheIdTheRanksAndTheAllocation) {
+  FakeRoot root("");  // no Slurm cgroup: the CPU count comes from SLURM_CPUS_ON_NODE
   auto job = resolve_job("", "", "host-1", env_of(kSlurm));
   ASSERT_TRUE(job.ok()) << job.error().message;
   EXPECT_EQ(job_to_json(job.value(), "host-1"),
             nlohmann::json::parse(
-                R"({"id":"4242","source":"slurm","node":"host-1","rank":5,"local_rank":1,"world_size":8})"));
+                R"({"id":"4242","source":"slurm","node":"host-1","rank":5,"local_rank":1,"world_size":8,
+                    "slurm":{"step":"2","nodelist":"gpu[01-04]","cpus":"","cpu_count":16,
+                             "cpus_source":"SLURM_CPUS_ON_NODE","gpus":"0,1","cgroup":""}})"));
+}
+
+TEST(JobMetadata, SlurmAllocationComesFromTheCgroupSlurmMade) {
+  FakeRoot root("");
+  root.write("proc/self/mountinfo", "30 25 0:30 / " + root.path() + "/cpuset rw - cgroup cgroup rw,cpuset\n");
+  root.write(
+      "proc/self/cgroup",
+      "3:cpuset:/slurm_n1/uid_0/job_42/step_0\n2:cpu,cpuacct:/slurm_n1/uid_0/job_42/step_0/task_1\n0::/\n");
+  root.write("cpuset/slurm_n1/uid_0/job_42/cpuset.cpus", "0-3,8\n");
+  SlurmAllocation v1 = read_slurm_allocation(env_of({{"SLURM_CPUS_ON_NODE", "99"}}));
+  EXPECT_EQ(v1.cgroup, "/slurm_n1/uid_0/job_42");
+  EXPECT_EQ(v1.step, "0");  // from the cgroup path when SLURM_STEP_ID is not set
+  EXPECT_EQ(v1.cpus, "0-3,8");
+  EXPECT_EQ(v1.cpu_count, 5);
+  EXPECT_EQ(v1.cpus_source, "cgroup cpuset");
+
+  root.write("proc/self/mountinfo", "26 25 0:23 / " + root.path() + "/cg2 rw - cgroup2 cgroup2 rw\n");
+  root.write("proc/self/cgroup", "0::/system.slice/slurmstepd.scope/job_43/step_batch/user/task_0\n");
+  root.write("cg2/system.slice/slurmstepd.scope/job_43/cpuset.cpus.effective", "2-3\n");
+  SlurmAllocation v2 = read_slurm_allocation(env_of({}));
+  EXPECT_EQ(v2.step, "batch");
+  EXPECT_EQ(v2.cpu_count, 2);
+  EXPECT_EQ(v2.cgroup, "/system.slice/slurmstepd.scope/job_43");
+}
+
+TEST(JobMetadata, CpusetListsAreCounted) {
+  EXPECT_EQ(cpuset_size("0-3,8"), 5);
+  EXPECT_EQ(cpuset_size("7\n"), 1);
+  EXPECT_EQ(cpuset_size("0-63"), 64);
+  for (const char* bad : {"", "3-1", "a", "1,", "1-", "-2", "1 2"})
+    EXPECT_EQ(cpuset_size(bad), std::nullopt) << bad;
 }
 
 TEST(JobMetadata, TorchelasticGivesTheIdAndTheRanks) {
@@ -143,7 +179,10 @@ TEST(JobMetadata, RunRecordsTheJobAndRecoveryKeepsIt) {
       env);
   ASSERT_EQ(run.wait(30), 0) << run.err();
   const auto report = nlohmann::json::parse(slurp(root.path() + "/run.json"));
-  EXPECT_EQ(report["job"],
+  nlohmann::json job = report["job"];
+  EXPECT_EQ(job["slurm"]["cpus_source"], "");  // not in a Slurm cgroup, and no SLURM_CPUS_ON_NODE
+  job.erase("slurm");
+  EXPECT_EQ(job,
             nlohmann::json::parse(
                 R"({"id":"777","source":"slurm","node":"node-7","rank":3,"local_rank":1,"world_size":4})"));
   EXPECT_FALSE(report["host"]["hostname"].get<std::string>().empty());

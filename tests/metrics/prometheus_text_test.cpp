@@ -103,6 +103,28 @@ TEST(PrometheusText, JobAndRankOnlyWhenKnownAndEmptyFamiliesLeftOut) {
   EXPECT_EQ(render_prometheus_text(MetricsSnapshot{}), "");
 }
 
+TEST(PrometheusText, PerCgroupFamiliesCarryTheContainersLabels) {
+  MetricsSnapshot snapshot = two_socket_snapshot();
+  snapshot.cgroups = {{"/kubepods/pod1/abc", "kubernetes", "abc", "1f2e", Component::cpu, 12.5, 3},
+                      {"/kubepods/pod1/abc", "kubernetes", "abc", "1f2e", Component::ram, 1.5, 0.25},
+                      {"/docker/def", "docker", "def", "", Component::cpu, 7, 1}};
+  const std::string text = render_prometheus_text(snapshot);
+  const std::string run =
+      R"(run_id="20260101T000000.000-42",project="train",job="12345",node="node-a",rank="3")";
+  EXPECT_THAT(text, HasSubstr("# TYPE carbonmeter_cgroup_energy_joules_total counter\n"));
+  EXPECT_THAT(text, HasSubstr("# TYPE carbonmeter_cgroup_power_watts gauge\n"));
+  EXPECT_THAT(
+      text,
+      HasSubstr(
+          "carbonmeter_cgroup_energy_joules_total{" + run +
+          R"(,cgroup="/kubepods/pod1/abc",runtime="kubernetes",container_id="abc",pod_uid="1f2e",component="cpu"} 12.5)"));
+  EXPECT_THAT(text,
+              HasSubstr("carbonmeter_cgroup_power_watts{" + run +
+                        R"(,cgroup="/docker/def",runtime="docker",container_id="def",component="cpu"} 1)"));
+  snapshot.cgroups.clear();
+  EXPECT_THAT(render_prometheus_text(snapshot), ::testing::Not(HasSubstr("cgroup")));
+}
+
 TEST(PrometheusText, HelpAndTypeOncePerFamily) {
   const std::string text = render_prometheus_text(two_socket_snapshot());
   for (const char* family :

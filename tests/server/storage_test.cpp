@@ -324,6 +324,13 @@ TEST_P(StorageTest, MultiNodeRuleRefusesDoubleCountingAndNamesTheHolder) {
   EXPECT_NE(message.find("n3"), std::string::npos) << message;
   EXPECT_TRUE(message.find("run e ") != std::string::npos || message.find("run f ") != std::string::npos)
       << message;
+  // A cgroup-scope run may hold other runs' processes: it stands alone on its node.
+  register_ok(make_run(project, "i", "cgroup", "J", "n5", 7));
+  for (const char* scope : {"machine", "process", "cgroup"})
+    EXPECT_NE(register_error(make_run(project, "k", scope, "J", "n5", 8)).find("run i (cgroup-scope)"),
+              std::string::npos)
+        << scope;
+  EXPECT_NE(register_error(make_run(project, "l", "cgroup", "J", "n1", 9)).find("run a "), std::string::npos);
   // Two runs of the job with one rank.
   message = register_error(make_run(project, "h", "process", "J", "n4", 2));
   EXPECT_NE(message.find("run e "), std::string::npos) << message;
@@ -340,7 +347,7 @@ TEST_P(StorageTest, MultiNodeRuleRefusesDoubleCountingAndNamesTheHolder) {
 
   auto runs = storage_->list_runs(RunFilter{project, std::nullopt, std::string("J"), 100, 0});
   ASSERT_TRUE(runs.ok());
-  EXPECT_EQ(runs.value().size(), 4u);  // a, d, e, f
+  EXPECT_EQ(runs.value().size(), 5u);  // a, d, e, f, i
 }
 
 TEST_P(StorageTest, ReplayedSamplesAreStoredAndSummedOnce) {
@@ -795,6 +802,18 @@ TEST_P(StorageTest, MigrationTwoSumsTheSamplesStoredBeforeIt) {
   ASSERT_EQ(days.value().size(), 2u);
   EXPECT_EQ(days.value()[1].sample_count, 3);
   EXPECT_EQ(days.value()[1].energy_cpu_j, 5.0);
+  // Migration 3 rebuilt runs (SQLite) to let scope 'cgroup' in; the run and its samples stayed.
+  RunRecord cgroup_run;
+  cgroup_run.run_id = "c";
+  cgroup_run.project_id = 1;
+  cgroup_run.scope = "cgroup";
+  cgroup_run.job.node = "n";
+  cgroup_run.started_unix_s = 1'700'000'000.0;
+  auto registered = storage.value()->register_run(cgroup_run);
+  ASSERT_TRUE(registered.ok()) << registered.error().message;
+  auto old_run = storage.value()->find_run("r");
+  ASSERT_TRUE(old_run.ok() && old_run.value());
+  EXPECT_GE(old_run.value()->sample_count, 3);
 
   storage.value().reset();
   if (GetParam() == Backend::sqlite) {

@@ -85,6 +85,7 @@ EnvChanges hermetic_cli_env() {
                            "TORCHELASTIC_RUN_ID", "RANK", "LOCAL_RANK", "WORLD_SIZE"})
     env[name] = std::nullopt;
   for (const char* name : hub_settings_variables()) env[name] = std::nullopt;
+  env["CARBONMETER_CONTAINER"] = "none";  // as run_carbonmeter: the test machine may be a container
   return env;
 }
 
