@@ -44,6 +44,9 @@ CgroupMounts parse_cgroup_mounts(std::string_view mountinfo) {
         } else if (option == "cpuset" && mounts.cpuset.empty()) {
           mounts.cpuset = fields[4];
           mounts.cpuset_root = fields[3];
+        } else if (option == "devices" && mounts.devices.empty()) {
+          mounts.devices = fields[4];
+          mounts.devices_root = fields[3];
         }
       }
     }

@@ -22,6 +22,7 @@ struct CgroupMounts {
   std::string cpuacct, cpuacct_root;
   std::string memory, memory_root;
   std::string cpuset, cpuset_root;
+  std::string devices, devices_root;
 };
 
 // From /proc/self/mountinfo: "ID PARENT MAJ:MIN ROOT MOUNTPOINT OPTIONS [OPTIONAL...] - TYPE SOURCE SUPER".

@@ -140,8 +140,13 @@ json job_to_json(const JobInfo& job, const std::string& hostname) {
               {"world_size", optional_int(job.world_size)}};
   if (job.slurm) {
     const SlurmAllocation& slurm = *job.slurm;
-    out["slurm"] = {{"step", slurm.step},           {"nodelist", slurm.nodelist},       {"cpus", slurm.cpus},
-                    {"cpu_count", slurm.cpu_count}, {"cpus_source", slurm.cpus_source}, {"gpus", slurm.gpus},
+    out["slurm"] = {{"step", slurm.step},
+                    {"nodelist", slurm.nodelist},
+                    {"cpus", slurm.cpus},
+                    {"cpu_count", slurm.cpu_count},
+                    {"cpus_source", slurm.cpus_source},
+                    {"gpus", slurm.gpus},
+                    {"gpu_devices", slurm.gpu_devices},
                     {"cgroup", slurm.cgroup}};
   }
   return out;
@@ -241,8 +246,8 @@ Result<RunHeader> header_from_json(const json& in) {
           return slurm.contains(key) && slurm[key].is_string() ? slurm[key].get<std::string>()
                                                                : std::string();
         };
-        SlurmAllocation allocation{text("step"),        text("nodelist"), text("cpus"),  0,
-                                   text("cpus_source"), text("gpus"),     text("cgroup")};
+        SlurmAllocation allocation{text("step"), text("nodelist"),    text("cpus"),  0, text("cpus_source"),
+                                   text("gpus"), text("gpu_devices"), text("cgroup")};
         if (slurm.contains("cpu_count") && slurm["cpu_count"].is_number_integer())
           allocation.cpu_count =
               static_cast<int>(std::clamp<std::int64_t>(slurm["cpu_count"].get<std::int64_t>(), 0, 1 << 20));

@@ -27,6 +27,27 @@ std::string step_of(const std::string& path) {
 
 }  // namespace
 
+std::string nvidia_minors_allowed(std::string_view devices_list) {
+  std::string out;
+  std::size_t pos = 0;
+  while (pos < devices_list.size()) {
+    std::size_t end = devices_list.find('\n', pos);
+    if (end == std::string_view::npos) end = devices_list.size();
+    const std::string_view line = trim(devices_list.substr(pos, end - pos));
+    pos = end + 1;
+    if (line.substr(0, 1) == "a") return "";  // every device: not constrained
+    constexpr std::string_view kNvidia = "c 195:";
+    if (line.substr(0, kNvidia.size()) != kNvidia) continue;
+    const std::string_view minor =
+        line.substr(kNvidia.size(), line.find(' ', kNvidia.size()) - kNvidia.size());
+    int number = 0;
+    auto [ptr, ec] = std::from_chars(minor.data(), minor.data() + minor.size(), number);
+    if (ec != std::errc() || ptr != minor.data() + minor.size() || number >= 255) continue;  // 255: nvidiactl
+    out += (out.empty() ? "" : ",") + std::to_string(number);
+  }
+  return out;
+}
+
 std::optional<int> cpuset_size(const std::string& list) {
   const std::string_view text = trim(list);
   if (text.empty()) return std::nullopt;
@@ -73,6 +94,10 @@ SlurmAllocation read_slurm_allocation(
       if (out.step.empty()) out.step = step_of(path);
       const std::string folder = v1 ? cgroup_folder(mounts.cpuset, mounts.cpuset_root, job)
                                     : cgroup_folder(mounts.v2, mounts.v2_root, job);
+      if (!mounts.devices.empty())
+        if (auto devices =
+                read_text_file(cgroup_folder(mounts.devices, mounts.devices_root, job) + "/devices.list"))
+          out.gpu_devices = nvidia_minors_allowed(devices.value());
       if (auto cpus = read_text_file(folder + (v1 ? "/cpuset.cpus" : "/cpuset.cpus.effective"))) {
         if (auto count = cpuset_size(std::string(cpus.value()))) {
           out.cpus = std::string(trim(cpus.value()));

@@ -5,6 +5,7 @@
 #include <functional>
 #include <optional>
 #include <string>
+#include <string_view>
 
 namespace carbonmeter {
 
@@ -15,8 +16,15 @@ struct SlurmAllocation {
   int cpu_count = 0;        // CPUs allocated on this node
   std::string cpus_source;  // "cgroup cpuset", "SLURM_CPUS_ON_NODE" or ""
   std::string gpus;         // SLURM_STEP_GPUS, else SLURM_JOB_GPUS (Slurm's indices); "" for none
-  std::string cgroup;       // the job's cgroup, "/slurm_node/uid_0/job_7", when Slurm made one
+  // ConstrainDevices on cgroup v1: the NVIDIA devices the job's devices cgroup allows, by minor
+  // number (/dev/nvidiaN), e.g. "0,2"; "" when unconstrained or unknown.
+  std::string gpu_devices;
+  std::string cgroup;  // the job's cgroup, "/slurm_node/uid_0/job_7", when Slurm made one
 };
+
+// The NVIDIA GPU minor numbers (major 195, minor below 255) a cgroup v1 devices.list allows, comma
+// separated; "" when the list allows every device ("a *:* rwm") or none of those.
+std::string nvidia_minors_allowed(std::string_view devices_list);
 
 // The number of CPUs in a cpuset list ("0-3,8" → 5); nullopt when it is not one.
 std::optional<int> cpuset_size(const std::string& list);

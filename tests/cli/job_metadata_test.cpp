@@ -52,7 +52,7 @@ TEST(JobMetadata, SlurmGivesTheIdTheRanksAndTheAllocation) {
             nlohmann::json::parse(
                 R"({"id":"4242","source":"slurm","node":"host-1","rank":5,"local_rank":1,"world_size":8,
                     "slurm":{"step":"2","nodelist":"gpu[01-04]","cpus":"","cpu_count":16,
-                             "cpus_source":"SLURM_CPUS_ON_NODE","gpus":"0,1","cgroup":""}})"));
+                             "cpus_source":"SLURM_CPUS_ON_NODE","gpus":"0,1","gpu_devices":"","cgroup":""}})"));
 }
 
 TEST(JobMetadata, SlurmAllocationComesFromTheCgroupSlurmMade) {
@@ -62,12 +62,20 @@ TEST(JobMetadata, SlurmAllocationComesFromTheCgroupSlurmMade) {
       "proc/self/cgroup",
       "3:cpuset:/slurm_n1/uid_0/job_42/step_0\n2:cpu,cpuacct:/slurm_n1/uid_0/job_42/step_0/task_1\n0::/\n");
   root.write("cpuset/slurm_n1/uid_0/job_42/cpuset.cpus", "0-3,8\n");
+  root.write("proc/self/mountinfo", "30 25 0:30 / " + root.path() + "/cpuset rw - cgroup cgroup rw,cpuset\n" +
+                                        "31 25 0:31 / " + root.path() +
+                                        "/devices rw - cgroup cgroup rw,devices\n");
+  // ConstrainDevices: the job may use /dev/nvidia1 and /dev/nvidia3 (and nvidiactl, 195:255).
+  root.write("devices/slurm_n1/uid_0/job_42/devices.list",
+             "c 1:3 rwm\nc 195:255 rwm\nc 195:1 rwm\nc 195:3 rwm\nc 511:0 rwm\n");
   SlurmAllocation v1 = read_slurm_allocation(env_of({{"SLURM_CPUS_ON_NODE", "99"}}));
   EXPECT_EQ(v1.cgroup, "/slurm_n1/uid_0/job_42");
   EXPECT_EQ(v1.step, "0");  // from the cgroup path when SLURM_STEP_ID is not set
   EXPECT_EQ(v1.cpus, "0-3,8");
   EXPECT_EQ(v1.cpu_count, 5);
   EXPECT_EQ(v1.cpus_source, "cgroup cpuset");
+  EXPECT_EQ(v1.gpu_devices, "1,3");
+  EXPECT_EQ(nvidia_minors_allowed("a *:* rwm\n"), "");
 
   root.write("proc/self/mountinfo", "26 25 0:23 / " + root.path() + "/cg2 rw - cgroup2 cgroup2 rw\n");
   root.write("proc/self/cgroup", "0::/system.slice/slurmstepd.scope/job_43/step_batch/user/task_0\n");
