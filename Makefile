@@ -4,7 +4,7 @@ MAKEFLAGS += --no-print-directory
 RELEASE_DIR := build/release
 TEST_DIR := build/test
 
-.PHONY: demo test build bootstrap bench format clean
+.PHONY: demo test test-asan test-tsan build bootstrap bench format clean
 
 bootstrap:
 	@scripts/bootstrap
@@ -25,6 +25,35 @@ test: bootstrap
 	@cmake -S . -B $(TEST_DIR) -DCMAKE_BUILD_TYPE=RelWithDebInfo -DCARBONMETER_WERROR=ON >/dev/null
 	@cmake --build $(TEST_DIR) -j $(JOBS)
 	@services="$$(scripts/test_services)" && eval "$$services" && cd $(TEST_DIR) && ctest --output-on-failure -j $(JOBS)
+
+# The sanitizer builds (cmake/sanitizers.cmake, docs/reliability.md), with ccache. ASan/UBSan in
+# RelWithDebInfo (-O2 -g: the whole suite runs at close to `make test`'s timings), TSan in Debug
+# (-O0 -g: half the compile time, exact stacks; its tests are few). A finding fails its test:
+# ASan/UBSan abort, TSan halts.
+ASAN_DIR := build/asan
+TSAN_DIR := build/tsan
+SANITIZE_CONFIGURE := -DCARBONMETER_BUILD_BENCHMARKS=OFF \
+	-DCMAKE_CXX_COMPILER_LAUNCHER=ccache -DCMAKE_C_COMPILER_LAUNCHER=ccache
+# The tests test-tsan runs: the sampler through the trackers, the Prometheus feed the sampler's
+# listener drives, every test of carbonmeter_server_tests (its suites: Backends/..., ApiKey,
+# OpenStorage, PostgresStorage, RunRecords, ServerUrl, SpoolTest) and the Python binding tests.
+TSAN_TESTS := ^(Tracker|UnprivilegedTracker|CgroupTrackerTest|SampleSeries|LiveMetrics|MetricsPublisher|ApiKey|OpenStorage|PostgresStorage|RunRecords|ServerUrl|SpoolTest)\.|^Backends/|^python_tests$$
+
+# AddressSanitizer + UndefinedBehaviorSanitizer (and LeakSanitizer), the whole test suite.
+test-asan: bootstrap
+	@cmake -S . -B $(ASAN_DIR) $(SANITIZE_CONFIGURE) -DCMAKE_BUILD_TYPE=RelWithDebInfo -DCARBONMETER_SANITIZE=address,undefined >/dev/null
+	@cmake --build $(ASAN_DIR) -j $(JOBS)
+	@services="$$(scripts/test_services)" && eval "$$services" && cd $(ASAN_DIR) && \
+	  ASAN_OPTIONS=detect_leaks=1:abort_on_error=1 UBSAN_OPTIONS=print_stacktrace=1:halt_on_error=1 \
+	  ctest --output-on-failure -j $(JOBS)
+
+# ThreadSanitizer: the multi-threaded parts (TSAN_TESTS above).
+test-tsan: bootstrap
+	@cmake -S . -B $(TSAN_DIR) $(SANITIZE_CONFIGURE) -DCMAKE_BUILD_TYPE=Debug -DCARBONMETER_SANITIZE=thread >/dev/null
+	@cmake --build $(TSAN_DIR) -j $(JOBS)
+	@services="$$(scripts/test_services)" && eval "$$services" && cd $(TSAN_DIR) && \
+	  TSAN_OPTIONS=halt_on_error=1:second_deadlock_stack=1 \
+	  ctest --output-on-failure -j $(JOBS) -R '$(TSAN_TESTS)'
 
 bench: bootstrap
 	@cmake -S . -B $(RELEASE_DIR) -DCMAKE_BUILD_TYPE=Release -DCARBONMETER_BUILD_BENCHMARKS=ON -DCARBONMETER_BUILD_TESTS=OFF >/dev/null

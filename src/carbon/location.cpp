@@ -137,6 +137,10 @@ ResolvedLocation from_figure(const IntensityFigure& figure, std::string how, dou
 
 }  // namespace
 
+Status read_location_config_file(LocationOptions& options, const std::string& path) {
+  return from_config_file(options, path);
+}
+
 Status complete_location_options(LocationOptions& options) {
   if (auto s = from_environment(options); !s) return s;
   std::vector<std::string> candidates{"carbonmeter.toml"};

@@ -38,6 +38,10 @@ struct LocationOptions {
 // the most explicit source that names one: flags, then variables, then the file.
 Status complete_location_options(LocationOptions& options);
 
+// Fills what is still empty from one carbonmeter.toml (what complete_location_options does with the
+// file it finds); errors and warnings name the file and line.
+Status read_location_config_file(LocationOptions& options, const std::string& path);
+
 struct ResolvedLocation {
   std::string how;  // "--country FRA", "guess: time zone Europe/Paris", ...
   bool guessed = false;

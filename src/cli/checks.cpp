@@ -1,4 +1,5 @@
 #include <fmt/format.h>
+#include <sys/stat.h>
 #include <unistd.h>
 
 #include <cmath>
@@ -44,6 +45,24 @@ void check_writable_file(const std::string& path, const std::string& option) {
         fmt::format("{} {}: folder {} is not writable: choose another path", option, path, parent.string()));
   if (std::filesystem::is_directory(path, ec))
     throw FatalError(fmt::format("{} {}: is a folder; give a file name", option, path));
+}
+
+std::string series_file(const std::string& spec) {
+  struct stat st {};
+  if (::stat(spec.c_str(), &st) == 0) return spec;
+  const auto colon = spec.rfind(':');
+  return colon == std::string::npos ? spec : spec.substr(0, colon);
+}
+
+void check_input_file(const std::string& path, const std::string& option, std::uint64_t max_bytes) {
+  struct stat st {};
+  if (path.empty() || ::stat(path.c_str(), &st) != 0) return;  // the reader says what is missing
+  if (S_ISDIR(st.st_mode)) throw FatalError(fmt::format("{} {}: is a folder; give a file", option, path));
+  if (S_ISREG(st.st_mode) && static_cast<std::uint64_t>(st.st_size) > max_bytes)
+    throw FatalError(
+        fmt::format("{} {}: {} MiB is more than any such file carbonmeter reads ({} MiB at most): "
+                    "is it the right file?",
+                    option, path, static_cast<std::uint64_t>(st.st_size) >> 20, max_bytes >> 20));
 }
 
 }  // namespace carbonmeter::cli

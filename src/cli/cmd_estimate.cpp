@@ -100,7 +100,13 @@ EstimateInputs inputs_from(const EstimateFlags& f) {
   if (f.was_given("--cpu")) in.cpu = f.cpu;
   if (f.was_given("--cores")) in.cores = f.cores;
   if (f.was_given("--cpu-utilization")) in.cpu_utilization = f.cpu_utilization;
-  if (f.was_given("--memory-gb")) in.memory_gb = f.memory_gb;
+  if (f.was_given("--memory-gb")) {
+    // A billion GB is beyond any job; larger figures are typing mistakes, not estimates.
+    if (!(std::isfinite(f.memory_gb) && f.memory_gb > 0 && f.memory_gb <= 1e9))
+      throw UsageError(
+          fmt::format("--memory-gb {}: give the memory in GB (more than 0, at most 1e9)", f.memory_gb));
+    in.memory_gb = f.memory_gb;
+  }
   if (f.was_given("--hours")) in.hours = f.hours;
   if (f.was_given("--duration")) {
     auto hours = parse_duration_hours(f.duration);

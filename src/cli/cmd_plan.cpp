@@ -18,6 +18,7 @@ struct PlanCommandFlags {
 };
 
 int plan_command(const PlanCommandFlags& flags) {
+  check_input_file(series_file(flags.series), "--intensity-series");
   auto series = IntensitySeries::load(flags.series);
   if (!series) throw UsageError(series.error().message);
   const PlanOutcome outcome = make_plan(flags.plan, series.value(), unix_now_s());

@@ -80,6 +80,7 @@ int choose(const ChooseFlags& flags) {
   std::optional<bool> milliwatts;
   if (flags.unit == "mW") milliwatts = true;
   if (flags.unit == "W") milliwatts = false;
+  check_input_file(flags.profile, "--profile");
   auto profile = read_power_limit_profile(flags.profile, milliwatts);
   if (!profile) throw FatalError(profile.error().message);
   const PowerLimitProfile& p = profile.value();

@@ -275,6 +275,7 @@ class RunChecker {
 };
 
 json read_run(const std::string& path) {
+  check_input_file(path, "report");
   auto text = read_text_file(path);
   if (!text) throw FatalError("report: " + text.error().message);
   json run = json::parse(text.value(), nullptr, false);
@@ -299,6 +300,7 @@ int from_run_report(const ReportOptions& options) {
   if (!options.model_card.empty()) {
     std::string card;
     if (::access(options.model_card.c_str(), F_OK) == 0) {
+      check_input_file(options.model_card, "--model-card");
       auto text = read_text_file(options.model_card);
       if (!text) throw FatalError("--model-card: " + text.error().message);
       card = text.value();

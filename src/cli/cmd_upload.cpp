@@ -22,6 +22,17 @@ int upload(const UploadFlags& flags) {
   upload::ServerClient& client = *connected;
   int status = 0;
   for (const std::string& path : flags.spools) {
+    // Only a spool is sent, and removed once sent: a file named by mistake is left alone.
+    const std::string suffix = ".spool.jsonl";
+    if (path.size() < suffix.size() ||
+        path.compare(path.size() - suffix.size(), suffix.size(), suffix) != 0) {
+      std::fprintf(
+          stderr,
+          "carbonmeter: %s: not a spool (run and monitor write carbonmeter-RUN_ID%s); left as it is\n",
+          path.c_str(), suffix.c_str());
+      status = 1;
+      continue;
+    }
     upload::Spool spool(path);
     if (!spool.exists()) {
       std::fprintf(stderr, "carbonmeter: %s: no such spool (already sent, or a wrong path?)\n", path.c_str());

@@ -40,6 +40,7 @@ double number_at(const nlohmann::json& object, const char* key, const std::strin
 }
 
 MeasuredRun read_run(const std::string& path) {
+  check_input_file(path, "whatif");
   auto text = read_text_file(path);
   if (!text) throw FatalError(text.error().message);
   nlohmann::json run = nlohmann::json::parse(text.value(), nullptr, false);
@@ -72,7 +73,11 @@ int whatif(const WhatifFlags& flags) {
   if (flags.series.empty()) throw UsageError("whatif needs at least one --intensity-series FILE[:COLUMN]");
   if (flags.count < 1 || flags.count > 10000) throw UsageError("--count: give 1 to 10000 start times");
   auto every_h = parse_duration_hours(flags.every);
-  if (!every_h) throw UsageError(every_h.error().message);
+  if (!every_h) {
+    std::string message = every_h.error().message;  // said of --duration: it is --every here
+    if (message.rfind("--duration", 0) == 0) message.replace(0, 10, "--every");
+    throw UsageError(message);
+  }
   const double every_s = every_h.value() * 3600.0;
   std::optional<double> from;
   if (!flags.from.empty()) {
@@ -90,6 +95,7 @@ int whatif(const WhatifFlags& flags) {
       fmt::format("carbonmeter whatif: the run in {} ({} kWh with PUE {}) started at other times\n",
                   flags.run_json, format_significant(energy_kwh), format_significant(run.pue));
   for (const std::string& spec : flags.series) {
+    check_input_file(series_file(spec), "--intensity-series");
     auto series = IntensitySeries::load(spec);
     if (!series) throw UsageError(series.error().message);
     const IntensitySeries& s = series.value();

@@ -4,6 +4,7 @@
 #include <signal.h>
 
 #include <CLI/CLI.hpp>
+#include <cstdint>
 #include <stdexcept>
 #include <string>
 #include <vector>
@@ -43,5 +44,13 @@ sigset_t block_stop_signals();
 // Shared option checks.
 void check_interval(double interval_s);
 void check_writable_file(const std::string& path, const std::string& option);
+// A file carbonmeter reads whole (a series, a profile, a run report): refused, with a clear
+// message, when it is larger than max_bytes (a 2 GB file named by mistake must not be read into
+// memory) or a folder. A missing file is left to the reader's own message.
+constexpr std::uint64_t kMaxInputFileBytes = std::uint64_t{256} << 20;
+void check_input_file(const std::string& path, const std::string& option,
+                      std::uint64_t max_bytes = kMaxInputFileBytes);
+// The file of an --intensity-series FILE[:COLUMN].
+std::string series_file(const std::string& spec);
 
 }  // namespace carbonmeter::cli

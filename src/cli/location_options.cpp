@@ -74,6 +74,8 @@ ResolvedLocation resolve_location_flags(const LocationFlags& flags) {
   options.marginal = flags.marginal;
   if (auto completed = complete_location_options(options); !completed)
     throw UsageError(completed.error().message);
+  if (options.intensity_series.value)
+    check_input_file(series_file(*options.intensity_series.value), options.intensity_series.origin);
   auto data = ReferenceData::load();
   if (!data)
     throw FatalError(data.error().message + " (set CARBONMETER_DATA_DIR to carbonmeter's data/ folder)");

@@ -1,10 +1,13 @@
 #include "cli/summary.hpp"
 
+#include <fcntl.h>
 #include <fmt/format.h>
+#include <sys/stat.h>
 #include <unistd.h>
 
 #include <algorithm>
 #include <cerrno>
+#include <cstdlib>
 #include <cstring>
 #include <filesystem>
 #include <fstream>
@@ -134,31 +137,73 @@ Status write_report_json(const RunReport& report, const std::string& path) {
   return write_json_file(report_to_json(report), path);
 }
 
-Status write_json_file(const nlohmann::json& json, const std::string& path) {
-  std::error_code ec;
-  auto status = std::filesystem::symlink_status(path, ec);
-  if (!ec && std::filesystem::exists(status) && !std::filesystem::is_regular_file(status)) {
-    // A symlink (/dev/stdout), a pipe, a device: written in place, never replaced by a rename.
-    std::ofstream out(path);
-    out << dump_json(json, 2) << "\n";
-    if (!out.flush()) return Error{"cannot write " + path + ": " + std::strerror(errno)};
-    return Ok{};
+namespace {
+
+Status write_all_to(int fd, const std::string& text, const std::string& path) {
+  for (std::size_t done = 0; done < text.size();) {
+    const ssize_t n = ::write(fd, text.data() + done, text.size() - done);
+    if (n < 0 && errno == EINTR) continue;
+    if (n <= 0) return Error{"cannot write " + path + ": " + std::strerror(n < 0 ? errno : ENOSPC)};
+    done += static_cast<std::size_t>(n);
   }
-  const std::string temporary = path + ".tmp-" + std::to_string(::getpid());
-  {
-    std::ofstream out(temporary, std::ios::trunc);
-    if (!out)
-      return Error{"cannot write " + path + ": " + std::strerror(errno) + " (choose another --json path)"};
-    out << dump_json(json, 2) << "\n";
-    if (!out.flush()) {
-      ::unlink(temporary.c_str());
-      return Error{"cannot write " + path + ": " + std::strerror(errno)};
+  return Ok{};
+}
+
+// The process's umask, read without changing it (umask(2) would, for a moment, for every thread:
+// the uploader may be creating its spool meanwhile).
+mode_t current_umask() {
+  std::ifstream status("/proc/self/status");
+  for (std::string line; std::getline(status, line);)
+    if (line.rfind("Umask:", 0) == 0) return static_cast<mode_t>(std::strtoul(line.c_str() + 6, nullptr, 8));
+  return 022;
+}
+
+}  // namespace
+
+// The file is replaced whole (a temporary file beside it, fsync, rename), so that a crash or a full
+// disk leaves the previous file, never half a new one. The user named this path, so a symbolic
+// link is followed: a link to a regular file has that file replaced (the link stays); what is not
+// a regular file (/dev/stdout, a pipe) is written in place.
+Status write_json_file(const nlohmann::json& json, const std::string& path) {
+  const std::string text = dump_json(json, 2) + "\n";
+  std::string target = path;
+  struct stat link {};
+  if (::lstat(path.c_str(), &link) == 0 && S_ISLNK(link.st_mode)) {
+    char* resolved = ::realpath(path.c_str(), nullptr);
+    if (resolved) {
+      target = resolved;
+      std::free(resolved);
     }
   }
-  if (std::rename(temporary.c_str(), path.c_str()) != 0) {
-    int saved = errno;
+  struct stat existing {};
+  const bool exists = ::stat(target.c_str(), &existing) == 0;
+  if (exists && !S_ISREG(existing.st_mode)) {
+    if (S_ISDIR(existing.st_mode))
+      return Error{"cannot write " + path + ": it is a folder; give a file name"};
+    const int fd = ::open(path.c_str(), O_WRONLY | O_TRUNC | O_CLOEXEC | O_NONBLOCK);
+    if (fd < 0) return Error{"cannot write " + path + ": " + std::strerror(errno)};
+    Status written = write_all_to(fd, text, path);
+    ::close(fd);
+    return written;
+  }
+  std::filesystem::path folder = std::filesystem::path(target).parent_path();
+  if (folder.empty()) folder = ".";
+  std::string temporary =
+      (folder / ("." + std::filesystem::path(target).filename().string() + ".tmp-XXXXXX")).string();
+  const int fd = ::mkostemp(temporary.data(), O_CLOEXEC);
+  if (fd < 0)
+    return Error{"cannot write " + path + ": " + std::strerror(errno) + " (choose another --json path)"};
+  const mode_t mode = exists ? (existing.st_mode & 07777) : (0666 & ~current_umask());
+  Status written = write_all_to(fd, text, path);
+  if (written && ::fchmod(fd, mode) != 0)
+    written = Error{"cannot write " + path + ": " + std::strerror(errno)};
+  if (written && ::fsync(fd) != 0) written = Error{"cannot write " + path + ": " + std::strerror(errno)};
+  ::close(fd);
+  if (written && std::rename(temporary.c_str(), target.c_str()) != 0)
+    written = Error{"cannot write " + path + ": " + std::strerror(errno)};
+  if (!written) {
     ::unlink(temporary.c_str());
-    return Error{"cannot write " + path + ": " + std::strerror(saved)};
+    return Error{written.error().message + " (the file is as it was)"};
   }
   return Ok{};
 }

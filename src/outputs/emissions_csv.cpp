@@ -320,9 +320,21 @@ Result<CsvAppendOutcome> append_emissions_csv(const std::string& dir, const RunR
   // Open, lock, check the header, append; start again when another run moved the file aside
   // between our open and our lock, or when we moved it aside ourselves.
   for (int attempt = 0; attempt < 100; ++attempt) {
-    Fd fd(::open(outcome.path.c_str(), O_RDWR | O_CREAT | O_APPEND | O_CLOEXEC | O_NOFOLLOW, 0644));
+    // O_NOFOLLOW: emissions.csv is a name carbonmeter chose inside --output-dir, so a symbolic link
+    // there points somewhere the user did not name and is refused. O_NONBLOCK: a FIFO planted there
+    // fails the regular-file check below instead of blocking the open.
+    Fd fd(::open(outcome.path.c_str(), O_RDWR | O_CREAT | O_APPEND | O_CLOEXEC | O_NOFOLLOW | O_NONBLOCK,
+                 0644));
+    if (fd.get() < 0 && errno == ELOOP)
+      return Error{
+          outcome.path +
+          " is a symbolic link: carbonmeter does not follow it (remove it, or choose another --output-dir)"};
     if (fd.get() < 0)
       return Error{"cannot write " + outcome.path + ": " + std::strerror(errno) + " (choose --output-dir)"};
+    if (struct stat st{}; ::fstat(fd.get(), &st) != 0 || !S_ISREG(st.st_mode))
+      return Error{outcome.path +
+                   " is not a regular file: carbonmeter appends only to one (move it away, or "
+                   "choose another --output-dir)"};
     int locked;
     while ((locked = ::flock(fd.get(), LOCK_EX)) != 0 && errno == EINTR) {
     }
@@ -362,10 +374,26 @@ Result<CsvAppendOutcome> append_emissions_csv(const std::string& dir, const RunR
     for (std::size_t i = 0; i < columns.size(); ++i)
       cells += (i ? "," : "") + csv_field(value_of(columns[i]));
     line += cells + eol;
-    // One write with O_APPEND, under the lock: the row lands whole, after whatever is there.
-    const ssize_t written = ::write(fd.get(), line.data(), line.size());
-    if (written != static_cast<ssize_t>(line.size()))
-      return Error{"cannot append to " + outcome.path + ": " + std::strerror(written < 0 ? errno : ENOSPC)};
+    // One write with O_APPEND, under the lock: the row lands whole, after whatever is there. A
+    // process killed (SIGKILL) during a write to a regular file leaves all of it or none. A short
+    // write (a full disk, a quota) is undone: the file is cut back to its size before, so that it
+    // never ends in half a row. Then fdatasync: the row survives a power cut once we return.
+    struct stat before {};
+    if (::fstat(fd.get(), &before) != 0)
+      return Error{"cannot append to " + outcome.path + ": " + std::strerror(errno)};
+    ssize_t written;
+    while ((written = ::write(fd.get(), line.data(), line.size())) < 0 && errno == EINTR) {
+    }
+    if (written != static_cast<ssize_t>(line.size())) {
+      const int error = written < 0 ? errno : ENOSPC;
+      if (written > 0 && ::ftruncate(fd.get(), before.st_size) != 0)
+        return Error{fmt::format("cannot append to {}: {}; its last {} bytes are half a row: delete them",
+                                 outcome.path, std::strerror(error), written)};
+      return Error{"cannot append to " + outcome.path + ": " + std::strerror(error) +
+                   " (the file is as it was; free space or choose another --output-dir)"};
+    }
+    if (::fdatasync(fd.get()) != 0 && errno != EINVAL)
+      return Error{"cannot append to " + outcome.path + ": " + std::strerror(errno)};
     return outcome;
   }
   return Error{"cannot append to " + outcome.path + ": it keeps being replaced by another writer"};
