@@ -74,9 +74,9 @@ std::string format_summary(const RunReport& report) {
     if (job.rank && job.world_size) line += fmt::format(", rank {} of {}", *job.rank, *job.world_size);
     line += " on " + (job.node.empty() ? report.header.hostname : job.node);
     if (job.slurm && job.slurm->cpu_count > 0)
-      line += fmt::format("; allocated here: {} CPU{}{}", job.slurm->cpu_count,
+      line += fmt::format("; allocated here: {} CPU{}{} (from {})", job.slurm->cpu_count,
                           job.slurm->cpu_count == 1 ? "" : "s",
-                          job.slurm->cpus.empty() ? "" : " (" + job.slurm->cpus + ")");
+                          job.slurm->cpus.empty() ? "" : " " + job.slurm->cpus, job.slurm->cpus_source);
     if (job.slurm && !job.slurm->gpus.empty()) line += ", GPUs " + job.slurm->gpus;
     out += line + "\n";
   }

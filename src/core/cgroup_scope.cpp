@@ -4,25 +4,10 @@
 
 #include <algorithm>
 
+#include "core/process_tree.hpp"
 #include "core/roots.hpp"
 
 namespace carbonmeter {
-namespace {
-
-std::uint64_t resident_bytes(const std::vector<pid_t>& pids) {
-  static const auto page_size = static_cast<std::uint64_t>(::sysconf(_SC_PAGESIZE));
-  std::uint64_t total = 0;
-  for (pid_t pid : pids) {  // statm: "size resident shared ..." in pages
-    auto statm = read_text_file(procfs_root() + "/" + std::to_string(pid) + "/statm");
-    if (!statm) continue;
-    std::string_view text = statm.value();
-    text.remove_prefix(std::min(text.size(), text.find(' ') + 1));
-    if (auto pages = parse_u64(text.substr(0, text.find(' ')))) total += *pages * page_size;
-  }
-  return total;
-}
-
-}  // namespace
 
 Result<CgroupReader> open_own_cgroup() {
   auto mountinfo = read_text_file(procfs_root() + "/self/mountinfo");
@@ -79,7 +64,7 @@ ProcessTreeUsage CgroupScope::sample(double /*now_s*/, bool force_discovery) {
   const bool rss_known = usage.value().rss_bytes.has_value();
   if (wants_pids_ || force_discovery || !rss_known) pids_ = reader_.pids();
   last_.cpu_s = std::max(last_.cpu_s, usage.value().cpu_s - start_cpu_s_);
-  last_.rss_bytes = rss_known ? *usage.value().rss_bytes : resident_bytes(pids_);
+  last_.rss_bytes = rss_known ? *usage.value().rss_bytes : resident_bytes_of(pids_);
   last_.processes = static_cast<int>(pids_.size());
   return last_;
 }

@@ -18,6 +18,19 @@ std::string pid_path(pid_t pid, const char* leaf) { return procfs_root() + "/" +
 
 }  // namespace
 
+std::uint64_t resident_bytes_of(const std::vector<pid_t>& pids) {
+  static const auto page_size = static_cast<std::uint64_t>(::sysconf(_SC_PAGESIZE));
+  std::uint64_t total = 0;
+  for (pid_t pid : pids) {
+    auto statm = read_text_file(pid_path(pid, "/statm"));  // "size resident shared ..." in pages
+    if (!statm) continue;
+    std::string_view text = statm.value();
+    text.remove_prefix(std::min(text.size(), text.find(' ') + 1));
+    if (auto pages = parse_u64(text.substr(0, text.find(' ')))) total += *pages * page_size;
+  }
+  return total;
+}
+
 Result<ProcStatFields> parse_pid_stat(std::string_view text) {
   // "pid (comm) state ppid ..." where comm may hold spaces and parentheses: split at the last ')'.
   auto open = text.find('(');
@@ -138,14 +151,7 @@ bool ProcessTree::sample_cgroup(ProcessTreeUsage& usage, bool read_pids) {
   if (read.value().rss_bytes) {
     usage.rss_bytes = *read.value().rss_bytes;
   } else {  // cgroup v2 without the memory controller: resident memory from each process
-    for (pid_t pid : order_) {
-      auto statm = read_text_file(pid_path(pid, "/statm"));  // "size resident shared ..." in pages
-      if (!statm) continue;
-      std::string_view text = statm.value();
-      text.remove_prefix(std::min(text.size(), text.find(' ') + 1));
-      if (auto pages = parse_u64(text.substr(0, text.find(' '))))
-        usage.rss_bytes += *pages * static_cast<std::uint64_t>(page_size_);
-    }
+    usage.rss_bytes = resident_bytes_of(order_);
   }
   return true;
 }

@@ -37,6 +37,8 @@ struct ProcStatFields {
 };
 
 Result<ProcStatFields> parse_pid_stat(std::string_view text);
+// The resident memory of these processes (/proc/PID/statm); those gone are skipped.
+std::uint64_t resident_bytes_of(const std::vector<pid_t>& pids);
 
 class ProcessTree final : public UsageSource {
  public:
