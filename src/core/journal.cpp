@@ -11,6 +11,8 @@
 #include <filesystem>
 #include <fstream>
 
+#include "core/bounded_line.hpp"
+
 namespace carbonmeter {
 
 Result<std::unique_ptr<JournalWriter>> JournalWriter::create(const std::string& dir,
@@ -109,6 +111,9 @@ bool plausible(const Sample& s, double previous_t_s) {
 
 }  // namespace
 
+// A journal line is a sample (about 200 bytes), the header or a note; anything longer is damage.
+constexpr std::size_t kMaxJournalLineBytes = std::size_t{1} << 20;
+
 Result<RunReport> recover_journal(const std::string& path) {
   std::ifstream in(path);
   if (!in) return Error{"cannot read journal " + path + ": " + std::strerror(errno)};
@@ -121,8 +126,16 @@ Result<RunReport> recover_journal(const std::string& path) {
   int skipped = 0;
   bool have_header = false;
   std::vector<std::string> recovered_notes;
-  while (std::getline(in, line)) {
+  for (LineRead read; (read = read_bounded_line(in, line, kMaxJournalLineBytes)) != LineRead::end;) {
     ++line_number;
+    if (read == LineRead::too_long) {
+      if (!have_header)
+        return Error{fmt::format("{}: not a carbonmeter journal (line 1 is longer than {} KiB)", path,
+                                 kMaxJournalLineBytes >> 10)};
+      skip_rest_of_line(in);
+      ++skipped;
+      continue;
+    }
     nlohmann::json json = nlohmann::json::parse(line, nullptr, false);
     if (json.is_discarded() || !json.is_object() || !json.contains("type")) {
       if (!have_header) return Error{path + ": not a carbonmeter journal (line 1 is not its header)"};
@@ -175,10 +188,15 @@ Result<RunReport> recover_journal(const std::string& path) {
       ++skipped;
     }
   }
+  if (in.bad() && !have_header)
+    return Error{"cannot read journal " + path + ": read error (is it a regular file?)"};
   if (!have_header) return Error{path + ": empty journal, nothing to recover"};
   for (std::string& note : recovered_notes) report.header.notes.push_back(std::move(note));
   report.samples = series.points();
   report.samples_per_point = series.samples_per_point();
+  if (in.bad())
+    report.header.notes.push_back(fmt::format(
+        "reading journal {} failed after line {}: what it held up to there is recovered", path, line_number));
   report.header.notes.push_back(
       fmt::format("rebuilt from journal {} ({} samples{}{})", path, report.sample_count,
                   report.complete ? "" : "; the run did not end normally: energy up to its last sample",

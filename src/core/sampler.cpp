@@ -49,8 +49,17 @@ Sampler::~Sampler() { stop(); }
 void Sampler::note_once(bool& said, const std::string& note) {
   if (said) return;
   said = true;
-  notes_.push_back(note);
+  keep_note(note);
+}
+
+void Sampler::keep_note(std::string note) {
+  if (std::find(notes_.begin(), notes_.end(), note) != notes_.end()) return;
+  if (notes_.size() >= kMaxNotes) {
+    ++notes_left_out_;
+    return;
+  }
   if (on_note_) on_note_(note);
+  notes_.push_back(std::move(note));
 }
 
 void Sampler::read_machine(SampleContext& context, bool refresh_memory) {
@@ -184,10 +193,7 @@ void Sampler::sample_locked(bool refresh_all) {
       }
       held = HeldEnergy{};
     }
-    for (std::string& note : active.sensor->take_notes()) {
-      if (on_note_) on_note_(note);
-      notes_.push_back(std::move(note));
-    }
+    for (std::string& note : active.sensor->take_notes()) keep_note(std::move(note));
   }
 
   if (tree_) {
@@ -196,10 +202,7 @@ void Sampler::sample_locked(bool refresh_all) {
     if (refresh_slow) {
       tree_usage_ = tree_->sample(sample.t_s, stopping_);
       tree_pids_ = tree_->pids();
-      for (std::string& note : tree_->take_notes()) {
-        if (on_note_) on_note_(note);
-        notes_.push_back(std::move(note));
-      }
+      for (std::string& note : tree_->take_notes()) keep_note(std::move(note));
       // CPU time arrives in lumps (a child found late, a reaped child's rusage): what exceeds the
       // machine's busy time in this period waits for the next ones instead of being lost.
       tree_cpu_backlog_s_ += std::max(0.0, tree_usage_.cpu_s - last_tree_cpu_s_);
@@ -336,7 +339,11 @@ PerComponent<MethodInfo> Sampler::methods() const {
 
 std::vector<std::string> Sampler::notes() const {
   std::lock_guard lock(mutex_);
-  return notes_;
+  std::vector<std::string> out = notes_;
+  if (notes_left_out_ > 0)
+    out.push_back(std::to_string(notes_left_out_) + " further notes of sensors were left out (at most " +
+                  std::to_string(kMaxNotes) + " are kept)");
+  return out;
 }
 
 void Sampler::add_reaped(pid_t pid, double cpu_s) {

@@ -121,7 +121,11 @@ class Sampler {
   bool sensors_need_cpu_time_ = false;  // estimates: /proc/stat is read at window boundaries too
   std::chrono::steady_clock::time_point last_read_time_;  // of the sensors, by a sample or a boundary
   std::vector<DeviceEnergy> devices_;
+  // Said once each, at most kMaxNotes (a sensor in trouble for days must not grow them unbounded).
+  void keep_note(std::string note);
+  static constexpr std::size_t kMaxNotes = 100;
   std::vector<std::string> notes_;
+  std::size_t notes_left_out_ = 0;
 };
 
 }  // namespace carbonmeter

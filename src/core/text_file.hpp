@@ -2,6 +2,7 @@
 #pragma once
 
 #include <cstdint>
+#include <limits>
 #include <optional>
 #include <string>
 #include <string_view>
@@ -11,8 +12,10 @@
 
 namespace carbonmeter {
 
-// Reads a whole (small) file. The error says which file and why.
-Result<std::string> read_text_file(const std::string& path);
+// Reads a whole (small) file. The error says which file and why, also when the file is larger
+// than max_bytes (such a file is not read at all).
+Result<std::string> read_text_file(const std::string& path,
+                                   std::uint64_t max_bytes = std::numeric_limits<std::uint64_t>::max());
 
 // Keeps a file open and re-reads it from offset 0 with pread: sysfs and procfs regenerate the
 // content on every read at offset 0, so one open per run is enough.

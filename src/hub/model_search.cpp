@@ -1,6 +1,9 @@
 #include "hub/model_search.hpp"
 
+#include <unistd.h>
+
 #include <algorithm>
+#include <cstdint>
 
 #include "core/text_file.hpp"
 #include "hub/card_front_matter.hpp"
@@ -21,14 +24,19 @@ void add_to_tally(SearchTally& tally, const CardRef& card,
     tally.reporting.push_back({card.model_id, card.path, *reported.value()});
 }
 
+// Model cards are a few KiB; the largest on the Hub are below 1 MiB.
+constexpr std::uint64_t kMaxModelCardBytes = std::uint64_t{16} << 20;
+
 SearchTally read_cards(const CardListing& listing) {
   SearchTally tally;
   tally.unreadable = listing.unreadable;
   tally.without_card = listing.models_without_card;
   for (const CardRef& card : listing.cards) {
-    const Result<std::string> text = read_text_file(card.path);
+    const Result<std::string> text = read_text_file(card.path, kMaxModelCardBytes);
     if (!text)
-      tally.unreadable.push_back({card.path, text.error().message + ": check the card's permissions"});
+      tally.unreadable.push_back({card.path, text.error().message + (::access(card.path.c_str(), R_OK) != 0
+                                                                         ? ": check the card's permissions"
+                                                                         : ": is it a model card?")});
     else
       add_to_tally(tally, card, read_card_emissions(text.value()));
   }

@@ -1,7 +1,8 @@
 // Puts GPUs back at their original power limits when the process gets SIGINT or SIGTERM, then
-// lets the handler that was there before run (the default one ends the process). NVML is called
-// from the signal handler: not async-signal-safe in principle, so carbonmeter's own NVML calls
-// hold these signals (SignalsHeld) and a signal can never interrupt one of them half-way.
+// lets the handler that was there before run (the default one ends the process). NVML is not
+// async-signal-safe, so the handler only wakes a restorer thread (through a pipe) and waits for
+// it to answer; carbonmeter's own NVML calls hold these signals (SignalsHeld), so that a change
+// that a signal would cut is finished first and then undone.
 #pragma once
 
 #include <signal.h>
@@ -23,8 +24,9 @@ struct LimitsToRestore {
   bool restore_now() noexcept;
 };
 
-// Watched until unwatched (at most 16 at once; more are not watched, which returns false).
-// unwatch_for_signals waits for a handler that is using `limits` to finish.
+// Watched until unwatched (at most 16 at once; more are not watched, which returns false, as
+// does a process that cannot start the restorer thread). unwatch_for_signals waits for a restore
+// that is using `limits` to finish.
 bool watch_for_signals(LimitsToRestore* limits);
 void unwatch_for_signals(LimitsToRestore* limits);
 

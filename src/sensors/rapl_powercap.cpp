@@ -129,6 +129,8 @@ class RaplPowercapSensor final : public EnergySensor {
       files_.emplace_back(zone.dir + "/energy_uj");
       counters_.emplace_back(1e-6, zone.max_range_uj, max_zone_power_w);
       paths_.push_back(zone.dir);
+      resets_.push_back(0);
+      glitches_.push_back(0);
     }
   }
   std::string method() const override { return host_export_ ? "host-export" : "rapl-powercap"; }
@@ -166,14 +168,13 @@ class RaplPowercapSensor final : public EnergySensor {
       // host's interval too, not only over the time since this sensor's last read.
       const double judged_s = context.elapsed_s + (host_export_ ? host_export_->interval_s : 0.0);
       CounterDelta delta = counters_[i].update(raw.value(), judged_s);
-      if (delta.event == CounterEvent::reset)
+      if (delta.event == CounterEvent::reset && said_often(resets_[i]))
+        notes_.push_back(method_name + ": counter of " + paths_[i] + " went back (reset, not a wrap)" +
+                         times(resets_[i]) + ": such an interval counts only what it holds since the reset");
+      if (delta.event == CounterEvent::glitch && said_often(glitches_[i]))
         notes_.push_back(method_name + ": counter of " + paths_[i] +
-                         " went back (reset, not a wrap): that interval counts only what it "
-                         "holds since the reset");
-      if (delta.event == CounterEvent::glitch)
-        notes_.push_back(method_name + ": counter of " + paths_[i] +
-                         " jumped by more than any CPU can draw (" + std::to_string(raw.value()) +
-                         " uJ): that interval counts nothing for it");
+                         " jumped by more than any CPU can draw (" + std::to_string(raw.value()) + " uJ)" +
+                         times(glitches_[i]) + ": such an interval counts nothing for it");
       out[i] = {delta.energy_j, std::nullopt};
     }
     if (host_export_) recheck_host_export(context.elapsed_s);
@@ -219,6 +220,19 @@ class RaplPowercapSensor final : public EnergySensor {
   std::vector<std::string> paths_;
   std::vector<std::string> notes_;
   bool read_failed_ = false;
+  // Per channel: how often its counter went back or jumped. A counter that does so often is
+  // said at the 1st, 10th, 100th... time, so that the notes stay few.
+  std::vector<std::uint64_t> resets_, glitches_;
+
+  static bool said_often(std::uint64_t& count) {
+    ++count;
+    for (std::uint64_t power = 1; power <= count; power *= 10)
+      if (power == count) return true;
+    return false;
+  }
+  static std::string times(std::uint64_t count) {
+    return count == 1 ? "" : " (" + std::to_string(count) + " times so far)";
+  }
 };
 
 // The zones in powercap_dir (/sys/class/powercap lists subzones beside their zone). nested: also

@@ -1,12 +1,14 @@
 #include "upload/spool.hpp"
 
 #include <fcntl.h>
+#include <fmt/format.h>
 #include <unistd.h>
 
 #include <cerrno>
 #include <cstdio>
 #include <cstring>
 
+#include "core/bounded_line.hpp"
 #include "core/run_report.hpp"
 
 namespace carbonmeter::upload {
@@ -24,6 +26,16 @@ Status write_all(int fd, const std::string& text, const std::string& path, bool 
   if (sync && ::fdatasync(fd) != 0)
     return Error{"cannot sync the spool " + path + ": " + std::strerror(errno)};
   return Ok{};
+}
+
+// A record holds at most 1000 samples or one run's header: far below this.
+constexpr std::size_t kMaxSpoolLineBytes = std::size_t{64} << 20;
+
+Error too_long_error(const std::string& path, int line_number) {
+  return Error{
+      fmt::format("{} line {} is longer than {} MiB, which no spool record is: is this a carbonmeter "
+                  "spool file (NAME.spool.jsonl)?",
+                  path, line_number, kMaxSpoolLineBytes >> 20)};
 }
 
 bool is_record(const nlohmann::json& record) {
@@ -45,16 +57,13 @@ SpoolReader::SpoolReader(std::string path) : path_(std::move(path)), in_(path_, 
   if (!in_) open_error_ = std::strerror(errno);
 }
 
-bool SpoolReader::next_whole_line(std::string& line) {
-  if (!std::getline(in_, line)) return false;
-  return !in_.eof();  // no newline after it: cut short by a crash while appending
-}
-
 Result<std::optional<SpoolLine>> SpoolReader::next() {
   if (!open_error_.empty()) return Error{"cannot read the spool " + path_ + ": " + open_error_};
   std::string text;
-  while (next_whole_line(text)) {
+  for (LineRead read; (read = read_bounded_line(in_, text, kMaxSpoolLineBytes)) == LineRead::line ||
+                      read == LineRead::too_long;) {
     ++line_number_;
+    if (read == LineRead::too_long) return too_long_error(path_, line_number_);
     if (text.empty()) continue;
     nlohmann::json record = nlohmann::json::parse(text, nullptr, false);
     if (record.is_discarded() || !is_record(record))
@@ -62,6 +71,7 @@ Result<std::optional<SpoolLine>> SpoolReader::next() {
                    " is not a spool record: is this a carbonmeter spool file (NAME.spool.jsonl)?"};
     return std::optional<SpoolLine>(SpoolLine{std::move(record), std::move(text)});
   }
+  // LineRead::last, a line cut short by a crash while appending, was never synced as kept.
   if (in_.bad()) return Error{"cannot read the spool " + path_ + ": " + std::strerror(errno)};
   return std::optional<SpoolLine>();
 }
@@ -101,7 +111,15 @@ Status Spool::rewrite(const std::vector<std::string>& first_lines, SpoolReader& 
   for (const std::string& line : first_lines) text += line + "\n";
   std::string line;
   constexpr std::size_t kWriteBytes = 1 << 20;  // written in pieces: a long spool is not held whole
-  while (status && rest.next_whole_line(line)) {
+  int line_number = rest.line_number_;
+  for (LineRead read; status &&
+                      (read = read_bounded_line(rest.in_, line, kMaxSpoolLineBytes)) != LineRead::end &&
+                      read != LineRead::last;) {  // a last line cut short is left out
+    if (read == LineRead::too_long) {
+      status = too_long_error(path_, line_number + 1);
+      break;
+    }
+    ++line_number;
     text += line + "\n";
     if (text.size() >= kWriteBytes) {
       status = write_all(fd, text, temporary, false);

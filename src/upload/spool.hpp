@@ -32,8 +32,6 @@ class SpoolReader {
 
  private:
   friend class Spool;
-  // The next line that ends with a newline (without it); false at the end or at a line cut short.
-  bool next_whole_line(std::string& line);
 
   std::string path_;
   std::ifstream in_;

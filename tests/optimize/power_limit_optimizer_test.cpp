@@ -11,6 +11,7 @@
 #include <thread>
 
 #include "carbonmeter/power_limit.hpp"
+#include "optimize/limit_restorer.hpp"
 #include "optimize/power_limit_choice.hpp"
 #include "optimize/power_limit_profile.hpp"
 #include "support/fake_gpu.hpp"
@@ -295,6 +296,29 @@ void expect_restored_on(int signal_number) {
 
 TEST(PowerLimitOptimizer, TheOriginalLimitIsBackAfterSigterm) { expect_restored_on(SIGTERM); }
 TEST(PowerLimitOptimizer, TheOriginalLimitIsBackAfterSigint) { expect_restored_on(SIGINT); }
+
+// The restorer thread does not survive fork(): a child that tunes its own GPUs starts another,
+// and a child that tunes none (a data loader worker) ends on the signal without waiting for one.
+TEST(PowerLimitOptimizer, AForkedChildRestoresItsOwnChangesAndAnIdleChildEndsAtOnce) {
+#if defined(__SANITIZE_THREAD__)
+  GTEST_SKIP() << "ThreadSanitizer does not support a child of a threaded process that starts threads "
+                  "or takes signals; the plain and ASan builds run this test";
+#endif
+  LimitsToRestore parents;  // nothing to restore, but the parent's restorer thread now runs
+  ASSERT_TRUE(watch_for_signals(&parents));
+  expect_restored_on(SIGTERM);
+  const pid_t idle = ::fork();
+  ASSERT_GE(idle, 0);
+  if (idle == 0) {
+    ::raise(SIGTERM);
+    ::_exit(5);
+  }
+  int status = 0;
+  ASSERT_EQ(::waitpid(idle, &status, 0), idle);
+  ASSERT_TRUE(WIFSIGNALED(status)) << "exit " << WEXITSTATUS(status);
+  EXPECT_EQ(WTERMSIG(status), SIGTERM);
+  unwatch_for_signals(&parents);
+}
 
 TEST(PowerLimitOptimizer, AnExceptionUnwindingTheTrainingLoopRestoresTheLimit) {
   ModelGpus gpus;

@@ -132,6 +132,29 @@ TEST(RaplPowercap, CounterResetIsNotANegativeDeltaAndIsReported) {
   EXPECT_THAT(notes[0], HasSubstr("reset"));
 }
 
+// A counter that resets every interval for days must not add a note per reset.
+TEST(RaplPowercap, ACounterThatResetsOftenIsSaidAtPowersOfTen) {
+  FakeRoot root("intel_server_1s");
+  root.set_energy_uj("intel-rapl:0", 10'000'000);
+  ProbeOutcome probe = probe_rapl_powercap(domains("package"));
+  ASSERT_TRUE(probe.sensor);
+  read_channels(*probe.sensor, 0.0);
+  double total = 0.0;
+  std::vector<std::string> notes;
+  for (int cycle = 0; cycle < 150; ++cycle) {
+    root.set_energy_uj("intel-rapl:0", 110'000'000);  // +100 J
+    total += read_channels(*probe.sensor, 1.0)["package-0/package"];
+    root.set_energy_uj("intel-rapl:0", 10'000'000);  // reset: 10 J since
+    total += read_channels(*probe.sensor, 1.0)["package-0/package"];
+    for (std::string& note : probe.sensor->take_notes()) notes.push_back(std::move(note));
+  }
+  EXPECT_DOUBLE_EQ(total, 150 * 110.0);
+  ASSERT_EQ(notes.size(), 3u);
+  EXPECT_THAT(notes[0], HasSubstr("went back (reset, not a wrap): "));
+  EXPECT_THAT(notes[1], HasSubstr("(10 times so far)"));
+  EXPECT_THAT(notes[2], HasSubstr("(100 times so far)"));
+}
+
 TEST(RaplPowercap, GarbageReadingsAreNotCounted) {
   FakeRoot root("intel_server_1s");
   ProbeOutcome probe = probe_rapl_powercap(domains("package"));

@@ -4,13 +4,43 @@
 #include <sys/wait.h>
 #include <unistd.h>
 
+#include <chrono>
+#include <filesystem>
 #include <fstream>
+#include <thread>
 
 namespace carbonmeter::testing {
 
 std::string slurp(const std::string& path) {
   std::ifstream in(path, std::ios::binary);
   return std::string((std::istreambuf_iterator<char>(in)), {});
+}
+
+bool wait_until(const std::function<bool()>& ready, double timeout_s) {
+  const auto deadline = std::chrono::steady_clock::now() + std::chrono::duration<double>(timeout_s);
+  while (!ready()) {
+    if (std::chrono::steady_clock::now() > deadline) return false;
+    std::this_thread::sleep_for(std::chrono::milliseconds(5));
+  }
+  return true;
+}
+
+bool has_child_process(pid_t pid) {
+  const std::string tasks = "/proc/" + std::to_string(pid) + "/task";
+  std::error_code ec;
+  for (const auto& task : std::filesystem::directory_iterator(tasks, ec)) {
+    std::ifstream children(task.path() / "children");
+    pid_t child = 0;
+    if (children >> child) return true;
+  }
+  return false;
+}
+
+std::uintmax_t bytes_written_to(pid_t pid, int fd) {
+  std::error_code ec;
+  const std::uintmax_t size =
+      std::filesystem::file_size("/proc/" + std::to_string(pid) + "/fd/" + std::to_string(fd), ec);
+  return ec ? 0 : size;
 }
 
 void apply_env(const EnvChanges& env) {

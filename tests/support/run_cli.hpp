@@ -5,6 +5,7 @@
 
 #include <sys/types.h>
 
+#include <cstdint>
 #include <functional>
 #include <map>
 #include <optional>
@@ -38,5 +39,14 @@ CliOutcome run_carbonmeter(const std::vector<std::string>& args, const std::stri
                            const EnvChanges& env = {});
 
 std::string slurp(const std::string& path);
+
+// For `while_running`: waits (polling every 5 ms, at most timeout_s) until `ready` is true; a
+// sanitizer build starts several times slower, so a test waits for a state, not for a time.
+bool wait_until(const std::function<bool()>& ready, double timeout_s = 30.0);
+// Whether the process has a child (e.g. `carbonmeter run` has started its command).
+bool has_child_process(pid_t pid);
+// How many bytes the process has written to its file descriptor `fd` when that is a file (the
+// output files run_carbonmeter gives it).
+std::uintmax_t bytes_written_to(pid_t pid, int fd);
 
 }  // namespace carbonmeter::testing

@@ -1,0 +1,54 @@
+#include <gmock/gmock.h>
+#include <gtest/gtest.h>
+
+#include <algorithm>
+#include <memory>
+
+#include "core/sampler.hpp"
+#include "sensors/registry.hpp"
+
+namespace carbonmeter {
+namespace {
+
+using ::testing::HasSubstr;
+
+// A sensor in trouble at every read: a new note each time, and the same note again.
+class NoisySensor : public EnergySensor {
+ public:
+  std::string method() const override { return "noisy"; }
+  std::string kind() const override { return "measured counter"; }
+  double relative_uncertainty(Component) const override { return 0.0; }
+  const std::vector<Channel>& channels() const override { return channels_; }
+  void read(const SampleContext&, std::span<ChannelReading> out) override {
+    out[0] = {1.0, std::nullopt};
+    notes_.push_back("reading " + std::to_string(++reads_) + " was odd");
+    notes_.push_back("the same thing again");
+  }
+  std::vector<std::string> take_notes() override { return std::exchange(notes_, {}); }
+
+ private:
+  std::vector<Channel> channels_{{Component::cpu, "package-0", "package", "", ""}};
+  std::vector<std::string> notes_;
+  int reads_ = 0;
+};
+
+TEST(Sampler, NotesAreKeptOnceAndBounded) {
+  SensorSet set;
+  set.sensors.push_back({std::make_unique<NoisySensor>(), {}});
+  set.sensors.back().counted[Component::cpu] = true;
+  std::vector<std::string> heard;
+  Sampler sampler(std::move(set), nullptr, 3600.0, [](const Sample&) {});
+  sampler.set_note_listener([&heard](const std::string& note) { heard.push_back(note); });
+  ASSERT_TRUE(sampler.start());
+  for (int i = 0; i < 300; ++i) sampler.sample_now();
+  sampler.stop();
+  const std::vector<std::string> notes = sampler.notes();
+  ASSERT_EQ(notes.size(), 101u);
+  EXPECT_EQ(std::count(notes.begin(), notes.end(), "the same thing again"), 1);
+  EXPECT_EQ(notes[0], "reading 1 was odd");
+  EXPECT_THAT(notes.back(), HasSubstr("further notes of sensors were left out (at most 100 are kept)"));
+  EXPECT_EQ(heard.size(), 100u);  // the journal hears what is kept
+}
+
+}  // namespace
+}  // namespace carbonmeter
