@@ -21,7 +21,7 @@ using nlohmann::json;
 
 constexpr int kRuns = 4;
 constexpr int kSamplesPerRun = 12000;  // one minute apart: more than eight UTC days
-constexpr int kBatch = 200;  // the uploader sends up to 1000
+constexpr int kBatch = 200;            // the uploader sends up to 1000
 constexpr double kT0UnixS = 1717200000.0;
 
 // Energies that are multiples of 1/4: their sums are exact in double, so equality is exact.
