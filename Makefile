@@ -36,8 +36,9 @@ SANITIZE_CONFIGURE := -DCARBONMETER_BUILD_BENCHMARKS=OFF -DCMAKE_BUILD_TYPE=Debu
 	-DCMAKE_CXX_FLAGS_DEBUG=-g1 -DCMAKE_C_FLAGS_DEBUG=-g1 \
 	-DCMAKE_CXX_COMPILER_LAUNCHER=ccache -DCMAKE_C_COMPILER_LAUNCHER=ccache
 # The tests test-tsan runs: the sampler through the trackers, the Prometheus feed the sampler's
-# listener drives, the power-limit restorer's signal handler and thread, every test of carbonmeter_server_tests (its suites: Backends/..., ApiKey,
-# OpenStorage, PostgresStorage, RunRecords, ServerUrl, SpoolTest) and the Python binding tests.
+# listener drives, the power-limit restorer's signal handler and thread, every test of
+# carbonmeter_server_tests (its suites: Backends/..., ApiKey, OpenStorage, PostgresStorage,
+# RunRecords, ServerUrl, SpoolTest) and the Python binding tests.
 TSAN_TESTS := ^(Tracker|UnprivilegedTracker|CgroupTrackerTest|SampleSeries|Sampler|PowerLimitOptimizer|LiveMetrics|MetricsPublisher|ApiKey|OpenStorage|PostgresStorage|RunRecords|ServerUrl|SpoolTest)\.|^Backends/|^python_tests$$
 
 # AddressSanitizer + UndefinedBehaviorSanitizer (and LeakSanitizer), the whole test suite. A test that
