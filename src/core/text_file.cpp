@@ -20,8 +20,8 @@ Result<std::string> read_text_file(const std::string& path, std::uint64_t max_by
   if (!ec && std::filesystem::exists(status) && !std::filesystem::is_regular_file(status))
     return Error{"cannot read " + path + ": not a regular file"};
   if (const std::uintmax_t size = std::filesystem::file_size(path, ec); !ec && size > max_bytes)
-    return Error{fmt::format("not read: {} is {:.1f} MiB, more than the {:.1f} MiB that such a file may be",
-                             path, size / 1048576.0, max_bytes / 1048576.0)};
+    return Error{fmt::format("{}: {} MiB is more than any such file carbonmeter reads ({} MiB at most)", path,
+                             size >> 20, max_bytes >> 20)};
   std::ifstream in(path, std::ios::binary);
   if (!in) return Error{"cannot read " + path + ": " + std::strerror(errno)};
   std::ostringstream content;

@@ -36,7 +36,7 @@ SearchTally read_cards(const CardListing& listing) {
     if (!text)
       tally.unreadable.push_back({card.path, text.error().message + (::access(card.path.c_str(), R_OK) != 0
                                                                          ? ": check the card's permissions"
-                                                                         : ": is it a model card?")});
+                                                                         : ": is it the right file?")});
     else
       add_to_tally(tally, card, read_card_emissions(text.value()));
   }
