@@ -125,8 +125,9 @@ TEST(PowerCurve, MalformedFilesAreClearErrors) {
   }
 }
 
-// The shipped model (bench/cpu_model/RESULTS_section.md): f_v = a_v + (1 - a_v) g, a_AMD = 0.19,
-// a_Intel = 0, and the vendor-neutral curves of the previous model for every other vendor.
+// The shipped model (bench/RESULTS.md, CPU power model): f_v = a_v + (1 - a_v) g, a_AMD = 0.27,
+// a_Intel = 0, and the vendor-neutral curves of the previous model for every other vendor, all fitted
+// without the profiles whose RAPL truth counted the core sub-domain twice.
 TEST(PowerCurve, ShippedCurvesPerVendor) {
   const std::string path = data_dir() + "/cpu_power_model.csv";
   auto amd = PowerCurve::load(path, "AuthenticAMD");
@@ -138,21 +139,21 @@ TEST(PowerCurve, ShippedCurvesPerVendor) {
   EXPECT_EQ(amd.value().vendor(), "AuthenticAMD");
   EXPECT_EQ(intel.value().vendor(), "GenuineIntel");
   EXPECT_EQ(other.value().vendor(), "any");
-  // Idle: AMD Zen draws about a quarter of its TDP, Intel under a tenth.
-  EXPECT_DOUBLE_EQ(amd.value().fraction_of_tdp(0.0, 0.0), 0.2447);
-  EXPECT_DOUBLE_EQ(intel.value().fraction_of_tdp(0.0, 0.0), 0.0675);
-  EXPECT_DOUBLE_EQ(other.value().fraction_of_tdp(0.0, 0.0), 0.105);
-  EXPECT_DOUBLE_EQ(amd.value().fraction_of_tdp(0.5, 1.0), 0.8137);
-  EXPECT_DOUBLE_EQ(intel.value().fraction_of_tdp(0.5, 1.0), 0.77);
-  EXPECT_DOUBLE_EQ(other.value().fraction_of_tdp(0.5, 1.0), 0.9225);
-  EXPECT_DOUBLE_EQ(amd.value().fraction_of_tdp(1.0, 0.0), 0.9271);
-  EXPECT_DOUBLE_EQ(intel.value().fraction_of_tdp(1.0, 0.0), 0.91);
-  EXPECT_DOUBLE_EQ(other.value().fraction_of_tdp(1.0, 0.0), 0.9275);
-  // The AMD curves are the shared (Intel) ones lifted by the idle share: f = 0.19 + 0.81 g, to the
+  // Idle: AMD Zen draws about a third of its TDP, Intel under a tenth.
+  EXPECT_DOUBLE_EQ(amd.value().fraction_of_tdp(0.0, 0.0), 0.3248);
+  EXPECT_DOUBLE_EQ(intel.value().fraction_of_tdp(0.0, 0.0), 0.075);
+  EXPECT_DOUBLE_EQ(other.value().fraction_of_tdp(0.0, 0.0), 0.075);
+  EXPECT_DOUBLE_EQ(amd.value().fraction_of_tdp(0.5, 1.0), 0.7226);
+  EXPECT_DOUBLE_EQ(intel.value().fraction_of_tdp(0.5, 1.0), 0.62);
+  EXPECT_DOUBLE_EQ(other.value().fraction_of_tdp(0.5, 1.0), 0.62);
+  EXPECT_DOUBLE_EQ(amd.value().fraction_of_tdp(1.0, 0.0), 0.7938);
+  EXPECT_DOUBLE_EQ(intel.value().fraction_of_tdp(1.0, 0.0), 0.7175);
+  EXPECT_DOUBLE_EQ(other.value().fraction_of_tdp(1.0, 0.0), 0.7175);
+  // The AMD curves are the shared (Intel) ones lifted by the idle share: f = 0.27 + 0.73 g, to the
   // file's 4 decimals, at every utilisation and concentration.
   for (double u = 0.0; u <= 1.0; u += 0.05)
     for (double c : {0.0, 0.5, 1.0})
-      EXPECT_NEAR(amd.value().fraction_of_tdp(u, c), 0.19 + 0.81 * intel.value().fraction_of_tdp(u, c), 1e-4)
+      EXPECT_NEAR(amd.value().fraction_of_tdp(u, c), 0.27 + 0.73 * intel.value().fraction_of_tdp(u, c), 1e-4)
           << u << " " << c;
 }
 
@@ -193,7 +194,7 @@ TEST(CpuEstimate, EnergyIsTdpTimesTheCurveTimesTime) {
   // 2 of the E5-2686 v4's 36 threads are visible here (a VM): its share of the 145 W TDP.
   const double expected_j = 145.0 * 2.0 / 36.0 * curve.value().fraction_of_tdp(0.5, 1.0) * 10.0;
   EXPECT_NEAR(energy_j(probe), expected_j, 1e-9);
-  EXPECT_NEAR(expected_j, 145.0 * 2.0 / 36.0 * 0.77 * 10.0, 1e-9);  // the Intel curve, not the neutral one
+  EXPECT_NEAR(expected_j, 145.0 * 2.0 / 36.0 * 0.62 * 10.0, 1e-9);  // the Intel curve, not the neutral one
   EXPECT_GT(probe.sensor->relative_uncertainty(Component::cpu), 0.1);
 }
 
@@ -206,7 +207,7 @@ TEST(CpuEstimate, AmdCpusUseTheAmdCurves) {
   ASSERT_TRUE(probe.sensor) << probe.status.detail;
   EXPECT_THAT(probe.status.detail, ::testing::HasSubstr("with the AuthenticAMD curves"));
   ASSERT_EQ(cpu.value().sockets, 2);
-  EXPECT_NEAR(energy_j(probe), 2 * 280.0 * 0.8137 * 10.0, 1e-9);
+  EXPECT_NEAR(energy_j(probe), 2 * 280.0 * 0.7226 * 10.0, 1e-9);
 }
 
 // Another vendor (or none) gets the vendor-neutral curves, and the uncertainty says so.
@@ -221,7 +222,7 @@ TEST(CpuEstimate, OtherVendorsUseTheNeutralCurves) {
   ProbeOutcome probe = probe_cpu_estimate(cpu.value());
   ASSERT_TRUE(probe.sensor) << probe.status.detail;
   EXPECT_THAT(probe.status.detail, ::testing::HasSubstr("with the vendor-neutral curves"));
-  EXPECT_NEAR(energy_j(probe), 280.0 * 0.9225 * 10.0, 1e-9);
+  EXPECT_NEAR(energy_j(probe), 280.0 * 0.62 * 10.0, 1e-9);
   auto errors = read_metric_file(data_dir() + "/cpu_power_model_error.csv");
   ASSERT_TRUE(errors.ok());
   EXPECT_DOUBLE_EQ(probe.sensor->relative_uncertainty(Component::cpu),
