@@ -74,11 +74,16 @@ void JournalWriter::append(const Sample& s) {
       s.t_s, s.dt_s, s.energy_j.values[0], s.energy_j.values[1], s.energy_j.values[2],
       s.machine_energy_j.values[0], s.machine_energy_j.values[1], s.machine_energy_j.values[2], s.cpu_share,
       s.ram_share));
-  // Syncing at most once a second keeps 10 ms sampling cheap and loses at most a second on power loss.
+  // Syncing at most once a second keeps 10 ms sampling cheap and loses at most a second (and an
+  // interval) on power loss.
   if (s.t_s - last_sync_t_s_ >= 1.0) {
-    ::fdatasync(fd_);
+    sync_due_.store(true, std::memory_order_relaxed);
     last_sync_t_s_ = s.t_s;
   }
+}
+
+void JournalWriter::sync_if_due() {
+  if (sync_due_.exchange(false, std::memory_order_relaxed)) ::fdatasync(fd_);
 }
 
 void JournalWriter::note(const std::string& text) {

@@ -5,6 +5,7 @@
 //   {"type":"end","duration_s":..,"exit_code":..}  last line of a run that ended normally
 #pragma once
 
+#include <atomic>
 #include <optional>
 #include <string>
 
@@ -19,7 +20,11 @@ class JournalWriter {
   // the folder cannot be written.
   static Result<std::unique_ptr<JournalWriter>> create(const std::string& dir, const RunHeader& header);
   ~JournalWriter();
+  // Writes the sample's line; at most once a second it marks the journal for sync_if_due().
   void append(const Sample& sample);
+  // fdatasync when append() asked for it. Called by the sampler's thread outside the sampler's lock,
+  // so that a window boundary never waits for the disk.
+  void sync_if_due();
   void finish(double duration_s, std::optional<int> exit_code);
   const std::string& path() const { return path_; }
   bool failed() const { return failed_; }
@@ -33,6 +38,7 @@ class JournalWriter {
   int fd_;
   std::string path_;
   double last_sync_t_s_ = 0.0;
+  std::atomic<bool> sync_due_{false};
   bool failed_ = false;
   std::string failure_;
 };

@@ -130,6 +130,11 @@ void Sampler::run_thread() {
     next += period;
     if (wake_.wait_until(lock, next, [this] { return stopping_; })) break;
     sample_locked(false);
+    if (after_sample_) {
+      lock.unlock();
+      after_sample_();
+      lock.lock();
+    }
     // After a stall (suspend, a stopped process) restart the schedule instead of catching up.
     if (std::chrono::steady_clock::now() > next + period) next = std::chrono::steady_clock::now();
   }

@@ -57,6 +57,9 @@ class Sampler {
   PerComponent<MethodInfo> methods() const;
   std::vector<std::string> notes() const;  // from sensors, during the run
   void add_reaped(pid_t pid, double cpu_s);
+  // Called by the sampler's thread after each of its samples, outside the lock (the journal's
+  // fdatasync); set before start().
+  void set_after_sample(std::function<void()> hook) { after_sample_ = std::move(hook); }
   // Called (under the sampler's lock) for each note raised during the run; set before start().
   void set_note_listener(std::function<void(const std::string&)> listener) { on_note_ = std::move(listener); }
   // Processes of the tree still alive at the last sample (besides the root, when it was reaped).
@@ -87,6 +90,7 @@ class Sampler {
   double interval_s_;
   SampleCallback on_sample_;
   std::function<void(const std::string&)> on_note_;
+  std::function<void()> after_sample_;
   std::unique_ptr<UsageSource> tree_;
   MachineStatReader machine_;
   ContextNeeds needs_;

@@ -88,7 +88,9 @@ Result<std::string_view> RereadableFile::read() {
       return Error{path_ + ": " + std::strerror(last_errno_)};
     }
     if (n == 0) break;
+    const bool short_read = static_cast<std::size_t>(n) < buffer_.size() - filled;
     filled += static_cast<std::size_t>(n);
+    if (short_read) break;
   }
   return std::string_view(buffer_.data(), filled);
 }

@@ -18,7 +18,12 @@ Result<std::string> read_text_file(const std::string& path,
                                    std::uint64_t max_bytes = std::numeric_limits<std::uint64_t>::max());
 
 // Keeps a file open and re-reads it from offset 0 with pread: sysfs and procfs regenerate the
-// content on every read at offset 0, so one open per run is enough.
+// content on every read at offset 0, so one open per run is enough. For files the kernel makes
+// whole at each read (sysfs attributes such as energy_uj; procfs and cgroup files of one record:
+// /proc/stat, /proc/meminfo, /proc/PID/stat, cpuacct.usage, memory.stat) and regular files, a
+// read that returns less than asked for has returned everything: one pread per read, not a second
+// one to see the end. Not for files listed record by record (cgroup.procs, /proc/PID/maps), whose
+// reads stop at page boundaries.
 class RereadableFile {
  public:
   RereadableFile() = default;

@@ -129,7 +129,10 @@ Status Tracker::Impl::start() {
                                          if (journal) journal->append(sample);
                                          if (listener) listener(sample);
                                        });
-  if (journal) sampler_->set_note_listener([journal](const std::string& note) { journal->note(note); });
+  if (journal) {
+    sampler_->set_note_listener([journal](const std::string& note) { journal->note(note); });
+    sampler_->set_after_sample([journal] { journal->sync_if_due(); });
+  }
   if (auto started = sampler_->start(); !started) {
     sampler_.reset();
     journal_.reset();
