@@ -28,12 +28,12 @@ weight of 1e-6. The one-curve model f(u) (the model before the two curves) and t
 two curves (the model before the vendor curves) are fitted and reported alongside.
 
 Suspect truth: the E5-1240 folder holds the same CPU as E3-1240 (its files even say E3-1240 V2) under the
-same loads, yet reads 1.33x its power at idle rising to 1.83-1.98x under load: 86-97 W in every 30 s step
-for 2.5 minutes on a 69 W TDP part, above its sustained limit (PL1 = TDP) and its default short-term one
-(PL2, 1.25 x TDP). A ratio that
-grows with load as the cores' share of the package does is what the package domain plus its core
-sub-domain counted again gives (CodeCarbon fixed such double counts in PRs #950 and #1263, after these
-profiles). Such rows are not package power, so by default they are left out of the fit and of the
+same loads, yet reads 1.33x its power at idle, 1.47-1.69x at 10-50 % (all cores) and 1.83-1.98x from
+60 % or one busy core on: 86-93 W for 2 minutes (all cores, 70-100 %) and 82-97 W for 2.5 minutes (4-8 busy
+cores) on a 69 W TDP part, above its sustained limit (PL1 = TDP) for minutes; and the chip warmed about as
+much as in the E3-1240 run. A ratio that grows with load as the cores' share of the package does is what
+the package domain plus its core sub-domain counted again gives (CodeCarbon fixed such a double count of
+RAPL domains on Linux in PR #950). Such rows are not package power, so by default they are left out of the fit and of the
 in-sample and out-of-sample figures, and reported on their own (predicted by the shipped model);
 --include-suspect fits on them too (the model shipped before, 20.9 % in-sample).
 
@@ -65,7 +65,7 @@ NEUTRAL = "any"  # the vendor label of the vendor-neutral curves in the shipped 
 # Profile folders whose RAPL readings are not the package's power (see the docstring), and why.
 SUSPECT_TRUTH = {
     "E5-1240": "the package and its core sub-domain summed: 1.33-1.98x the same CPU's E3-1240 run, "
-               "93-97 W over 30 s on a 69 W TDP part",
+               "82-97 W for minutes on a 69 W TDP part",
 }
 
 

@@ -25,6 +25,7 @@ class JournalWriter {
   // fdatasync when append() asked for it. Called by the sampler's thread outside the sampler's lock,
   // so that a window boundary never waits for the disk.
   void sync_if_due();
+  bool sync_pending() const { return sync_due_.load(std::memory_order_relaxed); }
   void finish(double duration_s, std::optional<int> exit_code);
   const std::string& path() const { return path_; }
   bool failed() const { return failed_; }

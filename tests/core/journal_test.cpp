@@ -36,6 +36,32 @@ std::string run_with_journal(FakeRoot& root, int samples, double joules_per_samp
   return journal.value();
 }
 
+// A sync is asked for once a second of sample time and done by sync_if_due(), which the sampler's
+// thread calls outside its lock.
+TEST(Journal, AsksForASyncOnceASecond) {
+  FakeRoot root("intel_server_1s");
+  RunHeader header;
+  header.run_id = "sync-test";
+  auto writer = JournalWriter::create(root.path() + "/out", header);
+  ASSERT_TRUE(writer.ok()) << writer.error().message;
+  JournalWriter& journal = *writer.value();
+  Sample sample;
+  sample.t_s = 0.5;
+  journal.append(sample);
+  EXPECT_FALSE(journal.sync_pending());
+  sample.t_s = 1.0;
+  journal.append(sample);
+  EXPECT_TRUE(journal.sync_pending());
+  journal.sync_if_due();
+  EXPECT_FALSE(journal.sync_pending());
+  sample.t_s = 1.5;
+  journal.append(sample);
+  EXPECT_FALSE(journal.sync_pending());
+  sample.t_s = 2.0;
+  journal.append(sample);
+  EXPECT_TRUE(journal.sync_pending());
+}
+
 TEST(Journal, RecoversTheSameTotalsAsTheRun) {
   FakeRoot root("intel_server_1s");
   std::string path = run_with_journal(root, 5, 12.5);

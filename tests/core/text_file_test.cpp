@@ -1,6 +1,7 @@
 #include "core/text_file.hpp"
 
 #include <gtest/gtest.h>
+#include <unistd.h>
 
 #include <filesystem>
 #include <fstream>
@@ -9,8 +10,11 @@
 namespace carbonmeter {
 namespace {
 
+// Named per process: another copy of this binary (another build tree, `make test` beside
+// `make test-asan`) may run the same test at the same time.
 std::string temp_file(const std::string& name, const std::string& content) {
-  const std::string path = (std::filesystem::temp_directory_path() / name).string();
+  const std::string path =
+      (std::filesystem::temp_directory_path() / (name + "." + std::to_string(::getpid()))).string();
   std::ofstream(path, std::ios::trunc) << content;
   return path;
 }
