@@ -32,7 +32,9 @@ Result<std::unique_ptr<JournalWriter>> JournalWriter::create(const std::string& 
   line["type"] = "header";
   line["journal_version"] = 1;
   writer->write_line(dump_json(line));
-  ::fdatasync(fd);
+  // Synced by the sampler's thread after its first sample, not here: the disk's latency stays off the
+  // path from exec to the command's start, and a power cut before then loses under one interval.
+  writer->sync_due_.store(true, std::memory_order_relaxed);
   if (writer->failed_) return Error{"cannot write the run journal " + path + ": " + std::strerror(errno)};
   return writer;
 }

@@ -36,8 +36,8 @@ std::string run_with_journal(FakeRoot& root, int samples, double joules_per_samp
   return journal.value();
 }
 
-// A sync is asked for once a second of sample time and done by sync_if_due(), which the sampler's
-// thread calls outside its lock.
+// The header waits for the first sync; then a sync is asked for once a second of sample time. Both
+// are done by sync_if_due(), which the sampler's thread calls outside its lock.
 TEST(Journal, AsksForASyncOnceASecond) {
   FakeRoot root("intel_server_1s");
   RunHeader header;
@@ -45,6 +45,9 @@ TEST(Journal, AsksForASyncOnceASecond) {
   auto writer = JournalWriter::create(root.path() + "/out", header);
   ASSERT_TRUE(writer.ok()) << writer.error().message;
   JournalWriter& journal = *writer.value();
+  EXPECT_TRUE(journal.sync_pending());
+  journal.sync_if_due();
+  EXPECT_FALSE(journal.sync_pending());
   Sample sample;
   sample.t_s = 0.5;
   journal.append(sample);
