@@ -48,21 +48,15 @@ TEST(Journal, AsksForASyncOnceASecond) {
   EXPECT_TRUE(journal.sync_pending());
   journal.sync_if_due();
   EXPECT_FALSE(journal.sync_pending());
-  Sample sample;
-  sample.t_s = 0.5;
-  journal.append(sample);
-  EXPECT_FALSE(journal.sync_pending());
-  sample.t_s = 1.0;
-  journal.append(sample);
-  EXPECT_TRUE(journal.sync_pending());
-  journal.sync_if_due();
-  EXPECT_FALSE(journal.sync_pending());
-  sample.t_s = 1.5;
-  journal.append(sample);
-  EXPECT_FALSE(journal.sync_pending());
-  sample.t_s = 2.0;
-  journal.append(sample);
-  EXPECT_TRUE(journal.sync_pending());
+  // Sample time, and whether a sync is then pending (each pending one is done before the next).
+  const std::pair<double, bool> steps[] = {{0.5, false}, {1.0, true}, {1.5, false}, {2.0, true}};
+  for (const auto& [t_s, pending] : steps) {
+    Sample sample;
+    sample.t_s = t_s;
+    journal.append(sample);
+    EXPECT_EQ(journal.sync_pending(), pending) << "t = " << t_s;
+    journal.sync_if_due();
+  }
 }
 
 TEST(Journal, RecoversTheSameTotalsAsTheRun) {

@@ -1,10 +1,14 @@
+#include "core/sampler.hpp"
+
 #include <gmock/gmock.h>
 #include <gtest/gtest.h>
 
 #include <algorithm>
+#include <atomic>
+#include <chrono>
 #include <memory>
+#include <thread>
 
-#include "core/sampler.hpp"
 #include "sensors/registry.hpp"
 
 namespace carbonmeter {
@@ -12,7 +16,7 @@ namespace {
 
 using ::testing::HasSubstr;
 
-// A sensor in trouble at every read: a new note each time, and the same note again.
+// 1 J at every read, and a sensor in trouble: a new note each time, and the same note again.
 class NoisySensor : public EnergySensor {
  public:
   std::string method() const override { return "noisy"; }
@@ -32,12 +36,16 @@ class NoisySensor : public EnergySensor {
   int reads_ = 0;
 };
 
-TEST(Sampler, NotesAreKeptOnceAndBounded) {
+SensorSet noisy_sensor() {
   SensorSet set;
   set.sensors.push_back({std::make_unique<NoisySensor>(), {}});
   set.sensors.back().counted[Component::cpu] = true;
+  return set;
+}
+
+TEST(Sampler, NotesAreKeptOnceAndBounded) {
   std::vector<std::string> heard;
-  Sampler sampler(std::move(set), nullptr, 3600.0, [](const Sample&) {});
+  Sampler sampler(noisy_sensor(), nullptr, 3600.0, [](const Sample&) {});
   sampler.set_note_listener([&heard](const std::string& note) { heard.push_back(note); });
   ASSERT_TRUE(sampler.start());
   for (int i = 0; i < 300; ++i) sampler.sample_now();
@@ -48,6 +56,25 @@ TEST(Sampler, NotesAreKeptOnceAndBounded) {
   EXPECT_EQ(notes[0], "reading 1 was odd");
   EXPECT_THAT(notes.back(), HasSubstr("further notes of sensors were left out (at most 100 are kept)"));
   EXPECT_EQ(heard.size(), 100u);  // the journal hears what is kept
+}
+
+// The hook (the journal's fdatasync) runs after each of the thread's samples without the sampler's
+// lock: it can take the lock itself, as a window boundary on another thread would meanwhile.
+TEST(Sampler, TheAfterSampleHookRunsOutsideTheLock) {
+  Sampler sampler(noisy_sensor(), nullptr, 0.01, [](const Sample&) {});
+  std::atomic<int> hooks{0};
+  std::atomic<double> seen_j{0.0};
+  sampler.set_after_sample([&] {
+    seen_j = sampler.boundary_totals().energy_j[Component::cpu];  // would deadlock under the lock
+    ++hooks;
+  });
+  ASSERT_TRUE(sampler.start());
+  const auto deadline = std::chrono::steady_clock::now() + std::chrono::seconds(30);
+  while (hooks < 3 && std::chrono::steady_clock::now() < deadline)
+    std::this_thread::sleep_for(std::chrono::milliseconds(5));
+  sampler.stop();
+  EXPECT_GE(hooks.load(), 3);
+  EXPECT_GE(seen_j.load(), 3.0);
 }
 
 }  // namespace
