@@ -11,7 +11,6 @@
 #include <mutex>
 #include <system_error>
 #include <thread>
-#include <utility>
 
 namespace carbonmeter {
 namespace {
@@ -25,13 +24,12 @@ std::array<struct sigaction, kSignals.size()> previous{};
 // (a restorer stuck behind a lock that the interrupted thread holds must not hang the process).
 constexpr int kRestoreWaitMs = 5000;
 
-// The restorer thread of this process: the signal handler asks it through request_fd and waits
-// for its answer on reply_fd, because NVML must not be called from a signal handler. A forked
-// child has no such thread (restorer_pid tells) until it watches limits of its own.
+// The restorer thread of this process: the signal handler asks it through the request pipe and
+// waits for its answer on the reply pipe, because NVML must not be called from a signal handler.
+// A forked child has no such thread (restorer_pid tells) until it watches limits of its own.
 std::atomic<pid_t> restorer_pid{0};
-std::atomic<int> request_fd{-1};
-std::atomic<int> reply_fd{-1};
-std::array<int, 4> restorer_fds{-1, -1, -1, -1};  // request read/write, reply read/write
+enum Pipe { kRequestRead, kRequestWrite, kReplyRead, kReplyWrite };
+std::array<std::atomic<int>, 4> restorer_fds{-1, -1, -1, -1};
 std::mutex restorer_start;
 
 sigset_t held_signals() {
@@ -68,8 +66,8 @@ bool start_restorer_thread() {
   const pid_t self = ::getpid();
   if (restorer_pid.load() == self) return true;
   // After a fork, the pipes inherited from the parent belong to the parent's restorer.
-  for (int& fd : restorer_fds)
-    if (fd >= 0) ::close(std::exchange(fd, -1));
+  for (std::atomic<int>& fd : restorer_fds)
+    if (const int old = fd.exchange(-1); old >= 0) ::close(old);
   int requests[2], replies[2];
   if (::pipe2(requests, O_CLOEXEC) != 0) return false;
   if (::pipe2(replies, O_CLOEXEC) != 0) {
@@ -77,7 +75,10 @@ bool start_restorer_thread() {
     ::close(requests[1]);
     return false;
   }
-  restorer_fds = {requests[0], requests[1], replies[0], replies[1]};
+  restorer_fds[kRequestRead] = requests[0];
+  restorer_fds[kRequestWrite] = requests[1];
+  restorer_fds[kReplyRead] = replies[0];
+  restorer_fds[kReplyWrite] = replies[1];
   // Every signal is blocked in the restorer thread, so that no handler ever waits on itself.
   sigset_t all, before;
   sigfillset(&all);
@@ -89,15 +90,13 @@ bool start_restorer_thread() {
     return false;
   }
   pthread_sigmask(SIG_SETMASK, &before, nullptr);
-  request_fd.store(requests[1]);
-  reply_fd.store(replies[0]);
   restorer_pid.store(self);
   return true;
 }
 
 // Async-signal-safe: write, poll and read only.
 void ask_restorer_and_wait() {
-  const int requests = request_fd.load(), replies = reply_fd.load();
+  const int requests = restorer_fds[kRequestWrite].load(), replies = restorer_fds[kReplyRead].load();
   char byte = 1;
   while (::write(requests, &byte, 1) < 0)
     if (errno != EINTR) return;

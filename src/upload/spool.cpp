@@ -57,13 +57,24 @@ SpoolReader::SpoolReader(std::string path) : path_(std::move(path)), in_(path_, 
   if (!in_) open_error_ = std::strerror(errno);
 }
 
+Result<bool> SpoolReader::next_whole_line(std::string& line) {
+  const LineRead read = read_bounded_line(in_, line, kMaxSpoolLineBytes);
+  if (read == LineRead::too_long) return too_long_error(path_, line_number_ + 1);
+  if (read == LineRead::line) {
+    ++line_number_;
+    return true;
+  }
+  if (in_.bad()) return Error{"cannot read the spool " + path_ + ": " + std::strerror(errno)};
+  return false;  // LineRead::last, a line cut short by a crash while appending, was never synced as kept
+}
+
 Result<std::optional<SpoolLine>> SpoolReader::next() {
   if (!open_error_.empty()) return Error{"cannot read the spool " + path_ + ": " + open_error_};
   std::string text;
-  for (LineRead read; (read = read_bounded_line(in_, text, kMaxSpoolLineBytes)) == LineRead::line ||
-                      read == LineRead::too_long;) {
-    ++line_number_;
-    if (read == LineRead::too_long) return too_long_error(path_, line_number_);
+  for (;;) {
+    Result<bool> more = next_whole_line(text);
+    if (!more) return more.error();
+    if (!more.value()) return std::optional<SpoolLine>();
     if (text.empty()) continue;
     nlohmann::json record = nlohmann::json::parse(text, nullptr, false);
     if (record.is_discarded() || !is_record(record))
@@ -71,9 +82,6 @@ Result<std::optional<SpoolLine>> SpoolReader::next() {
                    " is not a spool record: is this a carbonmeter spool file (NAME.spool.jsonl)?"};
     return std::optional<SpoolLine>(SpoolLine{std::move(record), std::move(text)});
   }
-  // LineRead::last, a line cut short by a crash while appending, was never synced as kept.
-  if (in_.bad()) return Error{"cannot read the spool " + path_ + ": " + std::strerror(errno)};
-  return std::optional<SpoolLine>();
 }
 
 bool Spool::exists() const { return ::access(path_.c_str(), F_OK) == 0; }
@@ -111,23 +119,16 @@ Status Spool::rewrite(const std::vector<std::string>& first_lines, SpoolReader& 
   for (const std::string& line : first_lines) text += line + "\n";
   std::string line;
   constexpr std::size_t kWriteBytes = 1 << 20;  // written in pieces: a long spool is not held whole
-  int line_number = rest.line_number_;
-  for (LineRead read; status &&
-                      (read = read_bounded_line(rest.in_, line, kMaxSpoolLineBytes)) != LineRead::end &&
-                      read != LineRead::last;) {  // a last line cut short is left out
-    if (read == LineRead::too_long) {
-      status = too_long_error(path_, line_number + 1);
-      break;
-    }
-    ++line_number;
+  while (status) {
+    Result<bool> more = rest.next_whole_line(line);  // a last line cut short is left out
+    if (!more) status = more.error();
+    if (!more || !more.value()) break;
     text += line + "\n";
     if (text.size() >= kWriteBytes) {
       status = write_all(fd, text, temporary, false);
       text.clear();
     }
   }
-  if (status && rest.in_.bad())
-    status = Error{"cannot read the spool " + path_ + ": " + std::strerror(errno)};
   if (status) status = write_all(fd, text, temporary, true);
   ::close(fd);
   if (status && ::rename(temporary.c_str(), path_.c_str()) != 0)

@@ -32,6 +32,9 @@ class SpoolReader {
 
  private:
   friend class Spool;
+  // The next line that ends with a newline, without it; false at the end and at a last line cut
+  // short (a crash while appending). A line over the bound or a read error is an error.
+  Result<bool> next_whole_line(std::string& line);
 
   std::string path_;
   std::ifstream in_;
