@@ -127,6 +127,18 @@ StepSeries IntensitySeries::step_series() const {
   return out;
 }
 
+double IntensitySeries::hold_end_s(std::size_t i) const {
+  const double row_end = i + 1 < times_.size() ? times_[i + 1] : end_unix_s_;
+  return row_end - times_[i] > 2 * step_s_ ? times_[i] + step_s_ : row_end;
+}
+
+bool IntensitySeries::covers(double unix_s) const {
+  if (!(unix_s >= times_.front() && unix_s < end_unix_s_)) return false;
+  const std::size_t i =
+      static_cast<std::size_t>(std::upper_bound(times_.begin(), times_.end(), unix_s) - times_.begin()) - 1;
+  return !std::isnan(values_[i]) && unix_s < hold_end_s(i);
+}
+
 SeriesIntegral IntensitySeries::integrate(double from, double to) const {
   SeriesIntegral out;
   if (!(to > from)) return out;
@@ -139,9 +151,7 @@ SeriesIntegral IntensitySeries::integrate(double from, double to) const {
       static_cast<std::size_t>(std::upper_bound(times_.begin(), times_.end(), a) - times_.begin()) - 1;
   for (double t = a; t < b && i < times_.size(); ++i) {
     const double row_end = i + 1 < times_.size() ? times_[i + 1] : end_unix_s_;
-    // A row followed by a hole (the next row more than two steps later) holds for one step only.
-    const double hold_end = row_end - times_[i] > 2 * step_s_ ? times_[i] + step_s_ : row_end;
-    const double held = std::max(0.0, std::min(b, hold_end) - t);
+    const double held = std::max(0.0, std::min(b, hold_end_s(i)) - t);
     const double piece = std::min(b, row_end) - t;
     if (piece > 0) {
       if (std::isnan(values_[i])) {

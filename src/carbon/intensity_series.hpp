@@ -33,6 +33,8 @@ class IntensitySeries {
 
   // The intensity integrated over [from, to] (Unix seconds).
   SeriesIntegral integrate(double from_unix_s, double to_unix_s) const;
+  // Whether the series has a value at that instant (not before, after, in a gap or in a hole).
+  bool covers(double unix_s) const;
   double start_unix_s() const { return times_.front(); }
   double end_unix_s() const { return end_unix_s_; }
   double step_s() const { return step_s_; }
@@ -41,6 +43,9 @@ class IntensitySeries {
   std::size_t size() const { return times_.size(); }
 
  private:
+  // Where row i stops holding: the next row, or one step later when a hole follows it.
+  double hold_end_s(std::size_t i) const;
+
   std::string name_;
   std::string column_;
   std::vector<double> times_;   // row timestamps

@@ -118,7 +118,7 @@ int run_command(const RunOptions& options) {
   const std::optional<PlanOutcome> plan = plan_for(options, location);
   if (!plan && location.series && !location.series_fallback) {
     const double now = unix_now_s();
-    if (location.series->integrate(now, now + 1e-3).uncovered_s > 0)
+    if (!location.series->covers(now))
       throw FatalError("--intensity-series " + location.series->name() + " does not cover now (" +
                        format_iso8601_utc(now) + "; it spans " +
                        format_iso8601_utc(location.series->start_unix_s()) + " to " +

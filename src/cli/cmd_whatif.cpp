@@ -100,9 +100,7 @@ int whatif(const WhatifFlags& flags) {
     if (!series) throw UsageError(series.error().message);
     const IntensitySeries& s = series.value();
     // By default the run's own start when the series covers it, else the series' first hour.
-    const double first =
-        from.value_or(s.integrate(run.start_unix_s, run.start_unix_s + 1).uncovered_s > 0 ? s.start_unix_s()
-                                                                                          : run.start_unix_s);
+    const double first = from.value_or(s.covers(run.start_unix_s) ? run.start_unix_s : s.start_unix_s());
     nlohmann::json starts = nlohmann::json::array(), emissions = nlohmann::json::array();
     std::optional<std::pair<double, double>> best, worst;
     for (int k = 0; k < flags.count; ++k) {

@@ -67,6 +67,8 @@ TEST(IntensitySeries, StepFunctionWithGapsAndCoverage) {
   EXPECT_DOUBLE_EQ(beyond.covered_s, 3600.0);
   EXPECT_DOUBLE_EQ(beyond.uncovered_s, 3600.0);
   EXPECT_DOUBLE_EQ(series.value().integrate(kJan1 - 10, kJan1).uncovered_s, 10.0);
+  EXPECT_FALSE(series.value().covers(kJan1 + 7200 + 60));  // in the empty row's gap
+  EXPECT_TRUE(series.value().covers(kJan1 + 3 * 3600 + 60));
 }
 
 TEST(IntensitySeries, AHoleInTheRowsIsAGapNotAStretchedValue) {
@@ -80,6 +82,14 @@ TEST(IntensitySeries, AHoleInTheRowsIsAGapNotAStretchedValue) {
   EXPECT_DOUBLE_EQ(hole.covered_s, 3600.0);
   EXPECT_DOUBLE_EQ(hole.g_per_kwh_seconds, 30 * 3600.0);
   EXPECT_DOUBLE_EQ(hole.uncovered_s, 2 * 3600.0);
+  // covers(): the same coverage at one instant.
+  const IntensitySeries& s = series.value();
+  EXPECT_FALSE(s.covers(kJan1 + 3 * 3600 - 1));  // before the first row
+  EXPECT_TRUE(s.covers(kJan1 + 3 * 3600));
+  EXPECT_TRUE(s.covers(kJan1 + 6 * 3600 - 1));  // 05:00's hour
+  EXPECT_FALSE(s.covers(kJan1 + 6 * 3600));     // the hole
+  EXPECT_TRUE(s.covers(kJan1 + 29 * 3600));     // the last row, for one step
+  EXPECT_FALSE(s.covers(kJan1 + 30 * 3600));    // after the end
   auto hex = IntensitySeries::parse("timestamp,ci\n2026-01-01T00:00:00Z,0x1A\n", "s.csv", "");
   EXPECT_THAT(hex.error().message, HasSubstr("s.csv:2"));
   auto nan = IntensitySeries::parse("timestamp,ci\n2026-01-01T00:00:00Z,nan\n", "s.csv", "");
