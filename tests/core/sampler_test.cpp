@@ -5,11 +5,10 @@
 
 #include <algorithm>
 #include <atomic>
-#include <chrono>
 #include <memory>
-#include <thread>
 
 #include "sensors/registry.hpp"
+#include "support/run_cli.hpp"
 
 namespace carbonmeter {
 namespace {
@@ -69,9 +68,7 @@ TEST(Sampler, TheAfterSampleHookRunsOutsideTheLock) {
     ++hooks;
   });
   ASSERT_TRUE(sampler.start());
-  const auto deadline = std::chrono::steady_clock::now() + std::chrono::seconds(30);
-  while (hooks < 3 && std::chrono::steady_clock::now() < deadline)
-    std::this_thread::sleep_for(std::chrono::milliseconds(5));
+  EXPECT_TRUE(testing::wait_until([&] { return hooks >= 3; }, 30.0));
   sampler.stop();
   EXPECT_GE(hooks.load(), 3);
   EXPECT_GE(seen_j.load(), 3.0);
