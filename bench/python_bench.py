@@ -5,7 +5,9 @@
 - Tracker start to first sample: start() takes the baseline sample before it returns; median of
   20 start/stop pairs in one process, and the first one in a fresh process (target <= 10 ms);
 - a window begin/end pair without sync (target <= 20 us), with `with tracker.window(...)` and
-  with begin_window/end_window, in process and machine scope; and current() alone (one sample).
+  with begin_window/end_window, in process and machine scope; and current() alone (one sample);
+- the tail of back-to-back pairs beside a tracker that samples every 10 ms and journals to disk
+  (journaled_window_pair_*: median, p99.9, max).
 
 Each tracker figure is taken twice: with this machine's sensors, and on the RAPL path (a fake
 powercap tree through CARBONMETER_SYSFS_ROOT, as bench/run_overhead.sh does), where no CPU
@@ -116,6 +118,30 @@ def window_times(scope, pairs, repeats):
     return results
 
 
+def window_latency(seconds=4.0):
+    """Back-to-back begin/end pairs for `seconds` beside a tracker sampling every 10 ms and writing its
+    journal to a folder on /tmp's disk: the tail shows pairs that waited for the sampler."""
+    import tempfile
+
+    import carbonmeter
+
+    pairs = []
+    with tempfile.TemporaryDirectory(dir="/tmp") as folder:
+        with carbonmeter.Tracker(country="FRA", output_dir=folder, interval_s=0.01) as tracker:
+            begin, end, clock = tracker.begin_window, tracker.end_window, time.perf_counter
+            stop = clock() + seconds
+            while clock() < stop:
+                t = clock()
+                begin("w")
+                end("w")
+                pairs.append(clock() - t)
+    pairs.sort()
+    n = len(pairs)
+    return {"journaled_window_pairs": n, "journaled_window_pair_us_median": pairs[n // 2] * 1e6,
+            "journaled_window_pair_us_p99_9": pairs[int(n * 0.999)] * 1e6,
+            "journaled_window_pair_us_max": pairs[-1] * 1e6}
+
+
 def fake_rapl_root(folder):
     """A fake powercap tree, 2 sockets x package, core, uncore, dram (as bench/run_overhead.sh
     makes it): the path a machine with RAPL takes, without the CPU estimate's /proc reads."""
@@ -150,6 +176,7 @@ def main():
     figures.update(start_times(args.runs))
     for scope in ("process", "machine"):
         figures.update(window_times(scope, pairs=2000, repeats=7))
+    figures.update(window_latency())
     import tempfile
 
     with tempfile.TemporaryDirectory() as folder:
