@@ -6,7 +6,8 @@
 #     sample is taken before the command is released), and to the journal header's timestamp
 #
 # Usage: bench/run_overhead.sh [path/to/carbonmeter]   (default build/release/carbonmeter)
-# Environment: CARBONMETER_BENCH_SECONDS (D, default 30), CARBONMETER_BENCH_REPEATS (default 20),
+# Environment: CARBONMETER_BENCH_SECONDS (D, default 30), CARBONMETER_BENCH_REPEATS (default 20; runs
+#   of the short measurements), CARBONMETER_BENCH_SLEEP_REPEATS (default 3; runs of `sleep D`),
 #   CARBONMETER_BENCH_FAKE_RAPL=1: point CARBONMETER_SYSFS_ROOT at a fake powercap tree (2 sockets x
 #   package, core, uncore, dram) so that carbonmeter takes its RAPL path, as on a machine with RAPL;
 #   otherwise it uses whatever this machine has (no RAPL in a VM: the cpu-estimate path).
@@ -22,6 +23,7 @@ set -euo pipefail
 BIN=${1:-build/release/carbonmeter}
 D=${CARBONMETER_BENCH_SECONDS:-30}
 REPEATS=${CARBONMETER_BENCH_REPEATS:-20}
+SLEEP_REPEATS=${CARBONMETER_BENCH_SLEEP_REPEATS:-3}
 GNU_TIME=/usr/bin/time
 
 if [[ ! -x $BIN ]]; then
@@ -105,15 +107,24 @@ FIXED_CPU=$(median <"$TMP/fixed_cpu")
 echo "fixed cost of 'carbonmeter run -- true' (median of $REPEATS): $(awk -v c="$FIXED_CPU" 'BEGIN {printf "%.1f", c * 1000}') ms CPU, $(awk -v w="$(median <"$TMP/fixed_wall")" 'BEGIN {printf "%.1f", w * 1000}') ms wall"
 echo
 
-# Own CPU and peak RSS over `sleep D`.
+# Own CPU and peak RSS over `sleep D`: the median of SLEEP_REPEATS runs (one 30 s run moves by
+# +-20 % on a shared VM), with the smallest and largest beside it.
 for I in 1 0.01; do
-  timed "$BIN" run --quiet --output-dir "$TMP/out-$I" --interval "$I" -- sleep "$D"
-  samples=$(cat "$TMP"/out-"$I"/*.journal 2>/dev/null | grep -c '"type":"sample"' || true)
-  awk -v i="$I" -v d="$D" -v r="$REAL_S" -v c="$CPU_S" -v k="$CALIB_SLEEP" -v f="$FIXED_CPU" -v m="$RSS_KB" -v n="$samples" 'BEGIN {
-    own = c - k; if (own < 0) own = 0;
-    steady = own - f; if (steady < 0) steady = 0;
-    printf "interval %-5s sleep %s: own CPU %.3f s = %.4f %% of a core (steady state, fixed cost removed: %.4f %%), peak RSS %.1f MiB, %d samples in the journal\n",
-           i, d, own, 100 * own / r, 100 * steady / r, m / 1024, n }'
+  : >"$TMP/own_$I"
+  for ((i = 0; i < SLEEP_REPEATS; i++)); do
+    rm -rf "$TMP/out-$I"
+    timed "$BIN" run --quiet --output-dir "$TMP/out-$I" --interval "$I" -- sleep "$D"
+    samples=$(cat "$TMP"/out-"$I"/*.journal 2>/dev/null | grep -c '"type":"sample"' || true)
+    awk -v r="$REAL_S" -v c="$CPU_S" -v k="$CALIB_SLEEP" -v m="$RSS_KB" -v n="$samples" \
+      'BEGIN {own = c - k; if (own < 0) own = 0; printf "%.4f %.3f %d %d\n", 100 * own / r, r, m, n}' >>"$TMP/own_$I"
+  done
+  sort -g "$TMP/own_$I" | awk -v i="$I" -v d="$D" -v f="$FIXED_CPU" -v n="$SLEEP_REPEATS" '
+    {pct[NR] = $1; real[NR] = $2; rss = ($3 > rss ? $3 : rss); samples = $4}
+    END {
+      m = (NR % 2) ? pct[(NR + 1) / 2] : (pct[NR / 2] + pct[NR / 2 + 1]) / 2;
+      steady = m - 100 * f / real[1]; if (steady < 0) steady = 0;
+      printf "interval %-5s sleep %s: own CPU %.4f %% of a core (median of %d; %.4f-%.4f; steady state, fixed cost removed: %.4f %%), peak RSS %.1f MiB, %d samples in the journal\n",
+             i, d, m, n, pct[1], pct[NR], steady, rss / 1024, samples }'
 done
 echo
 

@@ -219,12 +219,13 @@ BENCHMARK(BM_SampleNow_TreeRefresh_Cgroup);
 void BM_SampleNow_AllZones(benchmark::State& state) { run_sampler(state, all_zones_set(), nullptr); }
 BENCHMARK(BM_SampleNow_AllZones);
 
-// The sample as `carbonmeter run` takes it: plus the journal line (fdatasync at most once a second).
+// The sample as `carbonmeter run` takes it: plus the journal line (fdatasync at most once a sync period).
 void BM_SampleNow_WithJournal(benchmark::State& state) {
   static int run = 0;  // the library calls this more than once; each call needs its own journal
   cm::RunHeader header;
   header.run_id = "bench-" + std::to_string(::getpid()) + "-" + std::to_string(++run);
-  auto journal = cm::JournalWriter::create(g_root_dir + "/journal", header);
+  auto journal =
+      cm::JournalWriter::create(g_root_dir + "/journal", header, cm::TrackerOptions{}.journal_sync_s);
   if (!journal) {
     state.SkipWithError(journal.error().message.c_str());
     return;
@@ -316,18 +317,22 @@ void BM_RaplRead_AllZones(benchmark::State& state) {
 }
 BENCHMARK(BM_RaplRead_AllZones);
 
-// ProcessTree::sample with 50 processes between discoveries (what most samples cost): one pread
-// of /proc/PID/stat and one parse per member.
+// ProcessTree::sample with 50 sleeping processes between discoveries, samples `state.range(0)`
+// ms apart by the tree's clock: one /proc/PID/schedstat pread per member (it has not run, so its
+// stat is not reread), plus /proc/PID/stat for the members whose turn to be reread has come (a
+// fifth of them per second: 0 at 0 ms, 10 at 1000 ms).
 void BM_ProcessTree_Steady(benchmark::State& state) {
   cm::ProcessTree tree(g_tree_root, 3600.0);
   (void)tree.start();
-  int processes = 0;
-  for (auto _ : state) processes = tree.sample(1.0).processes;
+  const double step_s = static_cast<double>(state.range(0)) / 1000.0;
+  double now_s = 1.0;
+  int processes = tree.sample(now_s).processes;
+  for (auto _ : state) processes = tree.sample(now_s += step_s).processes;
   state.counters["processes"] = processes;
   state.counters["per_process_ns"] = benchmark::Counter(
       processes, benchmark::Counter::kIsIterationInvariantRate | benchmark::Counter::kInvert);
 }
-BENCHMARK(BM_ProcessTree_Steady);
+BENCHMARK(BM_ProcessTree_Steady)->Arg(0)->Arg(100)->Arg(1000);
 
 // ProcessTree::sample when every call is a discovery (the sampler does one every
 // 0.25-1 s): the children files of all 50 members, and a full /proc scan every thirtieth.
@@ -368,7 +373,7 @@ void BM_ProcPidStat_ParseOnly(benchmark::State& state) {
 }
 BENCHMARK(BM_ProcPidStat_ParseOnly);
 
-// Cheaper per-process files, for comparison (not used by src/ today): schedstat holds the CPU
+// Cheaper per-process files: schedstat (read first for single-threaded members) holds the CPU
 // time in ns (no mm walk), statm the resident pages.
 void BM_Alt_ProcPidSchedstat(benchmark::State& state) {
   cm::RereadableFile file("/proc/" + std::to_string(g_tree_root) + "/schedstat");

@@ -112,7 +112,7 @@ int main(int argc, char** argv) {
   if (!journal_dir.empty()) {
     cm::RunHeader header;
     header.run_id = "soak";
-    auto created = cm::JournalWriter::create(journal_dir, header);
+    auto created = cm::JournalWriter::create(journal_dir, header, cm::TrackerOptions{}.journal_sync_s);
     if (!created) {
       std::fprintf(stderr, "soak: %s\n", created.error().message.c_str());
       return 2;

@@ -33,6 +33,11 @@ struct TrackerOptions {
   std::string rapl_domains;  // "" = package,dram; or e.g. "psys"
   std::string gpu_ids;       // "" = CUDA_VISIBLE_DEVICES if set, else every GPU; or "0,2", "GPU-…"
   std::string output_dir;    // "" = no journal; else a journal is appended every interval
+  // The journal is synced to disk (fdatasync) at most this often, in seconds of sample time (0 = every
+  // sample; at most 3600): what a power cut can lose. A killed process loses nothing either way. On a
+  // virtual disk a sync costs about as much CPU as a sample (bench/RESULTS.md); 5 s is also ext4's
+  // default commit interval.
+  double journal_sync_s = 5.0;
   std::string project_name = "carbonmeter";
   std::vector<std::string> command;  // recorded in the report when a command is measured
   // Called at both ends of every window, before its counters are read, so that asynchronous work (queued

@@ -22,24 +22,31 @@ double number_or(const std::string& text, double fallback) {
   return end == text.c_str() ? fallback : value;
 }
 
-// Reads a table and hands each row to `row` as a column-name lookup.
+// Reads a table in place and hands each row to `row` as a column-name lookup (a copy of the cell).
 template <class F>
 Status each_row(const std::string& path, const std::vector<std::string>& required, F row) {
-  auto table = read_csv_file(path);
-  if (!table) return table.error();
-  const CsvTable& csv = table.value();
-  for (const std::string& name : required)
-    if (csv.column(name) < 0) return Error{path + ": missing column '" + name + "'"};
-  for (const auto& cells : csv.rows) {
-    auto get = [&](const std::string& name) -> std::string {
-      const int index = csv.column(name);
-      return index >= 0 && static_cast<std::size_t>(index) < cells.size()
-                 ? cells[static_cast<std::size_t>(index)]
-                 : "";
+  std::vector<std::string> header;
+  Status missing = Ok{};
+  auto visited = visit_csv_file(path, [&](std::span<const std::string_view> cells, int) {
+    if (header.empty()) {
+      header.assign(cells.begin(), cells.end());
+      for (const std::string& name : required)
+        if (std::find(header.begin(), header.end(), name) == header.end()) {
+          missing = Error{path + ": missing column '" + name + "'"};
+          return false;
+        }
+      return true;
+    }
+    auto get = [&](std::string_view name) -> std::string {
+      const auto at =
+          static_cast<std::size_t>(std::find(header.begin(), header.end(), name) - header.begin());
+      return at < cells.size() ? std::string(cells[at]) : std::string();
     };
     row(get);
-  }
-  return Ok{};
+    return true;
+  });
+  if (!visited) return visited.error();
+  return missing;
 }
 
 template <class Get>

@@ -24,6 +24,20 @@ void check_interval(double interval_s) {
     throw UsageError(fmt::format("--interval {} is out of range: use 0.01 to 3600 seconds", interval_s));
 }
 
+void check_journal_sync(double journal_sync_s) {
+  if (!std::isfinite(journal_sync_s) || journal_sync_s < 0 || journal_sync_s > 3600)
+    throw UsageError(fmt::format(
+        "--journal-sync {} is out of range: use 0 (sync every sample) to 3600 seconds", journal_sync_s));
+}
+
+void add_journal_sync_option(CLI::App& command, double& journal_sync_s) {
+  command
+      .add_option("--journal-sync", journal_sync_s,
+                  "Seconds between syncs of the journal to disk: what a power cut can lose (0 = every "
+                  "sample; a killed carbonmeter loses nothing either way)")
+      ->capture_default_str();
+}
+
 void check_writable_file(const std::string& path, const std::string& option) {
   if (path.empty()) return;  // not asked for
   std::error_code ec;

@@ -31,6 +31,7 @@ struct MonitorOptions {
   bool json_lines = false;
   std::string json_path;
   std::string output_dir;
+  double journal_sync_s = TrackerOptions{}.journal_sync_s;
   std::string rapl_domains;
   std::string gpu_ids;
   std::string prometheus;  // HOST:PORT
@@ -139,6 +140,7 @@ Scope monitor_scope(MonitorOptions& options, std::vector<std::string>& notes) {
 
 int monitor(MonitorOptions options) {
   check_interval(options.interval_s);
+  check_journal_sync(options.journal_sync_s);
   check_writable_file(options.json_path, "--json");
   if (!std::isfinite(options.duration_s) || options.duration_s < 0 || options.duration_s > 1e9)
     throw UsageError("--duration must be a number of seconds between 0 (no limit) and 1e9");
@@ -180,6 +182,7 @@ int monitor(MonitorOptions options) {
   tracker_options.rapl_domains = options.rapl_domains;
   tracker_options.gpu_ids = options.gpu_ids;
   tracker_options.output_dir = options.output_dir;
+  tracker_options.journal_sync_s = options.journal_sync_s;
   tracker_options.project_name = options.project_name;
   // --prometheus: listening comes first, so that a port in use stops monitor before it measures.
   // (Declared before the tracker, whose sampler notifies `live` until it is destroyed.)
@@ -290,6 +293,7 @@ void add_monitor_command(CLI::App& app, int& exit_code) {
   cmd->add_option("--json", options->json_path, "Write the totals as a run report (JSON) at the end");
   cmd->add_option("--output-dir", options->output_dir,
                   "Keep a journal in this folder (report --recover reads it)");
+  add_journal_sync_option(*cmd, options->journal_sync_s);
   cmd->add_option("--rapl-domains", options->rapl_domains,
                   "RAPL domains: package,dram (default), psys, or core,uncore");
   cmd->add_option("--gpu-ids", options->gpu_ids, "GPUs to measure: indices or UUIDs (default: all)");

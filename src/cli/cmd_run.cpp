@@ -33,6 +33,7 @@ struct RunOptions {
   std::string cgroup;  // --cgroup PATH
   std::string json_path;
   std::string output_dir = ".";
+  double journal_sync_s = TrackerOptions{}.journal_sync_s;
   std::string project_name = "carbonmeter";
   std::string rapl_domains;
   std::string gpu_ids;
@@ -87,6 +88,7 @@ int run_command(const RunOptions& options) {
   if (options.command.empty())
     throw UsageError("run: no command given; usage: carbonmeter run [options] -- CMD [ARGS...]");
   check_interval(options.interval_s);
+  check_journal_sync(options.journal_sync_s);
   check_writable_file(options.json_path, "--json");
   if (options.output_dir.empty())
     throw UsageError("--output-dir is empty: name a folder for the run journal");
@@ -133,6 +135,7 @@ int run_command(const RunOptions& options) {
   tracker_options.rapl_domains = options.rapl_domains;
   tracker_options.gpu_ids = options.gpu_ids;
   tracker_options.output_dir = options.output_dir;
+  tracker_options.journal_sync_s = options.journal_sync_s;
   tracker_options.project_name = options.project_name;
   tracker_options.command = options.command;
 
@@ -329,6 +332,7 @@ void add_run_command(CLI::App& app, const std::vector<std::string>& after_double
   run->add_option("--json", options->json_path, "Write the run report (JSON) to this file");
   run->add_option("--output-dir", options->output_dir, "Folder for the run journal (kept so nothing is lost)")
       ->capture_default_str();
+  add_journal_sync_option(*run, options->journal_sync_s);
   run->add_option("--project-name", options->project_name, "Project name recorded in the report")
       ->capture_default_str();
   run->add_option("--rapl-domains", options->rapl_domains,

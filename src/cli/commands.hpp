@@ -43,6 +43,10 @@ sigset_t block_stop_signals();
 
 // Shared option checks.
 void check_interval(double interval_s);
+// --journal-sync: 0 (every sample) to 3600 s.
+void check_journal_sync(double journal_sync_s);
+// Adds --journal-sync to a command that keeps a journal.
+void add_journal_sync_option(CLI::App& command, double& journal_sync_s);
 void check_writable_file(const std::string& path, const std::string& option);
 // A file carbonmeter reads whole (a series, a profile, a run report): refused, with a clear
 // message, when it is larger than max_bytes (a 2 GB file named by mistake must not be read into

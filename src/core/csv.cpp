@@ -8,6 +8,7 @@
 #include <cerrno>
 #include <cstdlib>
 #include <cstring>
+#include <deque>
 
 #include "core/text_file.hpp"
 
@@ -19,118 +20,86 @@ int CsvTable::column(std::string_view name) const {
   return -1;
 }
 
-Result<CsvTable> parse_csv(std::string_view text, const std::string& source_name) {
-  if (text.substr(0, 3) == "\xEF\xBB\xBF") text.remove_prefix(3);
-  CsvTable table;
-  std::vector<std::string> record;
-  std::string field;
-  bool in_quotes = false;
-  bool field_started = false;
-  int line = 1;
-  int record_line = 1;
-  auto end_record = [&] {
-    record.push_back(std::move(field));
-    field.clear();
-    bool blank = record.size() == 1 && record[0].empty();
-    if (!blank) {
-      if (table.header.empty()) {
-        table.header = std::move(record);
-      } else {
-        table.rows.push_back(std::move(record));
-        table.row_line.push_back(record_line);
-      }
-    }
-    record.clear();
-    field_started = false;
-  };
-  for (std::size_t i = 0; i < text.size(); ++i) {
-    char c = text[i];
-    if (in_quotes) {
-      if (c == '"') {
+namespace {
+
+constexpr std::string_view kUtf8Bom = "\xEF\xBB\xBF";
+
+bool is_delimiter(char c) { return c == ',' || c == '\r' || c == '\n'; }
+
+std::size_t end_of_plain_run(std::string_view text, std::size_t from) {
+  while (from < text.size() && !is_delimiter(text[from])) ++from;
+  return from;
+}
+
+// The fields of one line without a quote, split in place.
+void split_plain_record(std::string_view record, std::vector<std::string_view>& fields) {
+  for (std::size_t start = 0;;) {
+    const std::size_t comma = record.find(',', start);
+    fields.push_back(
+        record.substr(start, comma == std::string_view::npos ? std::string_view::npos : comma - start));
+    if (comma == std::string_view::npos) return;
+    start = comma + 1;
+  }
+}
+
+// Reads the record at pos that holds a quote, field by field (RFC 4180: a field that starts with a
+// quote runs to the next lone quote, across line ends, "" standing for one quote; text after the
+// closing quote is kept). Fields are views into the text, or into `rebuilt` when a field had to be
+// rebuilt. Leaves pos after the record's line end and counts the lines it crossed; false when a
+// quoted field is never closed.
+bool read_quoted_record(std::string_view text, std::size_t& pos, int& line,
+                        std::vector<std::string_view>& fields, std::deque<std::string>& rebuilt) {
+  for (;;) {
+    std::string_view field;
+    if (pos < text.size() && text[pos] == '"') {
+      std::size_t segment = pos + 1, i = segment;
+      std::string* built = nullptr;
+      for (;; ++i) {
+        if (i >= text.size()) return false;
+        if (text[i] == '\n') ++line;
+        if (text[i] != '"') continue;
         if (i + 1 < text.size() && text[i + 1] == '"') {
-          field += '"';
-          ++i;
-        } else {
-          in_quotes = false;
+          if (!built) built = &rebuilt.emplace_back();
+          built->append(text.substr(segment, i + 1 - segment));
+          segment = ++i + 1;
+          continue;
         }
+        break;
+      }
+      const std::size_t after = i + 1, stop = end_of_plain_run(text, after);
+      if (built || stop > after) {
+        if (!built) built = &rebuilt.emplace_back();
+        built->append(text.substr(segment, i - segment));
+        built->append(text.substr(after, stop - after));
+        field = *built;
       } else {
-        if (c == '\n') ++line;
-        field += c;
+        field = text.substr(segment, i - segment);
+      }
+      pos = stop;
+    } else {
+      const std::size_t stop = end_of_plain_run(text, pos);
+      field = text.substr(pos, stop - pos);
+      pos = stop;
+    }
+    fields.push_back(field);
+    if (pos >= text.size()) return true;
+    if (text[pos] == ',') {
+      if (++pos == text.size()) {  // a last, empty field
+        fields.emplace_back();
+        return true;
       }
       continue;
     }
-    if (c == '"' && !field_started) {
-      in_quotes = true;
-      field_started = true;
-    } else if (c == ',') {
-      record.push_back(std::move(field));
-      field.clear();
-      field_started = false;
-    } else if (c == '\n' || c == '\r') {
-      if (c == '\r' && i + 1 < text.size() && text[i + 1] == '\n') ++i;
-      end_record();
-      ++line;
-      record_line = line;
-    } else {
-      // Copy the run of plain characters up to the next delimiter at once.
-      // (A plain loop: find_first_of calls memchr on the three delimiters for every character.)
-      std::size_t stop = i;
-      while (stop < text.size() && text[stop] != ',' && text[stop] != '\r' && text[stop] != '\n') ++stop;
-      field.append(text.substr(i, stop - i));
-      field_started = true;
-      i = stop - 1;
-    }
-  }
-  if (in_quotes)
-    return Error{source_name + ":" + std::to_string(record_line) + ": a quoted field is never closed"};
-  if (!field.empty() || !record.empty()) end_record();
-  if (table.header.empty()) return Error{source_name + ": empty file, expected a header line"};
-  return table;
-}
-
-Result<CsvTable> read_csv_file(const std::string& path) {
-  auto text = read_text_file(path);
-  if (!text) return text.error();
-  return parse_csv(text.value(), path);
-}
-
-Result<bool> visit_unquoted_csv(std::string_view text, const std::string& source_name,
-                                const CsvRecordVisitor& visit) {
-  if (text.substr(0, 3) == "\xEF\xBB\xBF") text.remove_prefix(3);
-  if (text.find('"') != std::string_view::npos) return false;
-  std::vector<std::string_view> fields;
-  bool header_seen = false;
-  int line = 1;
-  std::size_t pos = 0;
-  while (pos < text.size()) {
-    // The line ends at the first \n or \r: two vectorised memchr (find_first_of would call memchr on
-    // the delimiters for every character).
-    const void* newline = std::memchr(text.data() + pos, '\n', text.size() - pos);
-    std::size_t end =
-        newline ? static_cast<std::size_t>(static_cast<const char*>(newline) - text.data()) : text.size();
-    if (const void* cr = std::memchr(text.data() + pos, '\r', end - pos))
-      end = static_cast<std::size_t>(static_cast<const char*>(cr) - text.data());
-    const std::string_view record = text.substr(pos, end - pos);
-    const int record_line = line;
-    pos = end + (end + 1 < text.size() && text[end] == '\r' && text[end + 1] == '\n' ? 2 : 1);
+    pos += text[pos] == '\r' && pos + 1 < text.size() && text[pos + 1] == '\n' ? 2 : 1;
     ++line;
-    if (record.empty()) continue;  // a blank line
-    fields.clear();
-    for (std::size_t start = 0;;) {
-      const std::size_t comma = record.find(',', start);
-      fields.push_back(
-          record.substr(start, comma == std::string_view::npos ? std::string_view::npos : comma - start));
-      if (comma == std::string_view::npos) break;
-      start = comma + 1;
-    }
-    header_seen = true;
-    if (!visit(fields, record_line)) return true;
+    return true;
   }
-  if (!header_seen) return Error{source_name + ": empty file, expected a header line"};
-  return true;
 }
 
-Result<bool> visit_unquoted_csv_file(const std::string& path, const CsvRecordVisitor& visit) {
+// Maps the file (no copy, and no fresh pages to fault in: this is on the start-up path) and hands
+// its text to `use`; reads it when it cannot be mapped.
+template <class Use>
+auto with_file_text(const std::string& path, Use use) -> decltype(use(std::string_view())) {
   const int fd = ::open(path.c_str(), O_RDONLY | O_CLOEXEC | O_NONBLOCK);
   if (fd < 0) return Error{"cannot read " + path + ": " + std::strerror(errno)};
   struct stat info {};
@@ -139,17 +108,80 @@ Result<bool> visit_unquoted_csv_file(const std::string& path, const CsvRecordVis
     return Error{"cannot read " + path + ": not a regular file"};
   }
   const auto size = static_cast<std::size_t>(info.st_size);
-  // Mapped, not read: no copy and no fresh pages to fault in (this is on the start-up path).
   void* mapped = size ? ::mmap(nullptr, size, PROT_READ, MAP_PRIVATE | MAP_POPULATE, fd, 0) : MAP_FAILED;
   ::close(fd);
   if (mapped == MAP_FAILED) {
     auto text = read_text_file(path);
     if (!text) return text.error();
-    return visit_unquoted_csv(text.value(), path, visit);
+    return use(std::string_view(text.value()));
   }
-  auto result = visit_unquoted_csv(std::string_view(static_cast<const char*>(mapped), size), path, visit);
+  auto result = use(std::string_view(static_cast<const char*>(mapped), size));
   ::munmap(mapped, size);
   return result;
+}
+
+}  // namespace
+
+Status visit_csv(std::string_view text, const std::string& source_name, const CsvRecordVisitor& visit) {
+  if (text.substr(0, kUtf8Bom.size()) == kUtf8Bom) text.remove_prefix(kUtf8Bom.size());
+  std::vector<std::string_view> fields;
+  std::deque<std::string> rebuilt;
+  bool header_seen = false;
+  int line = 1;
+  std::size_t pos = 0;
+  while (pos < text.size()) {
+    const int record_line = line;
+    fields.clear();
+    rebuilt.clear();
+    // The line ends at the first \n or \r: vectorised memchr, as most records hold no quote.
+    const void* newline = std::memchr(text.data() + pos, '\n', text.size() - pos);
+    std::size_t end =
+        newline ? static_cast<std::size_t>(static_cast<const char*>(newline) - text.data()) : text.size();
+    if (const void* cr = std::memchr(text.data() + pos, '\r', end - pos))
+      end = static_cast<std::size_t>(static_cast<const char*>(cr) - text.data());
+    if (std::memchr(text.data() + pos, '"', end - pos) == nullptr) {
+      const std::string_view record = text.substr(pos, end - pos);
+      pos = end + (end + 1 < text.size() && text[end] == '\r' && text[end + 1] == '\n' ? 2 : 1);
+      ++line;
+      if (record.empty()) continue;  // a blank line
+      split_plain_record(record, fields);
+    } else if (!read_quoted_record(text, pos, line, fields, rebuilt)) {
+      return Error{source_name + ":" + std::to_string(record_line) + ": a quoted field is never closed"};
+    }
+    if (fields.size() == 1 && fields[0].empty()) continue;  // a blank line, or one empty quoted field
+    header_seen = true;
+    if (!visit(fields, record_line)) return Ok{};
+  }
+  if (!header_seen) return Error{source_name + ": empty file, expected a header line"};
+  return Ok{};
+}
+
+Status visit_csv_file(const std::string& path, const CsvRecordVisitor& visit) {
+  return with_file_text(path, [&](std::string_view text) { return visit_csv(text, path, visit); });
+}
+
+Result<CsvTable> parse_csv(std::string_view text, const std::string& source_name) {
+  CsvTable table;
+  bool header_seen = false;
+  auto visited = visit_csv(text, source_name, [&](std::span<const std::string_view> fields, int line) {
+    std::vector<std::string> record(fields.begin(), fields.end());
+    if (!header_seen) {
+      table.header = std::move(record);
+      header_seen = true;
+    } else {
+      table.rows.push_back(std::move(record));
+      table.row_line.push_back(line);
+    }
+    return true;
+  });
+  if (!visited) return visited.error();
+  return table;
+}
+
+Result<CsvTable> read_csv_file(const std::string& path) {
+  auto text = read_text_file(path);
+  if (!text) return text.error();
+  return parse_csv(text.value(), path);
 }
 
 Result<std::map<std::string, double>> read_metric_file(const std::string& path) {

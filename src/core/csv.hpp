@@ -24,16 +24,14 @@ struct CsvTable {
 Result<CsvTable> parse_csv(std::string_view text, const std::string& source_name);
 Result<CsvTable> read_csv_file(const std::string& path);
 
-// Visits the records of a CSV text that holds no quote character (as the shipped tables), in
-// place: the fields are views into the text, nothing is copied. visit(fields, line) gets the
-// header first, then each row with its 1-based line; blank lines are skipped, as parse_csv does.
-// It returns false to stop early. Returns false without visiting anything when the text holds a
-// quote (parse it with parse_csv then), and the same error as parse_csv for an empty text.
+// Visits the records of a CSV text as parse_csv reads them, in place: visit(fields, line) gets the
+// header first, then each row with its 1-based line; blank lines are skipped; it returns false to
+// stop early. The fields are views, valid during the call: into the text, or, for a quoted field
+// holding "" or text after its closing quote, into a copy rebuilt for the record.
 using CsvRecordVisitor = std::function<bool(std::span<const std::string_view> fields, int line)>;
-Result<bool> visit_unquoted_csv(std::string_view text, const std::string& source_name,
-                                const CsvRecordVisitor& visit);
+Status visit_csv(std::string_view text, const std::string& source_name, const CsvRecordVisitor& visit);
 // The same for a file, which is mapped rather than copied.
-Result<bool> visit_unquoted_csv_file(const std::string& path, const CsvRecordVisitor& visit);
+Status visit_csv_file(const std::string& path, const CsvRecordVisitor& visit);
 
 // Reads a two-column `metric,value` file into a map.
 Result<std::map<std::string, double>> read_metric_file(const std::string& path);

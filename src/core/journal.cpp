@@ -15,8 +15,8 @@
 
 namespace carbonmeter {
 
-Result<std::unique_ptr<JournalWriter>> JournalWriter::create(const std::string& dir,
-                                                             const RunHeader& header) {
+Result<std::unique_ptr<JournalWriter>> JournalWriter::create(const std::string& dir, const RunHeader& header,
+                                                             double sync_period_s) {
   std::error_code ec;
   std::filesystem::create_directories(dir, ec);
   if (ec)
@@ -27,21 +27,21 @@ Result<std::unique_ptr<JournalWriter>> JournalWriter::create(const std::string& 
   if (fd < 0)
     return Error{"cannot write the run journal " + path + ": " + std::strerror(errno) +
                  " (choose a writable folder with --output-dir)"};
-  std::unique_ptr<JournalWriter> writer(new JournalWriter(fd, path));
+  std::unique_ptr<JournalWriter> writer(new JournalWriter(fd, path, sync_period_s));
   nlohmann::json line = header_to_json(header);
   line["type"] = "header";
   line["journal_version"] = 1;
+  // Synced with the samples (the first sync period's end, or finish()), not here: the disk's latency
+  // stays off the path from exec to the command's start, and a power cut before then loses no more
+  // than a sync period, as at any other time.
   writer->write_line(dump_json(line));
-  // Synced by the sampler's thread after its first sample, not here: the disk's latency stays off the
-  // path from exec to the command's start, and a power cut before then loses under one interval.
-  writer->sync_due_.store(true, std::memory_order_relaxed);
   if (writer->failed_) return Error{"cannot write the run journal " + path + ": " + std::strerror(errno)};
   return writer;
 }
 
 JournalWriter::~JournalWriter() {
   if (fd_ >= 0) {
-    ::fdatasync(fd_);
+    if (!finished_) ::fdatasync(fd_);  // finish() synced its end line
     ::close(fd_);
   }
 }
@@ -72,13 +72,13 @@ void JournalWriter::write_line(const std::string& line) {
 
 void JournalWriter::append(const Sample& s) {
   write_line(fmt::format(
-      R"({{"type":"sample","t":{:.6f},"dt":{:.6f},"e":[{:.17g},{:.17g},{:.17g}],"m":[{:.17g},{:.17g},{:.17g}],"s":[{:.6g},{:.6g}]}})",
+      R"({{"type":"sample","t":{:.6f},"dt":{:.6f},"e":[{},{},{}],"m":[{},{},{}],"s":[{:.6g},{:.6g}]}})",
       s.t_s, s.dt_s, s.energy_j.values[0], s.energy_j.values[1], s.energy_j.values[2],
       s.machine_energy_j.values[0], s.machine_energy_j.values[1], s.machine_energy_j.values[2], s.cpu_share,
       s.ram_share));
-  // Syncing at most once a second keeps 10 ms sampling cheap and loses at most a second (and an
-  // interval) on power loss.
-  if (s.t_s - last_sync_t_s_ >= 1.0) {
+  // Syncing at most once a period keeps sampling cheap; a power cut loses at most the period and an
+  // interval.
+  if (s.t_s - last_sync_t_s_ >= sync_period_s_) {
     sync_due_.store(true, std::memory_order_relaxed);
     last_sync_t_s_ = s.t_s;
   }
@@ -97,6 +97,7 @@ void JournalWriter::finish(double duration_s, std::optional<int> exit_code) {
   line["exit_code"] = exit_code ? nlohmann::json(*exit_code) : nlohmann::json(nullptr);
   write_line(dump_json(line));
   ::fdatasync(fd_);
+  finished_ = true;
 }
 
 namespace {

@@ -17,10 +17,12 @@ namespace carbonmeter {
 class JournalWriter {
  public:
   // Creates DIR (if needed) and DIR/carbonmeter-<run_id>.journal; fails with a clear message when
-  // the folder cannot be written.
-  static Result<std::unique_ptr<JournalWriter>> create(const std::string& dir, const RunHeader& header);
+  // the folder cannot be written. A sync is asked for once sync_period_s of sample time has passed
+  // since the last one (0: after every sample; TrackerOptions::journal_sync_s).
+  static Result<std::unique_ptr<JournalWriter>> create(const std::string& dir, const RunHeader& header,
+                                                       double sync_period_s);
   ~JournalWriter();
-  // Writes the sample's line; at most once a second it marks the journal for sync_if_due().
+  // Writes the sample's line; at most once a sync period it marks the journal for sync_if_due().
   void append(const Sample& sample);
   // fdatasync when append() asked for it. Called by the sampler's thread outside the sampler's lock,
   // so that a window boundary never waits for the disk.
@@ -34,12 +36,15 @@ class JournalWriter {
   void note(const std::string& text);
 
  private:
-  JournalWriter(int fd, std::string path) : fd_(fd), path_(std::move(path)) {}
+  JournalWriter(int fd, std::string path, double sync_period_s)
+      : fd_(fd), path_(std::move(path)), sync_period_s_(sync_period_s) {}
   void write_line(const std::string& line);
   int fd_;
   std::string path_;
+  double sync_period_s_;
   double last_sync_t_s_ = 0.0;
   std::atomic<bool> sync_due_{false};
+  bool finished_ = false;
   bool failed_ = false;
   std::string failure_;
 };

@@ -69,6 +69,9 @@ Result<ProcStatFields> parse_pid_stat(std::string_view text) {
       case 17:
         cstime = positive;
         break;
+      case 20:
+        out.num_threads = value;
+        break;
       case 22:
         out.start_ticks = positive;
         break;
@@ -167,6 +170,21 @@ Result<ProcStatFields> ProcessTree::read_member(Member& member) {
   return parse_pid_stat(text.value());
 }
 
+// A single-threaded process that has not run since its stat was read has the same CPU time, and
+// the same children's time (reaping a child is running; so is starting a thread). Its schedstat,
+// whose first field is the thread's run time in ns, costs a quarter of a stat read.
+bool ProcessTree::has_not_run_since_last_read(Member& member) {
+  if (!member.keep_open || !member.single_threaded) return false;
+  auto text = member.schedstat.read();
+  if (!text) return false;  // gone, or no schedstat (CONFIG_SCHED_INFO off, a fake procfs): read stat
+  auto runtime_ns = parse_u64(text.value().substr(0, text.value().find(' ')));
+  if (!runtime_ns) return false;
+  // Recorded before the stat read that may follow: time it runs in between shows at the next check.
+  const bool ran = *runtime_ns != member.runtime_ns;
+  member.runtime_ns = *runtime_ns;
+  return !ran;
+}
+
 void ProcessTree::add_reaped(pid_t pid, double cpu_s) {
   if (cgroup_) return;  // the cgroup keeps the time of its exited members
   // What depart() counted from its last reading is replaced by the full rusage, less the time it
@@ -190,7 +208,8 @@ void ProcessTree::add_reaped(pid_t pid, double cpu_s) {
 
 bool ProcessTree::track(pid_t pid, int depth, bool count_past_time) {
   if (members_.count(pid)) return true;
-  Member member{RereadableFile(pid_path(pid, "/stat"), 1024)};
+  Member member{RereadableFile(pid_path(pid, "/stat"), 1024),
+                RereadableFile(pid_path(pid, "/schedstat"), 128)};
   member.keep_open = open_files_ < kMaxOpenFiles;
   auto fields = read_member(member);
   if (!fields) return false;  // already gone
@@ -199,6 +218,8 @@ bool ProcessTree::track(pid_t pid, int depth, bool count_past_time) {
   member.depth = depth;
   member.start_ticks = fields.value().start_ticks;
   member.cpu_ticks = fields.value().cpu_ticks;
+  member.rss_pages = fields.value().rss_pages;
+  member.single_threaded = fields.value().num_threads == 1;
   // Time a process had before the tracker started is not the run's; a process that appears
   // later was born during the run, so all of its time is.
   member.offset_ticks = count_past_time ? 0 : fields.value().cpu_ticks;
@@ -322,20 +343,41 @@ ProcessTreeUsage ProcessTree::sample(double now_s, bool force_discovery) {
   ProcessTreeUsage usage;
   std::vector<pid_t> gone;
   std::uint64_t live_ticks = 0;
-  for (pid_t pid : order_) {  // parents first
+  const pid_t self = ::getpid();
+  const std::size_t members = order_.size();
+  std::size_t idle_rereads = 0;
+  if (last_sample_s_ >= 0.0 && members > 0) {
+    idle_rereads_owed_ +=
+        static_cast<double>(members) * std::max(0.0, now_s - last_sample_s_) / kIdleRereadPeriod_s;
+    idle_rereads = std::min(members, static_cast<std::size_t>(idle_rereads_owed_));
+    idle_rereads_owed_ =
+        std::min(idle_rereads_owed_ - static_cast<double>(idle_rereads), static_cast<double>(members));
+  }
+  last_sample_s_ = now_s;
+  for (std::size_t i = 0; i < members; ++i) {  // parents first
+    const pid_t pid = order_[i];
     Member& member = members_.at(pid);
-    auto fields = read_member(member);
-    if (!fields || fields.value().start_ticks != member.start_ticks) {
-      gone.push_back(pid);
-      continue;
+    const bool reread_in_turn = (i + members - idle_reread_cursor_ % members) % members < idle_rereads;
+    const bool parent_still_there =
+        pid == root_ || (tracker_reaps_ && member.ppid == self) ||
+        (members_.count(member.ppid) && std::find(gone.begin(), gone.end(), member.ppid) == gone.end());
+    if (reread_in_turn || !parent_still_there || !has_not_run_since_last_read(member)) {
+      auto fields = read_member(member);
+      if (!fields || fields.value().start_ticks != member.start_ticks) {
+        gone.push_back(pid);
+        continue;
+      }
+      const ProcStatFields& now = fields.value();
+      member.ppid = now.ppid;
+      member.cpu_ticks = std::max(member.cpu_ticks, now.cpu_ticks);
+      member.rss_pages = now.rss_pages;
+      member.single_threaded = now.num_threads == 1;
     }
-    const ProcStatFields& now = fields.value();
-    member.ppid = now.ppid;
-    member.cpu_ticks = std::max(member.cpu_ticks, now.cpu_ticks);
     live_ticks += member.cpu_ticks - std::min(member.cpu_ticks, member.offset_ticks);
-    usage.rss_bytes += now.rss_pages * static_cast<std::uint64_t>(page_size_);
+    usage.rss_bytes += member.rss_pages * static_cast<std::uint64_t>(page_size_);
     ++usage.processes;
   }
+  if (members > 0) idle_reread_cursor_ = (idle_reread_cursor_ % members + idle_rereads) % members;
   for (pid_t pid : gone) depart(pid);
   const double cpu_s = ticks_to_s(live_ticks) + departed_cpu_s_;
   high_water_cpu_s_ = std::max(high_water_cpu_s_, cpu_s);

@@ -6,7 +6,9 @@
 // time moves into that parent's cutime, so the sum stays whole; a member reaped outside the tree
 // keeps its last reading, and one reaped by the tracker itself (the measured command, orphans of a
 // subreaper) is counted from its rusage (add_reaped). Time a process had before the tracker
-// started is not counted, wherever it moves. Members are read parents first, so a child reaped
+// started is not counted, wherever it moves. A single-threaded member that has not run since its
+// last read (its schedstat run time is the same) is not reread, but for one reread in turn every
+// kIdleRereadPeriod_s. Members are read parents first, so a child reaped
 // between two reads can only make the sum dip for one sample, never count twice; the reported
 // total never goes back.
 #pragma once
@@ -34,6 +36,7 @@ struct ProcStatFields {
   std::uint64_t cpu_ticks = 0;  // utime + stime + cutime + cstime
   std::uint64_t rss_pages = 0;
   std::uint64_t start_ticks = 0;  // tells a reused pid from the process we knew
+  std::int64_t num_threads = 0;
 };
 
 Result<ProcStatFields> parse_pid_stat(std::string_view text);
@@ -66,9 +69,20 @@ class ProcessTree final : public UsageSource {
   std::string source() const override;
 
  private:
+  static constexpr std::size_t kMaxOpenFiles = 64;
+  static constexpr std::uint64_t kRuntimeUnknown = ~std::uint64_t{0};
+  // A member that has not run is still reread once in this period, for its resident memory (which
+  // reclaim can shrink while it sleeps) and its parent (re-parenting does not make it run); in
+  // turn, a few members a sample, so that no one sample rereads them all.
+  static constexpr double kIdleRereadPeriod_s = 5.0;
+
   struct Member {
-    RereadableFile stat;  // kept open for the first kMaxOpenFiles members only
+    RereadableFile stat;       // kept open for the first kMaxOpenFiles members only
+    RereadableFile schedstat;  // opened for single-threaded members kept open
     bool keep_open = false;
+    bool single_threaded = false;
+    std::uint64_t runtime_ns = kRuntimeUnknown;  // schedstat's, read before the last stat read
+    std::uint64_t rss_pages = 0;                 // at the last read
     pid_t ppid = 0;
     int depth = 0;
     std::uint64_t start_ticks = 0;
@@ -79,9 +93,9 @@ class ProcessTree final : public UsageSource {
     pid_t pid;
     pid_t parent;
   };
-  static constexpr std::size_t kMaxOpenFiles = 64;
 
   Result<ProcStatFields> read_member(Member& member);
+  bool has_not_run_since_last_read(Member& member);
   bool sample_cgroup(ProcessTreeUsage& usage, bool read_pids);
   void discover(bool full_scan, bool born_during_run);
   void discover_children_of(pid_t pid, std::vector<pid_t>& out);
@@ -103,6 +117,9 @@ class ProcessTree final : public UsageSource {
   std::unordered_map<pid_t, double> departed_counted_s_;        // what depart() added, per pid
   std::unordered_map<pid_t, double> awaiting_rusage_offset_s_;  // tracker-reaped: offset to remove
   double high_water_cpu_s_ = 0.0;
+  double last_sample_s_ = -1.0;
+  double idle_rereads_owed_ = 0.0;  // members to reread in turn, accrued at kIdleRereadPeriod_s each
+  std::size_t idle_reread_cursor_ = 0;
   long page_size_;
   bool wants_pids_ = true;
   std::optional<CommandCgroup> cgroup_;

@@ -74,6 +74,10 @@ Status Tracker::Impl::start() {
       options_.interval_s > kMaxIntervalS)
     return Error{fmt::format("interval {} s is out of range: use {} to {} s", options_.interval_s,
                              kMinIntervalS, kMaxIntervalS)};
+  if (!std::isfinite(options_.journal_sync_s) || options_.journal_sync_s < 0 ||
+      options_.journal_sync_s > kMaxIntervalS)
+    return Error{fmt::format("journal sync period {} s is out of range: use 0 to {} s",
+                             options_.journal_sync_s, kMaxIntervalS)};
   auto sensors = probe_sensors({options_.rapl_domains, false, options_.gpu_ids});
   if (!sensors) return sensors.error();
 
@@ -119,7 +123,7 @@ Status Tracker::Impl::start() {
 
   journal_.reset();
   if (!options_.output_dir.empty()) {
-    auto journal = JournalWriter::create(options_.output_dir, header_);
+    auto journal = JournalWriter::create(options_.output_dir, header_, options_.journal_sync_s);
     if (!journal) return journal.error();
     journal_ = std::move(journal).value();
   }

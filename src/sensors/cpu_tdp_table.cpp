@@ -46,8 +46,7 @@ std::string_view cell(std::span<const std::string_view> row, int index) {
 }
 
 // Calls row(fields) for each row of the table at path (after its header), until it returns false.
-// The fields are views, valid during the call. The shipped table has no quotes and is visited in
-// place; a table with quotes is parsed whole by parse_csv.
+// The fields are views, valid during the call (the file is visited in place).
 using RowVisitor = std::function<bool(std::span<const std::string_view> row, const Columns& columns)>;
 
 Status for_each_row(const std::string& path, const RowVisitor& row) {
@@ -64,21 +63,10 @@ Status for_each_row(const std::string& path, const RowVisitor& row) {
       bad_header = Error{path + ": expected columns name,tdp_w (and cores,threads,source)"};
     return !bad_header;
   };
-  auto visited = visit_unquoted_csv_file(path, [&](std::span<const std::string_view> fields, int) {
+  auto visited = visit_csv_file(path, [&](std::span<const std::string_view> fields, int) {
     return columns ? row(fields, *columns) : set_columns(fields);
   });
   if (!visited) return visited.error();
-  if (!visited.value()) {  // quotes: the full parser
-    auto table = read_csv_file(path);
-    if (!table) return table.error();
-    std::vector<std::string_view> fields(table.value().header.begin(), table.value().header.end());
-    if (set_columns(fields)) {
-      for (const auto& record : table.value().rows) {
-        fields.assign(record.begin(), record.end());
-        if (!row(fields, *columns)) break;
-      }
-    }
-  }
   if (bad_header) return *bad_header;
   return Ok{};
 }

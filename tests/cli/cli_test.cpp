@@ -89,6 +89,15 @@ TEST(Cli, BadUsageIsOneClearLineAndExit2) {
   Outcome bad_interval = carbonmeter({"run", "--interval", "0", "--", "true"});
   EXPECT_EQ(bad_interval.exit_code, 2);
   EXPECT_THAT(bad_interval.err, HasSubstr("--interval"));
+  for (const char* period : {"-1", "3601", "nan"}) {
+    for (const std::vector<std::string>& args :
+         {std::vector<std::string>{"run", "--journal-sync", period, "--", "true"},
+          std::vector<std::string>{"monitor", "--journal-sync", period, "--duration", "0.1"}}) {
+      Outcome bad_sync = carbonmeter(args);
+      EXPECT_EQ(bad_sync.exit_code, 2) << args[0] << " " << period;
+      EXPECT_THAT(bad_sync.err, HasSubstr("--journal-sync")) << args[0] << " " << period;
+    }
+  }
   Outcome bad_scope = carbonmeter({"run", "--scope", "galaxy", "--", "true"});
   EXPECT_EQ(bad_scope.exit_code, 2);
   Outcome no_subcommand = carbonmeter({"frobnicate"});

@@ -1,11 +1,13 @@
 #include "core/journal.hpp"
 
+#include <fmt/format.h>
 #include <gmock/gmock.h>
 #include <gtest/gtest.h>
 
 #include <cmath>
 #include <filesystem>
 #include <fstream>
+#include <vector>
 
 #include "carbonmeter/tracker.hpp"
 #include "support/fake_root.hpp"
@@ -36,27 +38,30 @@ std::string run_with_journal(FakeRoot& root, int samples, double joules_per_samp
   return journal.value();
 }
 
-// The header waits for the first sync; then a sync is asked for once a second of sample time. Both
-// are done by sync_if_due(), which the sampler's thread calls outside its lock.
-TEST(Journal, AsksForASyncOnceASecond) {
+// A sync is asked for once a sync period of sample time has passed (0: after every sample); the header
+// waits for the first. The sampler's thread does it (sync_if_due()) outside its lock.
+void expect_syncs(double period_s, const std::vector<std::pair<double, bool>>& steps) {
   FakeRoot root("intel_server_1s");
   RunHeader header;
-  header.run_id = "sync-test";
-  auto writer = JournalWriter::create(root.path() + "/out", header);
+  header.run_id = fmt::format("sync-test-{}", period_s);
+  auto writer = JournalWriter::create(root.path() + "/out", header, period_s);
   ASSERT_TRUE(writer.ok()) << writer.error().message;
   JournalWriter& journal = *writer.value();
-  EXPECT_TRUE(journal.sync_pending());
-  journal.sync_if_due();
   EXPECT_FALSE(journal.sync_pending());
   // Sample time, and whether a sync is then pending (each pending one is done before the next).
-  const std::pair<double, bool> steps[] = {{0.5, false}, {1.0, true}, {1.5, false}, {2.0, true}};
   for (const auto& [t_s, pending] : steps) {
     Sample sample;
     sample.t_s = t_s;
     journal.append(sample);
-    EXPECT_EQ(journal.sync_pending(), pending) << "t = " << t_s;
+    EXPECT_EQ(journal.sync_pending(), pending) << "period " << period_s << " s, t = " << t_s;
     journal.sync_if_due();
   }
+}
+
+TEST(Journal, AsksForASyncOncePerPeriod) {
+  expect_syncs(1.0, {{0.5, false}, {1.0, true}, {1.5, false}, {2.0, true}});
+  expect_syncs(5.0, {{1.0, false}, {4.9, false}, {5.0, true}, {9.0, false}, {10.5, true}, {11.0, false}});
+  expect_syncs(0.0, {{0.01, true}, {0.02, true}, {0.03, true}});
 }
 
 TEST(Journal, RecoversTheSameTotalsAsTheRun) {
@@ -69,6 +74,30 @@ TEST(Journal, RecoversTheSameTotalsAsTheRun) {
   EXPECT_DOUBLE_EQ(report.value().energy_j[Component::cpu], 62.5);
   EXPECT_EQ(report.value().exit_code, 0);
   EXPECT_EQ(report.value().header.methods[Component::cpu].method, "rapl-powercap");
+}
+
+// Energies are written as the shortest text that reads back as the same double.
+TEST(Journal, EnergiesReadBackBitForBit) {
+  FakeRoot root("intel_server_1s");
+  RunHeader header;
+  header.run_id = "exact-test";
+  auto writer = JournalWriter::create(root.path() + "/out", header, 5.0);
+  ASSERT_TRUE(writer.ok()) << writer.error().message;
+  Sample sample;
+  sample.t_s = sample.dt_s = 1000.0;  // within the megawatt that recovery believes
+  sample.energy_j.values = {0.1 + 0.2, 123456789.12345679, 4.9406564584124654e-324};
+  sample.machine_energy_j.values = {1.0 / 3.0, 7.0000000000000015e8, 2.5};
+  writer.value()->append(sample);
+  writer.value()->finish(1000.0, 0);
+  const std::string path = writer.value()->path();
+  writer.value().reset();
+  auto report = recover_journal(path);
+  ASSERT_TRUE(report.ok()) << report.error().message;
+  EXPECT_EQ(report.value().energy_j[Component::cpu], 0.1 + 0.2);
+  EXPECT_EQ(report.value().energy_j[Component::ram], 123456789.12345679);
+  EXPECT_EQ(report.value().energy_j[Component::gpu], 4.9406564584124654e-324);
+  EXPECT_EQ(report.value().machine_energy_j[Component::cpu], 1.0 / 3.0);
+  EXPECT_EQ(report.value().machine_energy_j[Component::ram], 7.0000000000000015e8);
 }
 
 TEST(Journal, TornLastLineAndMissingEndKeepEverySampleBefore) {

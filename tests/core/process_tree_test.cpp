@@ -10,6 +10,7 @@
 #include <thread>
 
 #include "support/cpu_burner.hpp"
+#include "support/fake_root.hpp"
 
 namespace carbonmeter {
 namespace {
@@ -102,6 +103,84 @@ TEST(ProcessTree, RootReapedByTheApplicationKeepsItsTime) {
                               static_cast<double>(usage.ru_utime.tv_usec + usage.ru_stime.tv_usec) / 1e6;
   EXPECT_NEAR(seen_s, kernel_cpu_s, 0.05);
   EXPECT_DOUBLE_EQ(tree.sample(now_s()).cpu_s, seen_s);  // gone, and its time stays
+}
+
+// /proc/PID/stat of a fake process: fields 3 to 25 of proc(5).
+std::string fake_stat(pid_t pid, std::uint64_t utime_ticks, int threads, std::uint64_t rss_pages) {
+  return std::to_string(pid) + " (worker one) S 1 " + std::to_string(pid) + " " + std::to_string(pid) +
+         " 0 -1 4194304 10 0 0 0 " + std::to_string(utime_ticks) + " 0 0 0 20 0 " + std::to_string(threads) +
+         " 0 5000 123456 " + std::to_string(rss_pages) + " 18446744073709551615\n";
+}
+
+// A single-threaded process whose schedstat run time has not moved has not run: its stat is not
+// reread (its CPU time cannot have changed), except once in 5 s for its resident memory.
+TEST(ProcessTree, AnIdleSingleThreadedProcessIsRereadOnlyWhenItRanOrOnceInFiveSeconds) {
+  testing::FakeRoot root("");
+  const pid_t pid = 4242;
+  const double tick_s = 1.0 / static_cast<double>(::sysconf(_SC_CLK_TCK));
+  const auto page = static_cast<std::uint64_t>(::sysconf(_SC_PAGESIZE));
+  root.write("proc/4242/stat", fake_stat(pid, 100, 1, 10));
+  root.write("proc/4242/schedstat", "5000000 0 1\n");
+  ProcessTree tree(pid, 60.0);
+  ASSERT_TRUE(tree.start().ok());
+  EXPECT_DOUBLE_EQ(tree.sample(100.0).cpu_s, 0.0);  // its time before the start is not counted
+
+  root.write("proc/4242/stat", fake_stat(pid, 200, 1, 20));  // schedstat says it has not run
+  ProcessTreeUsage usage = tree.sample(101.0);
+  EXPECT_DOUBLE_EQ(usage.cpu_s, 0.0);
+  EXPECT_EQ(usage.rss_bytes, 10 * page);
+
+  root.write("proc/4242/schedstat", "6000000 0 2\n");  // it ran
+  usage = tree.sample(102.0);
+  EXPECT_NEAR(usage.cpu_s, 100 * tick_s, 1e-9);
+  EXPECT_EQ(usage.rss_bytes, 20 * page);
+
+  root.write("proc/4242/stat", fake_stat(pid, 300, 1, 30));   // reclaim-like change while idle
+  EXPECT_NEAR(tree.sample(103.0).cpu_s, 100 * tick_s, 1e-9);  // 3 s after the first sample
+  usage = tree.sample(107.0);                                 // 7 s after it: its turn has come
+  EXPECT_NEAR(usage.cpu_s, 200 * tick_s, 1e-9);
+  EXPECT_EQ(usage.rss_bytes, 30 * page);
+}
+
+// Idle members are reread in turn, a fifth of them for each second that passed, so that no one
+// sample rereads the whole tree.
+TEST(ProcessTree, IdleMembersAreRereadInTurnAFewEachSample) {
+  testing::FakeRoot root("");
+  const double tick_s = 1.0 / static_cast<double>(::sysconf(_SC_CLK_TCK));
+  auto write_member = [&](pid_t pid, pid_t ppid, std::uint64_t utime_ticks) {
+    std::string stat = fake_stat(pid, utime_ticks, 1, 10);
+    stat.replace(stat.find(" S 1 "), 5, " S " + std::to_string(ppid) + " ");
+    root.write("proc/" + std::to_string(pid) + "/stat", stat);
+    root.write("proc/" + std::to_string(pid) + "/schedstat", "5000000 0 1\n");
+  };
+  for (pid_t pid = 4000; pid < 4010; ++pid) write_member(pid, pid == 4000 ? 1 : 4000, 100);
+  ProcessTree tree(4000, 60.0);
+  ASSERT_TRUE(tree.start().ok());
+  ASSERT_EQ(tree.sample(100.0).processes, 10);
+  for (pid_t pid = 4000; pid < 4010; ++pid) write_member(pid, pid == 4000 ? 1 : 4000, 110);
+  EXPECT_NEAR(tree.sample(101.0).cpu_s, 2 * 10 * tick_s, 1e-9);
+  EXPECT_NEAR(tree.sample(102.5).cpu_s, 5 * 10 * tick_s, 1e-9);
+  EXPECT_NEAR(tree.sample(105.0).cpu_s, 10 * 10 * tick_s, 1e-9);
+}
+
+// Threads other than the one schedstat describes may run: such a process is reread every time,
+// and so is one without schedstat (a kernel without CONFIG_SCHED_INFO).
+TEST(ProcessTree, AMultiThreadedProcessOrOneWithoutSchedstatIsRereadEveryTime) {
+  testing::FakeRoot root("");
+  root.write("proc/4242/stat", fake_stat(4242, 100, 3, 10));
+  root.write("proc/4242/schedstat", "5000000 0 1\n");
+  root.write("proc/4343/stat", fake_stat(4343, 100, 1, 10));
+  const double tick_s = 1.0 / static_cast<double>(::sysconf(_SC_CLK_TCK));
+  ProcessTree threaded(4242, 60.0);
+  ProcessTree no_schedstat(4343, 60.0);
+  ASSERT_TRUE(threaded.start().ok());
+  ASSERT_TRUE(no_schedstat.start().ok());
+  threaded.sample(100.0);
+  no_schedstat.sample(100.0);
+  root.write("proc/4242/stat", fake_stat(4242, 150, 3, 10));
+  root.write("proc/4343/stat", fake_stat(4343, 170, 1, 10));
+  EXPECT_NEAR(threaded.sample(100.5).cpu_s, 50 * tick_s, 1e-9);
+  EXPECT_NEAR(no_schedstat.sample(100.5).cpu_s, 70 * tick_s, 1e-9);
 }
 
 TEST(ProcessTree, MissingRootIsAnError) {

@@ -141,6 +141,19 @@ TEST(Tracker, RejectsBadIntervals) {
   }
 }
 
+TEST(Tracker, RejectsBadJournalSyncPeriods) {
+  FakeRoot root("intel_server_1s");
+  for (double period_s : {-0.5, 3601.0, std::nan(""), HUGE_VAL}) {
+    TrackerOptions options = machine_options(0.05);
+    options.output_dir = root.path() + "/out";
+    options.journal_sync_s = period_s;
+    Tracker tracker(options);
+    auto started = tracker.start();
+    ASSERT_FALSE(started.ok()) << period_s;
+    EXPECT_THAT(started.error().message, ::testing::HasSubstr("journal sync period")) << period_s;
+  }
+}
+
 TEST(Tracker, BackgroundThreadSamplesAtTheInterval) {
   FakeRoot root("intel_server_1s");
   Tracker tracker(machine_options(0.02));

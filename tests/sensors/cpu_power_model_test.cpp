@@ -343,36 +343,5 @@ TEST(CpuTdpTableFind, ErrorsAreTheLoadErrors) {
   EXPECT_FALSE(CpuTdpTable::load(empty).ok());
 }
 
-TEST(CsvVisit, UnquotedRecordsInPlaceWithTheirLines) {
-  std::vector<std::vector<std::string>> records;
-  std::vector<int> lines;
-  auto visit = [&](std::span<const std::string_view> fields, int line) {
-    records.emplace_back(fields.begin(), fields.end());
-    lines.push_back(line);
-    return true;
-  };
-  auto visited = visit_unquoted_csv("\xEF\xBB\xBFname,value\r\na,1\r\n\r\n,\nlast,3", "t.csv", visit);
-  ASSERT_TRUE(visited.ok() && visited.value());
-  auto parsed = parse_csv("\xEF\xBB\xBFname,value\r\na,1\r\n\r\n,\nlast,3", "t.csv");
-  ASSERT_TRUE(parsed.ok());
-  ASSERT_EQ(records.size(), parsed.value().rows.size() + 1);
-  EXPECT_EQ(records[0], parsed.value().header);
-  for (std::size_t i = 0; i < parsed.value().rows.size(); ++i) {
-    EXPECT_EQ(records[i + 1], parsed.value().rows[i]);
-    EXPECT_EQ(lines[i + 1], parsed.value().row_line[i]);
-  }
-  records.clear();
-  auto quoted = visit_unquoted_csv("a,b\n\"x\",1\n", "q.csv", visit);
-  ASSERT_TRUE(quoted.ok());
-  EXPECT_FALSE(quoted.value());
-  EXPECT_TRUE(records.empty());
-  EXPECT_FALSE(visit_unquoted_csv("\n\r\n", "empty.csv", visit).ok());
-  int seen = 0;
-  auto stopped = visit_unquoted_csv("a\n1\n2\n3\n", "s.csv",
-                                    [&](std::span<const std::string_view>, int) { return ++seen < 2; });
-  ASSERT_TRUE(stopped.ok());
-  EXPECT_EQ(seen, 2);
-}
-
 }  // namespace
 }  // namespace carbonmeter
