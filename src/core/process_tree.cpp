@@ -6,6 +6,7 @@
 #include <algorithm>
 #include <charconv>
 #include <cstdlib>
+#include <optional>
 #include <string>
 
 #include "core/proc_stat.hpp"
@@ -54,6 +55,9 @@ Result<ProcStatFields> parse_pid_stat(std::string_view text) {
     std::from_chars(token.data(), token.data() + token.size(), value);
     const auto positive = static_cast<std::uint64_t>(value < 0 ? 0 : value);
     switch (field) {
+      case 3:
+        out.exited = token == "Z" || token == "X";
+        break;
       case 4:
         out.ppid = static_cast<pid_t>(value);
         break;
@@ -144,6 +148,7 @@ bool ProcessTree::sample_cgroup(ProcessTreeUsage& usage, bool read_pids) {
     departed_cpu_s_ = high_water_cpu_s_;
     for (auto& [pid, member] : members_)
       if (auto fields = read_member(member)) member.offset_ticks = fields.value().cpu_ticks;
+    order_members_by_depth();  // order_ held the cgroup's list, which need not be the members
     discover(true, false);
     return false;
   }
@@ -174,15 +179,36 @@ Result<ProcStatFields> ProcessTree::read_member(Member& member) {
 // the same children's time (reaping a child is running; so is starting a thread). Its schedstat,
 // whose first field is the thread's run time in ns, costs a quarter of a stat read.
 bool ProcessTree::has_not_run_since_last_read(Member& member) {
-  if (!member.keep_open || !member.single_threaded) return false;
+  if (!member.keep_open || !member.single_threaded || !member.schedstat_works) return false;
   auto text = member.schedstat.read();
-  if (!text) return false;  // gone, or no schedstat (CONFIG_SCHED_INFO off, a fake procfs): read stat
-  auto runtime_ns = parse_u64(text.value().substr(0, text.value().find(' ')));
-  if (!runtime_ns) return false;
+  auto runtime_ns = text ? parse_u64(text.value().substr(0, text.value().find(' '))) : std::nullopt;
+  // Gone, no schedstat (CONFIG_SCHED_INFO off, a fake procfs), or "0 0 0" (sched_info off at boot):
+  // stat is read every time from now on.
+  if (!runtime_ns || *runtime_ns == 0) {
+    member.schedstat_works = false;
+    return false;
+  }
   // Recorded before the stat read that may follow: time it runs in between shows at the next check.
   const bool ran = *runtime_ns != member.runtime_ns;
   member.runtime_ns = *runtime_ns;
   return !ran;
+}
+
+// Whether the member's parent is where it was at the last read. A parent that left the tree or exited
+// (its children are re-parented at once, though it stays readable as a zombie) may have handed the
+// member to another parent without the member running: its ppid must be read again.
+bool ProcessTree::parent_still_there(pid_t pid, const Member& member, const std::vector<pid_t>& gone) const {
+  if (pid == root_ || (tracker_reaps_ && member.ppid == ::getpid())) return true;
+  auto parent = members_.find(member.ppid);
+  return parent != members_.end() && !parent->second.exited &&
+         std::find(gone.begin(), gone.end(), member.ppid) == gone.end();
+}
+
+void ProcessTree::order_members_by_depth() {
+  order_.clear();
+  for (const auto& [pid, member] : members_) order_.push_back(pid);
+  std::stable_sort(order_.begin(), order_.end(),
+                   [&](pid_t a, pid_t b) { return members_.at(a).depth < members_.at(b).depth; });
 }
 
 void ProcessTree::add_reaped(pid_t pid, double cpu_s) {
@@ -220,6 +246,7 @@ bool ProcessTree::track(pid_t pid, int depth, bool count_past_time) {
   member.cpu_ticks = fields.value().cpu_ticks;
   member.rss_pages = fields.value().rss_pages;
   member.single_threaded = fields.value().num_threads == 1;
+  member.exited = fields.value().exited;
   // Time a process had before the tracker started is not the run's; a process that appears
   // later was born during the run, so all of its time is.
   member.offset_ticks = count_past_time ? 0 : fields.value().cpu_ticks;
@@ -343,12 +370,12 @@ ProcessTreeUsage ProcessTree::sample(double now_s, bool force_discovery) {
   ProcessTreeUsage usage;
   std::vector<pid_t> gone;
   std::uint64_t live_ticks = 0;
-  const pid_t self = ::getpid();
   const std::size_t members = order_.size();
   std::size_t idle_rereads = 0;
   if (last_sample_s_ >= 0.0 && members > 0) {
-    idle_rereads_owed_ +=
-        static_cast<double>(members) * std::max(0.0, now_s - last_sample_s_) / kIdleRereadPeriod_s;
+    idle_rereads_owed_ += static_cast<double>(members) *
+                          std::min(std::max(0.0, now_s - last_sample_s_), kIdleRereadPeriod_s) /
+                          kIdleRereadPeriod_s;
     idle_rereads = std::min(members, static_cast<std::size_t>(idle_rereads_owed_));
     idle_rereads_owed_ =
         std::min(idle_rereads_owed_ - static_cast<double>(idle_rereads), static_cast<double>(members));
@@ -358,10 +385,9 @@ ProcessTreeUsage ProcessTree::sample(double now_s, bool force_discovery) {
     const pid_t pid = order_[i];
     Member& member = members_.at(pid);
     const bool reread_in_turn = (i + members - idle_reread_cursor_ % members) % members < idle_rereads;
-    const bool parent_still_there =
-        pid == root_ || (tracker_reaps_ && member.ppid == self) ||
-        (members_.count(member.ppid) && std::find(gone.begin(), gone.end(), member.ppid) == gone.end());
-    if (reread_in_turn || !parent_still_there || !has_not_run_since_last_read(member)) {
+    // The last sample reads everything: a task running on a tickless CPU can show a stale schedstat.
+    if (force_discovery || reread_in_turn || !parent_still_there(pid, member, gone) ||
+        !has_not_run_since_last_read(member)) {
       auto fields = read_member(member);
       if (!fields || fields.value().start_ticks != member.start_ticks) {
         gone.push_back(pid);
@@ -372,6 +398,7 @@ ProcessTreeUsage ProcessTree::sample(double now_s, bool force_discovery) {
       member.cpu_ticks = std::max(member.cpu_ticks, now.cpu_ticks);
       member.rss_pages = now.rss_pages;
       member.single_threaded = now.num_threads == 1;
+      member.exited = now.exited;
     }
     live_ticks += member.cpu_ticks - std::min(member.cpu_ticks, member.offset_ticks);
     usage.rss_bytes += member.rss_pages * static_cast<std::uint64_t>(page_size_);

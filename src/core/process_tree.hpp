@@ -37,6 +37,7 @@ struct ProcStatFields {
   std::uint64_t rss_pages = 0;
   std::uint64_t start_ticks = 0;  // tells a reused pid from the process we knew
   std::int64_t num_threads = 0;
+  bool exited = false;  // state Z (zombie) or X: not reaped yet, or being reaped
 };
 
 Result<ProcStatFields> parse_pid_stat(std::string_view text);
@@ -69,7 +70,7 @@ class ProcessTree final : public UsageSource {
   std::string source() const override;
 
  private:
-  static constexpr std::size_t kMaxOpenFiles = 64;
+  static constexpr std::size_t kMaxOpenFiles = 64;  // members whose files stay open (two each)
   static constexpr std::uint64_t kRuntimeUnknown = ~std::uint64_t{0};
   // A member that has not run is still reread once in this period, for its resident memory (which
   // reclaim can shrink while it sleeps) and its parent (re-parenting does not make it run); in
@@ -81,6 +82,8 @@ class ProcessTree final : public UsageSource {
     RereadableFile schedstat;  // opened for single-threaded members kept open
     bool keep_open = false;
     bool single_threaded = false;
+    bool schedstat_works = true;  // false after a failed read: no such file, or a run time of 0
+    bool exited = false;          // a zombie: its children have been re-parented already
     std::uint64_t runtime_ns = kRuntimeUnknown;  // schedstat's, read before the last stat read
     std::uint64_t rss_pages = 0;                 // at the last read
     pid_t ppid = 0;
@@ -96,6 +99,8 @@ class ProcessTree final : public UsageSource {
 
   Result<ProcStatFields> read_member(Member& member);
   bool has_not_run_since_last_read(Member& member);
+  bool parent_still_there(pid_t pid, const Member& member, const std::vector<pid_t>& gone) const;
+  void order_members_by_depth();
   bool sample_cgroup(ProcessTreeUsage& usage, bool read_pids);
   void discover(bool full_scan, bool born_during_run);
   void discover_children_of(pid_t pid, std::vector<pid_t>& out);

@@ -6,9 +6,14 @@
 #include <sys/wait.h>
 #include <unistd.h>
 
+#include <cerrno>
 #include <chrono>
 #include <cstdlib>
+#include <cstring>
 #include <ctime>
+#include <filesystem>
+#include <fstream>
+#include <string>
 #include <thread>
 
 #include "core/process_tree.hpp"
@@ -33,7 +38,7 @@ void burn_cpu_s(double seconds) {
 struct HeldChild {
   pid_t pid = -1;
   int go_fd = -1;
-  HeldChild() {
+  explicit HeldChild(double burn_s = 0.3) {
     int fds[2];
     if (::pipe(fds) != 0) return;
     pid = ::fork();
@@ -42,7 +47,7 @@ struct HeldChild {
       char byte;
       if (::read(fds[0], &byte, 1) != 1) ::_exit(1);
       const pid_t grandchild = ::fork();
-      burn_cpu_s(0.3);
+      burn_cpu_s(burn_s);
       if (grandchild == 0) ::_exit(0);
       ::waitpid(grandchild, nullptr, 0);
       ::_exit(0);
@@ -110,6 +115,65 @@ TEST(CommandCgroup, ItsFoldersAreRemovedAtTheEnd) {
   }
   struct stat info {};
   for (const std::string& folder : folders) EXPECT_NE(::stat(folder.c_str(), &info), 0) << folder;
+}
+
+// Moves the processes of the cgroups carbonmeter made for pid to their parent cgroups and removes
+// them: what happens when someone else cleans them up during a run.
+void remove_command_cgroups(pid_t pid) {
+  namespace fs = std::filesystem;
+  const std::string name = "carbonmeter-" + std::to_string(::getpid()) + "-" + std::to_string(pid);
+  std::vector<fs::path> found;
+  std::error_code error;
+  for (auto it = fs::recursive_directory_iterator("/sys/fs/cgroup",
+                                                  fs::directory_options::skip_permission_denied, error);
+       !error && it != fs::recursive_directory_iterator(); it.increment(error)) {
+    if (it->is_directory(error) && it->path().filename() == name) found.push_back(it->path());
+    if (it.depth() > 8) it.disable_recursion_pending();
+  }
+  ASSERT_FALSE(found.empty()) << "no " << name << " under /sys/fs/cgroup";
+  for (const fs::path& folder : found) {
+    std::ifstream procs(folder / "cgroup.procs");
+    for (pid_t member = 0; procs >> member;) {
+      std::ofstream parent(folder.parent_path() / "cgroup.procs");
+      parent << member << std::flush;
+    }
+    EXPECT_EQ(::rmdir(folder.c_str()), 0) << folder << ": " << std::strerror(errno);
+  }
+}
+
+// The cgroup is removed under a running tree: the tree is read from /proc from then on, each
+// process once, and the total still matches the kernel's rusage.
+TEST(ProcessTree, FallsBackToProcWhenItsCgroupGoesAway) {
+  HeldChild child(1.0);
+  ASSERT_GT(child.pid, 0);
+  ProcessTree tree(child.pid, 0.05, /*tracker_reaps=*/true);
+  ASSERT_TRUE(tree.start().ok());
+  if (tree.source().rfind("cgroup", 0) != 0) {
+    child.release();
+    child.wait_cpu_s();
+    GTEST_SKIP() << "cgroups not writable here: " << tree.source();
+  }
+  child.release();
+  double now_s = 0.0;
+  std::this_thread::sleep_for(std::chrono::milliseconds(100));
+  ASSERT_EQ(tree.sample(now_s += 0.1).processes, 2);  // the child and its grandchild
+  remove_command_cgroups(child.pid);
+  EXPECT_EQ(tree.sample(now_s += 0.1).processes, 2);
+  EXPECT_EQ(tree.source().rfind("/proc", 0), 0u) << tree.source();
+  EXPECT_EQ(tree.pids().size(), 2u);
+  std::string state;
+  do {
+    std::this_thread::sleep_for(std::chrono::milliseconds(20));
+    tree.sample(now_s += 0.02);
+    std::ifstream stat("/proc/" + std::to_string(child.pid) + "/stat");
+    std::string text((std::istreambuf_iterator<char>(stat)), {});
+    state = text.substr(text.rfind(')') + 2, 1);
+  } while (state != "Z");
+  tree.sample(now_s += 0.02, /*force_discovery=*/true);
+  const double rusage_cpu_s = child.wait_cpu_s();
+  tree.add_reaped(child.pid, rusage_cpu_s);
+  EXPECT_GT(rusage_cpu_s, 1.5);
+  EXPECT_NEAR(tree.sample(now_s += 0.02).cpu_s, rusage_cpu_s, 0.05 + 0.05 * rusage_cpu_s);
 }
 
 TEST(ProcessTree, SaysWhereItReadsTheTreeFrom) {

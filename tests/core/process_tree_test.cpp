@@ -183,6 +183,62 @@ TEST(ProcessTree, AMultiThreadedProcessOrOneWithoutSchedstatIsRereadEveryTime) {
   EXPECT_NEAR(no_schedstat.sample(100.5).cpu_s, 70 * tick_s, 1e-9);
 }
 
+// A schedstat that never moves ("0 0 0": sched_info off at boot) says nothing; the last sample of a
+// run (force_discovery) reads every stat; so does a child whose parent has exited (a zombie's
+// children are re-parented at once, without running).
+TEST(ProcessTree, StatIsReadWhenSchedstatCannotTellOrAtTheLastSampleOrUnderAnExitedParent) {
+  testing::FakeRoot root("");
+  const double tick_s = 1.0 / static_cast<double>(::sysconf(_SC_CLK_TCK));
+  root.write("proc/4242/stat", fake_stat(4242, 100, 1, 10));
+  root.write("proc/4242/schedstat", "0 0 0\n");
+  ProcessTree zeros(4242, 60.0);
+  ASSERT_TRUE(zeros.start().ok());
+  zeros.sample(100.0);
+  root.write("proc/4242/stat", fake_stat(4242, 130, 1, 10));
+  EXPECT_NEAR(zeros.sample(100.5).cpu_s, 30 * tick_s, 1e-9);
+
+  root.write("proc/4343/stat", fake_stat(4343, 100, 1, 10));
+  root.write("proc/4343/schedstat", "5000000 0 1\n");
+  ProcessTree last(4343, 60.0);
+  ASSERT_TRUE(last.start().ok());
+  last.sample(100.0);
+  root.write("proc/4343/stat", fake_stat(4343, 140, 1, 10));
+  EXPECT_NEAR(last.sample(100.5).cpu_s, 0.0, 1e-9);  // idle by schedstat
+  EXPECT_NEAR(last.sample(101.0, /*force_discovery=*/true).cpu_s, 40 * tick_s, 1e-9);
+
+  // 4500 (root) -> 4501 (exits, a zombie) -> 4502 (idle by schedstat, re-parented to 1)
+  auto write = [&](pid_t pid, const char* state, pid_t ppid, std::uint64_t utime) {
+    std::string stat = fake_stat(pid, utime, 1, 10);
+    stat.replace(stat.find(" S 1 "), 5, std::string(" ") + state + " " + std::to_string(ppid) + " ");
+    root.write("proc/" + std::to_string(pid) + "/stat", stat);
+  };
+  write(4500, "S", 1, 100);
+  write(4501, "S", 4500, 100);
+  write(4502, "S", 4501, 100);
+  for (const char* pid : {"4500", "4501", "4502"})
+    root.write(std::string("proc/") + pid + "/schedstat", "7 0 1\n");
+  ProcessTree tree(4500, 60.0);
+  ASSERT_TRUE(tree.start().ok());
+  ASSERT_EQ(tree.sample(100.0).processes, 3);
+  write(4502, "S", 4501, 150);  // the grandchild runs
+  root.write("proc/4502/schedstat", "8 0 1\n");
+  EXPECT_NEAR(tree.sample(100.2).cpu_s, 50 * tick_s, 1e-9);
+  write(4501, "Z", 4500, 100);  // its parent exits: it is re-parented to 1 without running
+  root.write("proc/4501/schedstat", "8 0 1\n");
+  write(4502, "S", 1, 150);
+  tree.sample(100.4);
+  // It now exits and is reaped outside the tree: its 50 ticks stay its own, not handed to the
+  // zombie that is no longer its parent (which would drop them once the root's time grows).
+  // (A kept-open fd of a fake file cannot fail as procfs does: the pid is reused by another process.)
+  std::string reused = fake_stat(4502, 0, 1, 10);
+  reused.replace(reused.find(" 5000 "), 6, " 9999 ");
+  root.write("proc/4502/stat", reused);
+  root.write("proc/4502/schedstat", "1 0 1\n");
+  write(4500, "S", 1, 110);
+  root.write("proc/4500/schedstat", "9 0 1\n");
+  EXPECT_NEAR(tree.sample(100.6).cpu_s, 60 * tick_s, 1e-9);
+}
+
 TEST(ProcessTree, MissingRootIsAnError) {
   ProcessTree tree(999999999);
   auto started = tree.start();
