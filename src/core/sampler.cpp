@@ -222,8 +222,13 @@ void Sampler::sample_locked(bool refresh_all) {
       const double share[kComponentCount] = {cpu_share_, ram_share_, 1.0};
       for (std::size_t c = 0; c < kComponentCount; ++c)
         sample.energy_j.values[c] += pending_machine_j_.values[c] * share[c];
+      run_shared_cpu_j_ += pending_machine_j_[Component::cpu];
+      run_busy_s_ += pending_busy_s_;
+      run_attributed_cpu_j_ += pending_machine_j_[Component::cpu] * cpu_share_;
+      run_attributed_s_ += attributed_s;
       pending_machine_j_ = EnergyJ{};
       pending_busy_s_ = 0.0;
+      if (stopping_) charge_cpu_time_left_over(sample);
     }
     sample.cpu_share = cpu_share_;
     sample.ram_share = ram_share_;
@@ -254,6 +259,21 @@ void Sampler::read_sensors_into_held(const SampleContext& context) {
       }
     }
   }
+}
+
+// CPU time of the tree that met no busy time of its own by the last sample (the rusage of a
+// command reaped after the last /proc/stat tick; a short command on an idle machine, whose ticks
+// may show no busy time at all) would otherwise be lost. It gets its share of the run's shared CPU
+// energy, the machine's busy time being at least the tree's (ticks can miss it), within what the
+// tree has not been given yet.
+void Sampler::charge_cpu_time_left_over(Sample& sample) {
+  if (tree_cpu_backlog_s_ <= 0.0) return;
+  const double busy_s = std::max(run_busy_s_, run_attributed_s_ + tree_cpu_backlog_s_);
+  const double headroom_j = std::max(0.0, run_shared_cpu_j_ - run_attributed_cpu_j_);
+  const double left_over_j = std::min(headroom_j, run_shared_cpu_j_ * tree_cpu_backlog_s_ / busy_s);
+  sample.energy_j[Component::cpu] += left_over_j;
+  run_attributed_cpu_j_ += left_over_j;
+  tree_cpu_backlog_s_ = 0.0;
 }
 
 Totals Sampler::boundary_totals() {

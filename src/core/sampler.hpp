@@ -74,6 +74,7 @@ class Sampler {
   // kSlowRefreshS ago (the last sample of a run).
   void sample_locked(bool refresh_all);
   void run_thread();
+  void charge_cpu_time_left_over(Sample& sample);
   void read_machine(SampleContext& context, bool refresh_memory);
   void note_once(bool& said, const std::string& note);
   // Energy a boundary read took from a channel, added to the next sample.
@@ -117,6 +118,12 @@ class Sampler {
   // Machine energy and busy CPU time since the last tree refresh, attributed at the next one.
   EnergyJ pending_machine_j_;
   double pending_busy_s_ = 0.0;
+  // The whole run's shared CPU energy, busy time and CPU energy given to the tree: CPU time still
+  // waiting at the last sample is charged at the run's mean energy per busy second.
+  double run_shared_cpu_j_ = 0.0;
+  double run_busy_s_ = 0.0;
+  double run_attributed_cpu_j_ = 0.0;
+  double run_attributed_s_ = 0.0;
   Totals totals_;
   SampleSeries series_;
   std::size_t sample_count_ = 0;

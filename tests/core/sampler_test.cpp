@@ -8,6 +8,7 @@
 #include <memory>
 
 #include "sensors/registry.hpp"
+#include "support/fake_root.hpp"
 #include "support/run_cli.hpp"
 
 namespace carbonmeter {
@@ -72,6 +73,63 @@ TEST(Sampler, TheAfterSampleHookRunsOutsideTheLock) {
   sampler.stop();
   EXPECT_GE(hooks.load(), 3);
   EXPECT_GE(seen_j.load(), 3.0);
+}
+
+// A tree whose CPU time the test sets.
+class ScriptedTree : public UsageSource {
+ public:
+  explicit ScriptedTree(std::shared_ptr<double> cpu_s) : cpu_s_(std::move(cpu_s)) {}
+  Status start() override { return Ok{}; }
+  ProcessTreeUsage sample(double, bool) override { return {*cpu_s_, 0, 1}; }
+  const std::vector<pid_t>& pids() const override { return pids_; }
+  void set_wants_pids(bool) override {}
+  std::string source() const override { return "scripted"; }
+
+ private:
+  std::shared_ptr<double> cpu_s_;
+  std::vector<pid_t> pids_;
+};
+
+// CPU time that reaches the tree after the machine's last busy tick (the command's rusage, added
+// when it is reaped) is charged at the run's mean energy per busy second, not dropped.
+TEST(Sampler, CpuTimeLeftWaitingAtTheLastSampleIsCharged) {
+  testing::FakeRoot root("vm_no_rapl");
+  root.set_memory_kb(16'000'000, 8'000'000);
+  root.set_cpu_ticks(0, 0);
+  const double ticks_per_s = static_cast<double>(::sysconf(_SC_CLK_TCK));
+  auto tree_cpu_s = std::make_shared<double>(0.0);
+  Sampler sampler(noisy_sensor(), std::make_unique<ScriptedTree>(tree_cpu_s), 3600.0, nullptr);
+  ASSERT_TRUE(sampler.start());
+  root.set_cpu_ticks(static_cast<std::uint64_t>(ticks_per_s), 0);  // 1 busy s on the machine
+  *tree_cpu_s = 0.5;                                               // half of it the tree's
+  const Totals first = sampler.sample_now(true);
+  const double first_machine_j = first.machine_energy_j[Component::cpu];
+  ASSERT_GT(first_machine_j, 0.0);
+  EXPECT_NEAR(first.energy_j[Component::cpu], 0.5 * first_machine_j, 1e-12);
+  *tree_cpu_s = 0.7;  // 0.2 s more, with no busy tick after it
+  sampler.stop();
+  const Totals last = sampler.totals();
+  const double machine_j = last.machine_energy_j[Component::cpu];
+  EXPECT_NEAR(last.energy_j[Component::cpu], 0.5 * first_machine_j + 0.2 * machine_j / 1.0, 1e-12);
+  EXPECT_LE(last.energy_j[Component::cpu], machine_j);
+}
+
+// A short command on an idle machine: its few ms of CPU fall between /proc/stat's 10 ms ticks, so
+// the machine shows no busy time at all. The tree was then the only work: it gets the CPU energy.
+TEST(Sampler, AShortCommandOnAMachineWithNoBusyTickIsChargedAsTheOnlyWork) {
+  testing::FakeRoot root("vm_no_rapl");
+  root.set_memory_kb(16'000'000, 8'000'000);
+  root.set_cpu_ticks(0, 0);
+  auto tree_cpu_s = std::make_shared<double>(0.0);
+  Sampler sampler(noisy_sensor(), std::make_unique<ScriptedTree>(tree_cpu_s), 3600.0, nullptr);
+  ASSERT_TRUE(sampler.start());
+  root.set_cpu_ticks(0, 100);
+  EXPECT_EQ(sampler.sample_now(true).energy_j[Component::cpu], 0.0);
+  *tree_cpu_s = 0.002;
+  sampler.stop();
+  const Totals last = sampler.totals();
+  EXPECT_GT(last.machine_energy_j[Component::cpu], 0.0);
+  EXPECT_NEAR(last.energy_j[Component::cpu], last.machine_energy_j[Component::cpu], 1e-12);
 }
 
 }  // namespace
