@@ -95,6 +95,7 @@ Result<ProcStatFields> parse_pid_stat(std::string_view text) {
 
 ProcessTree::ProcessTree(pid_t root, double discovery_period_s, bool tracker_reaps)
     : root_(root),
+      tracker_pid_(::getpid()),
       discovery_period_s_(discovery_period_s),
       tracker_reaps_(tracker_reaps),
       page_size_(::sysconf(_SC_PAGESIZE)) {
@@ -198,10 +199,19 @@ bool ProcessTree::has_not_run_since_last_read(Member& member) {
 // (its children are re-parented at once, though it stays readable as a zombie) may have handed the
 // member to another parent without the member running: its ppid must be read again.
 bool ProcessTree::parent_still_there(pid_t pid, const Member& member, const std::vector<pid_t>& gone) const {
-  if (pid == root_ || (tracker_reaps_ && member.ppid == ::getpid())) return true;
+  if (pid == root_ || (tracker_reaps_ && member.ppid == tracker_pid_)) return true;
   auto parent = members_.find(member.ppid);
   return parent != members_.end() && !parent->second.exited &&
          std::find(gone.begin(), gone.end(), member.ppid) == gone.end();
+}
+
+// What a stat read tells of a member (its start time, which tells a reused pid, is kept from the first).
+void ProcessTree::remember(Member& member, const ProcStatFields& fields) {
+  member.ppid = fields.ppid;
+  member.cpu_ticks = std::max(member.cpu_ticks, fields.cpu_ticks);
+  member.rss_pages = fields.rss_pages;
+  member.single_threaded = fields.num_threads == 1;
+  member.exited = fields.exited;
 }
 
 void ProcessTree::order_members_by_depth() {
@@ -240,13 +250,9 @@ bool ProcessTree::track(pid_t pid, int depth, bool count_past_time) {
   auto fields = read_member(member);
   if (!fields) return false;  // already gone
   if (member.keep_open) ++open_files_;
-  member.ppid = fields.value().ppid;
+  remember(member, fields.value());
   member.depth = depth;
   member.start_ticks = fields.value().start_ticks;
-  member.cpu_ticks = fields.value().cpu_ticks;
-  member.rss_pages = fields.value().rss_pages;
-  member.single_threaded = fields.value().num_threads == 1;
-  member.exited = fields.value().exited;
   // Time a process had before the tracker started is not the run's; a process that appears
   // later was born during the run, so all of its time is.
   member.offset_ticks = count_past_time ? 0 : fields.value().cpu_ticks;
@@ -393,12 +399,7 @@ ProcessTreeUsage ProcessTree::sample(double now_s, bool force_discovery) {
         gone.push_back(pid);
         continue;
       }
-      const ProcStatFields& now = fields.value();
-      member.ppid = now.ppid;
-      member.cpu_ticks = std::max(member.cpu_ticks, now.cpu_ticks);
-      member.rss_pages = now.rss_pages;
-      member.single_threaded = now.num_threads == 1;
-      member.exited = now.exited;
+      remember(member, fields.value());
     }
     live_ticks += member.cpu_ticks - std::min(member.cpu_ticks, member.offset_ticks);
     usage.rss_bytes += member.rss_pages * static_cast<std::uint64_t>(page_size_);

@@ -100,6 +100,7 @@ class ProcessTree final : public UsageSource {
   Result<ProcStatFields> read_member(Member& member);
   bool has_not_run_since_last_read(Member& member);
   bool parent_still_there(pid_t pid, const Member& member, const std::vector<pid_t>& gone) const;
+  static void remember(Member& member, const ProcStatFields& fields);
   void order_members_by_depth();
   bool sample_cgroup(ProcessTreeUsage& usage, bool read_pids);
   void discover(bool full_scan, bool born_during_run);
@@ -110,6 +111,7 @@ class ProcessTree final : public UsageSource {
   double ticks_to_s(std::uint64_t ticks) const;
 
   pid_t root_;
+  pid_t tracker_pid_;  // this process (getpid() is a system call: not once per member and sample)
   double discovery_period_s_;
   bool tracker_reaps_;
   double next_discovery_s_ = 0.0;

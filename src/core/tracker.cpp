@@ -76,8 +76,9 @@ Status Tracker::Impl::start() {
                              kMinIntervalS, kMaxIntervalS)};
   if (!std::isfinite(options_.journal_sync_s) || options_.journal_sync_s < 0 ||
       options_.journal_sync_s > kMaxIntervalS)
-    return Error{fmt::format("journal sync period {} s is out of range: use 0 to {} s",
-                             options_.journal_sync_s, kMaxIntervalS)};
+    return Error{fmt::format(
+        "journal sync period {} s is out of range: set TrackerOptions::journal_sync_s to 0 to {} s",
+        options_.journal_sync_s, kMaxIntervalS)};
   auto sensors = probe_sensors({options_.rapl_domains, false, options_.gpu_ids});
   if (!sensors) return sensors.error();
 

@@ -7,6 +7,7 @@
 
 #include <chrono>
 #include <fstream>
+#include <memory>
 #include <thread>
 
 #include "support/cpu_burner.hpp"
@@ -183,28 +184,32 @@ TEST(ProcessTree, AMultiThreadedProcessOrOneWithoutSchedstatIsRereadEveryTime) {
   EXPECT_NEAR(no_schedstat.sample(100.5).cpu_s, 70 * tick_s, 1e-9);
 }
 
+// A one-process fake tree (utime 100 ticks) with this schedstat, sampled once at 100 s.
+std::unique_ptr<ProcessTree> sampled_fake_tree(const testing::FakeRoot& root, pid_t pid,
+                                               const std::string& schedstat) {
+  const std::string dir = "proc/" + std::to_string(pid);
+  root.write(dir + "/stat", fake_stat(pid, 100, 1, 10));
+  root.write(dir + "/schedstat", schedstat);
+  auto tree = std::make_unique<ProcessTree>(pid, 60.0);
+  EXPECT_TRUE(tree->start().ok());
+  tree->sample(100.0);
+  return tree;
+}
+
 // A schedstat that never moves ("0 0 0": sched_info off at boot) says nothing; the last sample of a
 // run (force_discovery) reads every stat; so does a child whose parent has exited (a zombie's
 // children are re-parented at once, without running).
 TEST(ProcessTree, StatIsReadWhenSchedstatCannotTellOrAtTheLastSampleOrUnderAnExitedParent) {
   testing::FakeRoot root("");
   const double tick_s = 1.0 / static_cast<double>(::sysconf(_SC_CLK_TCK));
-  root.write("proc/4242/stat", fake_stat(4242, 100, 1, 10));
-  root.write("proc/4242/schedstat", "0 0 0\n");
-  ProcessTree zeros(4242, 60.0);
-  ASSERT_TRUE(zeros.start().ok());
-  zeros.sample(100.0);
+  auto zeros = sampled_fake_tree(root, 4242, "0 0 0\n");
   root.write("proc/4242/stat", fake_stat(4242, 130, 1, 10));
-  EXPECT_NEAR(zeros.sample(100.5).cpu_s, 30 * tick_s, 1e-9);
+  EXPECT_NEAR(zeros->sample(100.5).cpu_s, 30 * tick_s, 1e-9);
 
-  root.write("proc/4343/stat", fake_stat(4343, 100, 1, 10));
-  root.write("proc/4343/schedstat", "5000000 0 1\n");
-  ProcessTree last(4343, 60.0);
-  ASSERT_TRUE(last.start().ok());
-  last.sample(100.0);
+  auto last = sampled_fake_tree(root, 4343, "5000000 0 1\n");
   root.write("proc/4343/stat", fake_stat(4343, 140, 1, 10));
-  EXPECT_NEAR(last.sample(100.5).cpu_s, 0.0, 1e-9);  // idle by schedstat
-  EXPECT_NEAR(last.sample(101.0, /*force_discovery=*/true).cpu_s, 40 * tick_s, 1e-9);
+  EXPECT_NEAR(last->sample(100.5).cpu_s, 0.0, 1e-9);  // idle by schedstat
+  EXPECT_NEAR(last->sample(101.0, /*force_discovery=*/true).cpu_s, 40 * tick_s, 1e-9);
 
   // 4500 (root) -> 4501 (exits, a zombie) -> 4502 (idle by schedstat, re-parented to 1)
   auto write = [&](pid_t pid, const char* state, pid_t ppid, std::uint64_t utime) {
