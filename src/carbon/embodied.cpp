@@ -1,7 +1,10 @@
 #include "carbon/embodied.hpp"
 
+#include <fmt/format.h>
+
 #include <algorithm>
 #include <cctype>
+#include <charconv>
 #include <cstdlib>
 #include <map>
 #include <sstream>
@@ -11,6 +14,8 @@
 
 namespace carbonmeter {
 namespace {
+
+constexpr int kMaxEmbodiedCount = 1'000'000;  // of one item in ITEMxN
 
 struct Row {
   double kg = 0.0;
@@ -61,7 +66,12 @@ Result<EmbodiedAccount> amortise_embodied(const std::string& spec, const RunRepo
       if (auto x = part.rfind('x');
           x != std::string::npos && x + 1 < part.size() &&
           std::all_of(part.begin() + static_cast<long>(x) + 1, part.end(), ::isdigit)) {
-        count = std::atoi(part.c_str() + x + 1);
+        const char* end = part.data() + part.size();
+        const auto [stop, error] = std::from_chars(part.data() + x + 1, end, count);
+        if (error != std::errc() || stop != end || count > kMaxEmbodiedCount)
+          return Error{
+              fmt::format("--embodied: '{}' counts more than {} of an item: give ITEMxN with a smaller N",
+                          part, kMaxEmbodiedCount)};
         part = part.substr(0, x);
       }
       wanted.emplace_back(lower(part), count);

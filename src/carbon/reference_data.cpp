@@ -2,6 +2,7 @@
 
 #include <algorithm>
 #include <cctype>
+#include <cmath>
 #include <cstdlib>
 
 #include "core/csv.hpp"
@@ -19,7 +20,7 @@ double number_or(const std::string& text, double fallback) {
   if (text.empty()) return fallback;
   char* end = nullptr;
   const double value = std::strtod(text.c_str(), &end);
-  return end == text.c_str() ? fallback : value;
+  return end == text.c_str() || !std::isfinite(value) ? fallback : value;
 }
 
 // Reads a table in place and hands each row to `row` as a column-name lookup (a copy of the cell).
@@ -51,8 +52,9 @@ Status each_row(const std::string& path, const std::vector<std::string>& require
 
 template <class Get>
 IntensityFigure figure(const Get& get) {
-  return {number_or(get("g_per_kwh"), -1.0), static_cast<int>(number_or(get("year"), 0)), get("kind"),
-          get("basis"), get("source")};
+  const double year = number_or(get("year"), 0);  // 0: unknown, as is a year no calendar has
+  return {number_or(get("g_per_kwh"), -1.0), year >= 0 && year <= 9999 ? static_cast<int>(year) : 0,
+          get("kind"), get("basis"), get("source")};
 }
 
 // Edit distance, for suggestions.

@@ -40,8 +40,9 @@ std::optional<double> parse_timestamp(std::string_view text) {
   auto [end, error] = std::from_chars(text.data(), text.data() + text.size(), seconds);
   // Unix seconds from 1970 to the end of 9999, as ISO dates below are limited to.
   if (error == std::errc() && end == text.data() + text.size())
-    return std::isfinite(seconds) && seconds >= 0 && seconds < 253402300800.0 ? std::optional<double>(seconds)
-                                                                              : std::nullopt;
+    return std::isfinite(seconds) && seconds >= 0 && seconds < kYear10000UnixS
+               ? std::optional<double>(seconds)
+               : std::nullopt;
 
   int year, month, day, hour, minute, second = 0;
   if (!digits(text, 0, 4, year) || text.size() < 16 || text[4] != '-' || !digits(text, 5, 2, month) ||
@@ -88,6 +89,17 @@ std::optional<double> parse_timestamp(std::string_view text) {
   const double local = static_cast<double>(days_from_civil(year, month, day)) * 86400.0 + hour * 3600.0 +
                        minute * 60.0 + second + fraction;
   return local - offset_s;
+}
+
+std::chrono::system_clock::time_point system_time_of(double unix_s) {
+  using Clock = std::chrono::system_clock;
+  // 9.2e9 s holds in nanoseconds (to 2261) and in any coarser tick.
+  constexpr double kLimit_s = 9.2e9;
+  if (std::isnan(unix_s)) return Clock::time_point::min();
+  if (unix_s >= kLimit_s) return Clock::time_point::max();
+  if (unix_s <= -kLimit_s) return Clock::time_point::min();
+  return Clock::time_point(
+      std::chrono::duration_cast<Clock::duration>(std::chrono::duration<double>(unix_s)));
 }
 
 }  // namespace carbonmeter

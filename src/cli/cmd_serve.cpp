@@ -69,8 +69,12 @@ std::string printable_db(const std::string& url) {
 
 int serve(const ServeOptions& options) {
   const ListenAddress address = parse_listen(options.listen);
-  if (!std::isfinite(options.rate_limit_per_s) || options.rate_limit_per_s < 0) {
-    throw UsageError("--rate-limit must be a number of requests per second >= 0 (0: no limit)");
+  constexpr double kOneADay_per_s = 1.0 / 86400;
+  if (!std::isfinite(options.rate_limit_per_s) || options.rate_limit_per_s < 0 ||
+      (options.rate_limit_per_s > 0 && options.rate_limit_per_s < kOneADay_per_s)) {
+    throw UsageError(
+        "--rate-limit must be a number of requests per second: 0 (no limit), or at least 1/86400 (one a "
+        "day)");
   }
   if (!std::isfinite(options.rate_burst) || options.rate_burst < 1) {
     throw UsageError("--rate-burst must be a number of requests >= 1");

@@ -10,6 +10,7 @@
 #include <cstdlib>
 
 #include "carbon/counterfactual.hpp"
+#include "carbon/timestamp.hpp"
 #include "cli/child_process.hpp"
 #include "core/roots.hpp"
 #include "core/text_file.hpp"
@@ -19,11 +20,6 @@ extern char** environ;
 
 namespace carbonmeter::cli {
 namespace {
-
-std::chrono::system_clock::time_point time_point_of(double unix_s) {
-  return std::chrono::system_clock::time_point(
-      std::chrono::duration_cast<std::chrono::system_clock::duration>(std::chrono::duration<double>(unix_s)));
-}
 
 // The shell's exit status, or -1 when it could not be started.
 int run_resume_command(const std::string& command, pid_t group) {
@@ -51,7 +47,7 @@ bool stopped(pid_t leader) {
 
 }  // namespace
 
-void sleep_until_unix(double unix_s) { std::this_thread::sleep_until(time_point_of(unix_s)); }
+void sleep_until_unix(double unix_s) { std::this_thread::sleep_until(system_time_of(unix_s)); }
 
 PauseResumeScheduler::PauseResumeScheduler(pid_t process_group, std::vector<Interval> planned,
                                            int pause_signal, std::string resume_command)
@@ -73,13 +69,13 @@ void PauseResumeScheduler::loop() {
   std::unique_lock lock(mutex_);
   take_group_continued_by_signal();
   for (std::size_t i = 0; i + 1 < planned_.size(); ++i) {
-    if (wake_.wait_until(lock, time_point_of(planned_[i].second), [this] { return finished_; })) return;
+    if (wake_.wait_until(lock, system_time_of(planned_[i].second), [this] { return finished_; })) return;
     ::kill(-group_, pause_signal_);
     actual_.push_back({running_since_, unix_now_s()});
     running_ = false;
     // Paused until the next interval, unless a signal passed on to the command (Ctrl-C, kill,
     // Slurm) continued it meanwhile: then it runs, and the intervals say so.
-    const auto resume_at = time_point_of(planned_[i + 1].first);
+    const auto resume_at = system_time_of(planned_[i + 1].first);
     bool continued = false;
     while (!finished_ && std::chrono::system_clock::now() < resume_at) {
       wake_.wait_until(lock,

@@ -12,6 +12,7 @@
 #include <fstream>
 
 #include "core/bounded_line.hpp"
+#include "core/json_integer.hpp"
 
 namespace carbonmeter {
 
@@ -187,8 +188,10 @@ Result<RunReport> recover_journal(const std::string& path) {
         const double duration_s = json.at("duration_s").get<double>();
         if (std::isfinite(duration_s) && duration_s >= report.duration_s && duration_s < 1e9)
           report.duration_s = duration_s;
-        if (json.contains("exit_code") && json["exit_code"].is_number_integer())
-          report.exit_code = json["exit_code"].get<int>();
+        constexpr auto kIntMin = std::numeric_limits<int>::min(), kIntMax = std::numeric_limits<int>::max();
+        const auto exit_code =
+            json.contains("exit_code") ? json_integer(json["exit_code"], kIntMin, kIntMax) : std::nullopt;
+        if (exit_code) report.exit_code = static_cast<int>(*exit_code);
       } else {
         ++skipped;
       }

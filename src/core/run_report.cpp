@@ -10,6 +10,7 @@
 #include <mutex>
 
 #include "carbonmeter/version.hpp"
+#include "core/json_integer.hpp"
 
 namespace carbonmeter {
 namespace {
@@ -207,13 +208,12 @@ Result<RunHeader> header_from_json(const json& in) {
     header.start_unix_s = in.at("start_unix_s").get<double>();
     header.scope = in.at("scope").get<std::string>();
     header.cgroup = in.value("cgroup", "");
-    const auto root_pid = in.at("root_pid").get<std::int64_t>();
+    const auto root_pid = json_integer(in.at("root_pid"), 0, 0x7fffffff);
     header.interval_s = in.at("interval_s").get<double>();
     if (!std::isfinite(header.start_unix_s) || header.start_unix_s < 0 || header.start_unix_s > 1e11 ||
-        root_pid < 0 || root_pid > 0x7fffffff || !std::isfinite(header.interval_s) ||
-        header.interval_s <= 0 || header.interval_s > 3600)
+        !root_pid || !std::isfinite(header.interval_s) || header.interval_s <= 0 || header.interval_s > 3600)
       return Error{"journal header has out-of-range values (start time, pid or interval)"};
-    header.root_pid = static_cast<pid_t>(root_pid);
+    header.root_pid = static_cast<pid_t>(*root_pid);
     header.hostname = in.value("hostname", "");
     header.cpu_model = in.value("cpu_model", "");
     for (Component c : kComponents) {
@@ -228,10 +228,10 @@ Result<RunHeader> header_from_json(const json& in) {
     if (in.contains("job") && in["job"].is_object()) {
       const json& job = in["job"];
       auto int_or_null = [&](const char* key) -> std::optional<int> {
-        if (!job.contains(key) || !job[key].is_number_integer()) return std::nullopt;
-        const auto value = job[key].get<std::int64_t>();
-        if (value < 0 || value > 0x7fffffff) return std::nullopt;
-        return static_cast<int>(value);
+        if (!job.contains(key)) return std::nullopt;
+        const auto value = json_integer(job[key], 0, 0x7fffffff);
+        if (!value) return std::nullopt;
+        return static_cast<int>(*value);
       };
       if (job.contains("id") && job["id"].is_string()) header.job.id = job["id"].get<std::string>();
       if (job.contains("source") && job["source"].is_string())

@@ -81,8 +81,8 @@ Result<AcceleratorTable> AcceleratorTable::parse(std::string_view text, const st
     row.kind = get("kind");
     if (!get("memory_gb").empty()) {
       row.memory_gb = parse_number(get("memory_gb"));
-      if (!row.memory_gb || *row.memory_gb <= 0)
-        return Error{where + "memory_gb '" + get("memory_gb") + "' is not a positive number of GB"};
+      if (!row.memory_gb || *row.memory_gb <= 0 || *row.memory_gb > 1e6)
+        return Error{where + "memory_gb '" + get("memory_gb") + "' is not a number of GB from 0 to 1000000"};
     }
     const auto power = parse_number(get("power_w"));
     if (!power || *power <= 0)

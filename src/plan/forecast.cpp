@@ -27,6 +27,7 @@ namespace {
 
 constexpr double kDay = 86400.0;
 constexpr double kWeek = 7 * kDay;
+constexpr double kMaxForecastAhead_s = 366 * kDay;
 constexpr double kNaN = std::numeric_limits<double>::quiet_NaN();
 
 struct Profile {
@@ -56,7 +57,10 @@ double known_mean(const StepSeries& series, double from, double to) {
 
 // The profile's value at x from the data before `cut`.
 double predict(const PreparedSeries& history, const Profile& profile, double cut, double x, double fallback) {
-  const int first = std::max(1, static_cast<int>(std::floor((x - cut) / profile.period_s)) + 1);
+  const double periods_back = std::max(1.0, std::floor((x - cut) / profile.period_s) + 1);
+  // Before the history's start (a forecast row far past a long gap): nothing to average.
+  if (!(periods_back < 1e9) || x - periods_back * profile.period_s < history.start_unix_s()) return fallback;
+  const int first = static_cast<int>(periods_back);
   double sum = 0.0;
   int count = 0;
   for (int w = first;; ++w) {
@@ -108,6 +112,13 @@ Result<ExtendedSeries> extend_with_forecast(const StepSeries& history, double un
   for (std::size_t i = 0; i < values.size(); ++i) lengths[i] = times[i + 1] - times[i];
   std::nth_element(lengths.begin(), lengths.begin() + lengths.size() / 2, lengths.end());
   const double step = lengths[lengths.size() / 2];
+  if (until_unix_s - end > kMaxForecastAhead_s) {
+    return Error{
+        "forecast: " + format_time(until_unix_s) + " is more than a year past the series' end (" +
+        format_time(end) +
+        "): a seasonal forecast says nothing that far ahead; give a series that reaches closer, or a "
+        "shorter --window"};
+  }
   if ((until_unix_s - end) / step > 1e7) {
     return Error{"forecast: " + format_time(until_unix_s) + " is more than ten million steps of " +
                  format_duration(step) + " past the series' end (" + format_time(end) + ")"};

@@ -4,6 +4,7 @@
 
 #include <algorithm>
 #include <cctype>
+#include <cmath>
 #include <cstdint>
 #include <cstdlib>
 #include <functional>
@@ -32,7 +33,14 @@ double parse_double_or(std::string_view text, double fallback) {
   const std::string copy(text);  // strtod wants a terminated string; the numbers are short (SSO)
   char* end = nullptr;
   double value = std::strtod(copy.c_str(), &end);
-  return end == copy.c_str() ? fallback : value;
+  return end == copy.c_str() || !std::isfinite(value) ? fallback : value;
+}
+
+// A count of cores or threads: 0 (unknown) unless it is a number an int holds (casting NaN or
+// 1e20 to int is undefined behaviour).
+int count_or_zero(std::string_view text) {
+  const double value = parse_double_or(text, 0);
+  return value >= 0 && value <= 1e6 ? static_cast<int>(value) : 0;
 }
 
 // Where the table's columns are (-1: absent).
@@ -85,8 +93,8 @@ CpuSpec make_spec(std::span<const std::string_view> row, const Columns& columns,
   CpuSpec spec;
   spec.tdp_w = tdp_w;
   spec.name = cell(row, columns.name);
-  spec.cores = static_cast<int>(parse_double_or(cell(row, columns.cores), 0));
-  spec.threads = static_cast<int>(parse_double_or(cell(row, columns.threads), 0));
+  spec.cores = count_or_zero(cell(row, columns.cores));
+  spec.threads = count_or_zero(cell(row, columns.threads));
   spec.source = cell(row, columns.source);
   return spec;
 }

@@ -111,8 +111,8 @@ std::optional<std::string> host_export_problem(const HostExport& info, double no
            " after that is missing until it is started again";
   const double age_s = now_unix_s - info.updated_unix_s;
   if (age_s > std::max(10.0, 5.0 * info.interval_s))
-    return "host-export: the host last updated the export of " + vm + " " +
-           std::to_string(std::lround(age_s)) + " s ago (every " + fmt::format("{:g}", info.interval_s) +
+    return "host-export: the host last updated the export of " + vm + " " + fmt::format("{:.0f}", age_s) +
+           " s ago (every " + fmt::format("{:g}", info.interval_s) +
            " s expected): is carbonmeter vm-export still running on the host? (or the guest's and host's "
            "clocks are apart, or the mount caches files: docs/vm_export.md)";
   return std::nullopt;

@@ -7,6 +7,8 @@
 #include <cmath>
 #include <limits>
 
+#include "carbon/timestamp.hpp"
+#include "core/json_integer.hpp"
 #include "core/name_rules.hpp"
 
 namespace carbonmeter::server {
@@ -53,22 +55,23 @@ Result<double> required_number(const json& object, const std::string& key, const
   return number_at_least_zero(*it, field);
 }
 
+Result<double> required_unix_time(const json& object, const std::string& key, const std::string& field) {
+  auto seconds = required_number(object, key, field);
+  if (seconds && seconds.value() >= kYear10000UnixS)
+    return Error{
+        fmt::format("field '{}' ({}) is past the year 9999: send Unix seconds", field, seconds.value())};
+  return seconds;
+}
+
 Result<std::optional<std::int64_t>> optional_integer(const json& object, const std::string& key,
                                                      const std::string& field, std::int64_t min,
                                                      std::int64_t max) {
   auto it = object.find(key);
   if (it == object.end() || it->is_null()) return std::optional<std::int64_t>{};
   const std::string range = fmt::format("an integer from {} to {}", min, max);
-  if (!it->is_number_integer())
-    return Error{"field '" + field + "' must be " + range + " (got " + describe(*it) + ")"};
-  if (it->is_number_unsigned() && it->get<std::uint64_t>() > static_cast<std::uint64_t>(max)) {
-    return Error{"field '" + field + "' must be " + range + " (got " + describe(*it) + ")"};
-  }
-  const std::int64_t number = it->get<std::int64_t>();
-  if (number < min || number > max) {
-    return Error{"field '" + field + "' must be " + range + " (got " + describe(*it) + ")"};
-  }
-  return std::optional<std::int64_t>{number};
+  const auto number = json_integer(*it, min, max);
+  if (!number) return Error{"field '" + field + "' must be " + range + " (got " + describe(*it) + ")"};
+  return number;
 }
 
 }  // namespace
@@ -180,7 +183,7 @@ Result<RunRegistration> parse_run_registration(const json& body) {
     return Error{"field 'job.id' is missing: it is required when job.rank or job.world_size is given"};
   }
 
-  auto started = required_number(body, "started_unix_s", "started_unix_s");
+  auto started = required_unix_time(body, "started_unix_s", "started_unix_s");
   if (!started) return started.error();
   run.started_unix_s = started.value();
 
@@ -215,7 +218,7 @@ Result<std::vector<SampleRecord>> parse_sample_batch(const json& body, const Api
     if (!seq) return seq.error();
     if (!seq.value()) return Error{"field '" + prefix + "seq' is missing: it is required (an integer >= 0)"};
     sample.seq = *seq.value();
-    auto t = required_number(item, "t_unix_s", prefix + "t_unix_s");
+    auto t = required_unix_time(item, "t_unix_s", prefix + "t_unix_s");
     if (!t) return t.error();
     sample.t_unix_s = t.value();
     auto dt = required_number(item, "dt_s", prefix + "dt_s");
@@ -247,7 +250,7 @@ Result<std::vector<SampleRecord>> parse_sample_batch(const json& body, const Api
 }
 
 Result<double> parse_finish_request(const json& body) {
-  return required_number(body, "ended_unix_s", "ended_unix_s");
+  return required_unix_time(body, "ended_unix_s", "ended_unix_s");
 }
 
 Result<std::int64_t> parse_query_integer(const std::string& text, const std::string& field, std::int64_t min,

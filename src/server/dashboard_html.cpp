@@ -5,6 +5,7 @@
 #include <cmath>
 #include <ctime>
 
+#include "carbon/timestamp.hpp"
 #include "core/number_format.hpp"
 #include "core/url_encode.hpp"
 #include "outputs/html_escape.hpp"
@@ -93,7 +94,7 @@ std::string format_emissions(double emissions_g) {
 }
 
 std::string format_utc(double unix_s) {
-  if (!std::isfinite(unix_s)) return "?";
+  if (!std::isfinite(unix_s) || std::fabs(unix_s) >= kYear10000UnixS) return "?";
   const std::time_t seconds = static_cast<std::time_t>(std::floor(unix_s));
   std::tm tm{};
   gmtime_r(&seconds, &tm);
@@ -103,7 +104,7 @@ std::string format_utc(double unix_s) {
 }
 
 std::string format_duration(double seconds) {
-  if (!std::isfinite(seconds) || seconds < 0) return "?";
+  if (!std::isfinite(seconds) || seconds < 0 || seconds >= kYear10000UnixS) return "?";
   if (seconds < 60) return format_significant(seconds, 3) + " s";
   const auto whole = static_cast<long long>(std::llround(seconds));
   if (whole < 3600) return fmt::format("{} min {} s", whole / 60, whole % 60);

@@ -168,7 +168,8 @@ std::optional<Caller> HttpApi::identify(const Request& request, Response& respon
   const std::string rate_key = token.empty() ? "addr:" + request.remote_addr : "token:" + sha256_hex(token);
   const RateLimiter::Decision decision = rate_limiter_.take(rate_key, RateLimiter::monotonic_now_s());
   if (!decision.allowed) {
-    const long retry_after_s = std::max(1L, static_cast<long>(std::ceil(decision.retry_after_s)));
+    // At most a day: a tiny --rate-limit gives waits no integer holds.
+    const long retry_after_s = static_cast<long>(std::clamp(std::ceil(decision.retry_after_s), 1.0, 86400.0));
     response.set_header("Retry-After", std::to_string(retry_after_s));
     send_error(
         response, 429, "rate_limited",

@@ -8,6 +8,8 @@
 #include <cmath>
 #include <set>
 
+#include "carbon/timestamp.hpp"
+
 namespace carbonmeter::server {
 
 Status validate_run(const RunRecord& run) {
@@ -48,9 +50,12 @@ Status validate_run(const RunRecord& run) {
   if (run.job.job_id && run.job.job_id->empty()) {
     return Error{fmt::format("run {} has an empty job_id: leave it out or send the job's id", run.run_id)};
   }
-  if (!std::isfinite(run.started_unix_s) || (run.ended_unix_s && !std::isfinite(*run.ended_unix_s))) {
+  auto unix_time = [](double s) { return std::isfinite(s) && s >= 0 && s < kYear10000UnixS; };
+  if (!unix_time(run.started_unix_s) || (run.ended_unix_s && !unix_time(*run.ended_unix_s))) {
     return Error{
-        fmt::format("run {} has a start or end time that is not a number: send Unix seconds", run.run_id)};
+        fmt::format("run {} has a start or end time that is not Unix seconds from 1970 to the end of 9999: "
+                    "send Unix seconds",
+                    run.run_id)};
   }
   return Ok{};
 }
@@ -78,6 +83,12 @@ Status validate_samples(const std::vector<SampleRecord>& samples) {
       return Error{
           fmt::format("sample seq {} has an intensity that is not a finite number: leave "
                       "it out or send gCO2e/kWh; nothing of this batch was stored",
+                      s.seq)};
+    }
+    if (s.t_unix_s < 0 || s.t_unix_s >= kYear10000UnixS) {
+      return Error{
+          fmt::format("sample seq {} has a time that is not Unix seconds from 1970 to the end of 9999: "
+                      "fix the client; nothing of this batch was stored",
                       s.seq)};
     }
     if (s.dt_s < 0 || s.energy_cpu_j < 0 || s.energy_ram_j < 0 || s.energy_gpu_j < 0 || s.emissions_g < 0) {

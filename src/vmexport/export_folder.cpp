@@ -8,6 +8,7 @@
 #include <cstring>
 #include <filesystem>
 
+#include "core/json_integer.hpp"
 #include "core/text_file.hpp"
 #include "sensors/rapl_powercap.hpp"
 
@@ -91,9 +92,16 @@ PreviousExport read_previous_export(const std::string& folder_dir) {
     try {
       out.marker = nlohmann::json::parse(text.value());
       const nlohmann::json& vm = out.marker.at("vm");
-      out.pid = vm.at("pid").get<pid_t>();
-      out.start_ticks = vm.value("start_ticks", std::uint64_t{0});
-      out.state = vm.value("state", "");
+      const auto pid = json_integer(vm.at("pid"), 1, 0x7fffffff);
+      const auto start_ticks = vm.contains("start_ticks") ? json_integer(vm["start_ticks"], 0, INT64_MAX)
+                                                          : std::optional<std::int64_t>(0);
+      if (pid && start_ticks) {
+        out.pid = static_cast<pid_t>(*pid);
+        out.start_ticks = static_cast<std::uint64_t>(*start_ticks);
+        out.state = vm.value("state", "");
+      } else {
+        out.marker = nullptr;  // a pid or start time that is not an integer: unreadable as a whole
+      }
     } catch (const nlohmann::json::exception&) {
       out.marker = nullptr;  // unreadable: the counters alone say where to continue
       out.pid.reset();

@@ -51,6 +51,18 @@ TEST(Timestamp, Iso8601WithOffsetsAndUnixSeconds) {
   EXPECT_FALSE(parse_timestamp(""));
 }
 
+// Past 2262 the clock's nanoseconds overflow: such times (a plan's start in 2300) are its latest time.
+TEST(Timestamp, SystemTimesPastTheClocksRangeAreItsEnds) {
+  using Clock = std::chrono::system_clock;
+  EXPECT_EQ(Clock::to_time_t(system_time_of(kJan1)), static_cast<std::time_t>(kJan1));
+  EXPECT_EQ(system_time_of(0.5).time_since_epoch(), std::chrono::milliseconds(500));
+  EXPECT_EQ(system_time_of(*parse_timestamp("2300-01-01T00:00:00Z")), Clock::time_point::max());
+  EXPECT_EQ(system_time_of(1e300), Clock::time_point::max());
+  EXPECT_EQ(system_time_of(-1e300), Clock::time_point::min());
+  EXPECT_EQ(system_time_of(std::nan("")), Clock::time_point::min());
+  EXPECT_GT(system_time_of(9.1e9), system_time_of(kJan1));
+}
+
 TEST(IntensitySeries, StepFunctionWithGapsAndCoverage) {
   auto series = IntensitySeries::load(kData + "/series_step.csv");
   ASSERT_TRUE(series.ok()) << series.error().message;
@@ -167,11 +179,37 @@ TEST(Embodied, AmortisedOverTheRunAndReportedApart) {
   report.duration_s = 3600;
   auto account = amortise_embodied("server_test,gpu_testx2", report);
   auto bad = amortise_embodied("spaceship", report);
+  auto too_many = amortise_embodied("gpu_testx99999999999", report);  // more than an int holds
+  auto many = amortise_embodied("gpu_testx1000000", report);
   ::unsetenv("CARBONMETER_DATA_DIR");
   ASSERT_TRUE(account.ok()) << account.error().message;
   EXPECT_DOUBLE_EQ(account.value().total_g, 1000.0 * 1000 / 35040 + 2 * 500.0 * 1000 / 26280);
   ASSERT_FALSE(bad.ok());
   EXPECT_THAT(bad.error().message, HasSubstr("known: auto"));
+  ASSERT_FALSE(too_many.ok());
+  EXPECT_THAT(too_many.error().message, HasSubstr("more than 1000000"));
+  ASSERT_TRUE(many.ok()) << many.error().message;
+  EXPECT_EQ(many.value().items.at(0).count, 1000000);
+}
+
+// Numbers no calendar or meter holds (nan, inf, 1e10) are read as unknown, never cast: a year of
+// 1e10 cast to int is undefined behaviour, and an intensity of inf is no figure.
+TEST(ReferenceData, YearsAndFiguresOutOfRangeAreUnknown) {
+  testing::FakeRoot root("");
+  std::filesystem::copy(kData, root.path() + "/data");
+  std::ofstream(root.path() + "/data/intensity_countries.csv", std::ios::app)
+      << "AAA,Year far,100,1e10,lifecycle,average,test\n"
+      << "BBB,Year nan,100,nan,lifecycle,average,test\n"
+      << "CCC,Figure inf,inf,2024,lifecycle,average,test\n";
+  auto loaded = ReferenceData::load_from(root.path() + "/data");
+  ASSERT_TRUE(loaded.ok()) << loaded.error().message;
+  ASSERT_TRUE(loaded.value().country("AAA"));
+  EXPECT_EQ(loaded.value().country("AAA")->intensity.year, 0);
+  EXPECT_DOUBLE_EQ(loaded.value().country("AAA")->intensity.g_per_kwh, 100.0);
+  ASSERT_TRUE(loaded.value().country("BBB"));
+  EXPECT_EQ(loaded.value().country("BBB")->intensity.year, 0);
+  EXPECT_FALSE(loaded.value().country("CCC"));
+  EXPECT_EQ(loaded.value().country("FRA")->intensity.year, 2024);
 }
 
 TEST(Location, UnknownPlacesAreClearErrors) {

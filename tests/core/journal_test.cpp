@@ -170,6 +170,40 @@ TEST(Journal, HostileHeaderIsRejected) {
   ASSERT_FALSE(report.ok());
 }
 
+// Whole numbers must be written as integers: a float pid (42E42 once made nlohmann cast out of range,
+// which is undefined behaviour; found by journal_recovery_fuzz) or an exit code beyond int is not read.
+TEST(Journal, NumbersThatMustBeIntegersAreNotCastFromFloats) {
+  FakeRoot root("");
+  for (const char* pid : {"42E42", "1.5", "-1", "18446744073709551615"}) {
+    root.write("h.journal", fmt::format(R"({{"type":"header","run_id":"x","project_name":"p","command":[],)"
+                                        R"("start_unix_s":1,"scope":"machine","root_pid":{},"interval_s":1,)"
+                                        R"("methods":{{}}}})"
+                                        "\n",
+                                        pid));
+    auto report = recover_journal(root.path() + "/h.journal");
+    ASSERT_FALSE(report.ok()) << "root_pid " << pid;
+    EXPECT_THAT(report.error().message, HasSubstr("out-of-range")) << "root_pid " << pid;
+  }
+  FakeRoot run_root("intel_server_1s");
+  for (const char* exit_code : {"4294967297", "1e40", "2.5"}) {
+    const std::string path = run_with_journal(run_root, 1, 10.0);
+    std::string text;
+    {
+      std::ifstream in(path);
+      std::getline(in, text, '\0');
+    }
+    const auto end = text.rfind(R"("exit_code":0)");
+    ASSERT_NE(end, std::string::npos);
+    text.replace(end, std::string(R"("exit_code":0)").size(), std::string(R"("exit_code":)") + exit_code);
+    std::ofstream(path, std::ios::trunc) << text;
+    auto report = recover_journal(path);
+    ASSERT_TRUE(report.ok()) << report.error().message;
+    EXPECT_TRUE(report.value().complete);
+    EXPECT_FALSE(report.value().exit_code.has_value()) << "exit_code " << exit_code;
+    std::filesystem::remove(path);
+  }
+}
+
 TEST(Journal, UnwritableOutputFolderIsAnError) {
   FakeRoot root("intel_server_1s");
   root.write("a-file", "x");

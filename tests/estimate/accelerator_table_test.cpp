@@ -254,6 +254,11 @@ TEST(AcceleratorTable, MalformedTablesNameTheLine) {
   ASSERT_FALSE(no_source.ok());
   EXPECT_THAT(no_source.error().message, HasSubstr("t.csv:2: no source"));
 
+  auto huge_memory = AcceleratorTable::parse(
+      std::string(kHeader) + "X Card,X,gpu,1e300,100,tdp,,datasheet,,2020,\n", "t.csv");
+  ASSERT_FALSE(huge_memory.ok());
+  EXPECT_THAT(huge_memory.error().message, HasSubstr("t.csv:2: memory_gb '1e300'"));
+
   auto missing_file = AcceleratorTable::load_from("/nonexistent");
   ASSERT_FALSE(missing_file.ok());
   EXPECT_THAT(missing_file.error().message, HasSubstr("/nonexistent/accelerators.csv"));

@@ -96,6 +96,30 @@ TEST(Forecast, LessThanADayOfKnownHistoryIsAnError) {
   EXPECT_FALSE(unknown.ok());
 }
 
+// 4e15 s ahead once overflowed the count of periods back to the history (undefined behaviour).
+TEST(Forecast, MoreThanAYearAheadIsAnError) {
+  const StepSeries history = hourly_from(3 * 24, daily_shape);
+  const double end = history.times_unix_s.back();
+  EXPECT_TRUE(extend_with_forecast(history, end + 366 * kDay).ok());
+  for (double ahead_s : {366 * kDay + 1, 4e15}) {
+    auto far = extend_with_forecast(history, end + ahead_s);
+    ASSERT_FALSE(far.ok()) << ahead_s;
+    EXPECT_THAT(far.error().message, HasSubstr("more than a year past the series' end")) << ahead_s;
+  }
+}
+
+// An empty last row that reaches far past the known values is forecast with the fallback (the mean
+// of the last period) where no history lies a whole number of periods before it.
+TEST(Forecast, AFarEmptyRowGetsTheFallback) {
+  StepSeries history = hourly_from(3 * 24, [](int h) { return h < 48 ? 100.0 : 300.0; });
+  history.g_per_kwh.push_back(kNaN);
+  history.times_unix_s.push_back(history.times_unix_s.back() + 1e15);
+  auto extended = extend_with_forecast(history, history.times_unix_s[3 * 24] + kHour);
+  ASSERT_TRUE(extended.ok()) << extended.error().message;
+  EXPECT_TRUE(extended.value().series.forecast.back());
+  EXPECT_DOUBLE_EQ(extended.value().series.g_per_kwh.back(), 300.0);
+}
+
 TEST(Forecast, UnchangedWhenTheHistoryReachesFarEnough) {
   const StepSeries history = hourly_from(10, daily_shape);
   auto out = extend_with_forecast(history, kJan1 + 10 * kHour);

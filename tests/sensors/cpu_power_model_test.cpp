@@ -327,6 +327,34 @@ TEST(CpuTdpTableFind, KeptAnswerFollowsTheFile) {
   EXPECT_EQ(second.value()->tdp_w, 2800.0);
 }
 
+// Counts no int holds (nan, 1e20) are unknown (0), and a TDP of inf is no TDP: never cast or used.
+TEST(CpuTdpTableFind, CountsAndTdpsOutOfRangeAreUnknown) {
+  testing::FakeRoot root("");
+  const std::string path = root.path() + "/cpu_tdp.csv";
+  testing::write_file(path,
+                      "name,tdp_w,cores,threads,source\n"
+                      "Odd Chip 1000,95,nan,1e20,test\n"
+                      "Hot Chip 2000,inf,8,16,test\n"
+                      "Good Chip 3000,65,8,16,test\n");
+  for (bool find : {false, true}) {
+    SCOPED_TRACE(find ? "find" : "load");
+    auto lookup = [&](const std::string& name) -> std::optional<CpuSpec> {
+      if (find) return CpuTdpTable::find(path, name).value();
+      return CpuTdpTable::load(path).value().match(name);
+    };
+    const auto odd = lookup("Odd Chip 1000");
+    ASSERT_TRUE(odd);
+    EXPECT_EQ(odd->tdp_w, 95.0);
+    EXPECT_EQ(odd->cores, 0);
+    EXPECT_EQ(odd->threads, 0);
+    const auto hot = lookup("Hot Chip 2000");
+    EXPECT_FALSE(hot && hot->name == "Hot Chip 2000");
+    const auto good = lookup("Good Chip 3000");
+    ASSERT_TRUE(good);
+    EXPECT_EQ(good->threads, 16);
+  }
+}
+
 TEST(CpuTdpTableFind, ErrorsAreTheLoadErrors) {
   testing::FakeRoot root("");
   auto missing = CpuTdpTable::find(root.path() + "/none.csv", "AMD EPYC 7763");

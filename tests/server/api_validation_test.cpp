@@ -59,6 +59,15 @@ TEST_P(ApiValidationTest, RefusesBadBodies) {
   json text_energy = samples_body(0, 1);
   text_energy["samples"][0]["energy_j"]["cpu"] = "10";
   expect_field_error(post(client(), samples_path, text_energy, token), 400, "samples[0].energy_j.cpu");
+  // Times past 9999 do not fit the day numbers and calendars they turn into (1e300 once reached a
+  // float-to-integer cast that is undefined behaviour).
+  json far_future = samples_body(0, 1);
+  far_future["samples"][0]["t_unix_s"] = 1e300;
+  expect_field_error(post(client(), samples_path, far_future, token), 400, "samples[0].t_unix_s");
+  far_future["samples"][0]["t_unix_s"] = 253402300800.0;
+  expect_field_error(post(client(), samples_path, far_future, token), 400, "year 9999");
+  expect_field_error(post(client(), "/api/v1/runs/run-1/finish", json{{"ended_unix_s", 1e300}}, token), 400,
+                     "ended_unix_s");
   expect_field_error(post(client(), samples_path, samples_body(0, 1001), token), 400, "at most 1000");
   expect_field_error(post(client(), samples_path, json{{"samples", 3}}, token), 400, "samples");
   EXPECT_EQ(post(client(), samples_path, samples_body(0, 1000), token).status, 200);
@@ -88,6 +97,8 @@ TEST_P(ApiValidationTest, RefusesBadRunsAndNames) {
   expect_field_error(post(client(), "/api/v1/runs", bad_rank, token), 400, "job.rank");
   json bad_start = run_body("run-1", "vision");
   bad_start["started_unix_s"] = -5;
+  expect_field_error(post(client(), "/api/v1/runs", bad_start, token), 400, "started_unix_s");
+  bad_start["started_unix_s"] = 1e300;
   expect_field_error(post(client(), "/api/v1/runs", bad_start, token), 400, "started_unix_s");
   json bad_metadata = run_body("run-1", "vision");
   bad_metadata["metadata"] = "text";

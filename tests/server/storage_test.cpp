@@ -391,6 +391,11 @@ TEST_P(StorageTest, ABatchWithAnInvalidSampleIsRefusedWhole) {
   batch = make_samples(0, 6);
   batch[4].seq = 1;
   EXPECT_FALSE(storage_->insert_samples("r", batch).ok());
+  batch = make_samples(0, 6);
+  batch[2].t_unix_s = 1e300;  // past 9999: its day number would not fit 64 bits
+  refused = storage_->insert_samples("r", batch);
+  ASSERT_FALSE(refused.ok());
+  EXPECT_NE(refused.error().message.find("seq 2 has a time"), std::string::npos) << refused.error().message;
 
   auto stored = storage_->samples("r", -1, 100);
   ASSERT_TRUE(stored.ok());
@@ -402,6 +407,12 @@ TEST_P(StorageTest, ABatchWithAnInvalidSampleIsRefusedWhole) {
   auto unknown = storage_->insert_samples("no-such-run", make_samples(0, 2));
   ASSERT_FALSE(unknown.ok());
   EXPECT_NE(unknown.error().message.find("register the run"), std::string::npos) << unknown.error().message;
+
+  auto far_run = make_run(project, "far");
+  far_run.started_unix_s = 1e300;
+  auto far = storage_->register_run(far_run);
+  ASSERT_FALSE(far.ok());
+  EXPECT_NE(far.error().message.find("end of 9999"), std::string::npos) << far.error().message;
 }
 
 TEST_P(StorageTest, SamplesArePagedBySeq) {
