@@ -2,6 +2,7 @@
 #include "api_test_support.hpp"
 
 #include <fcntl.h>
+#include <libpq-fe.h>
 #include <signal.h>
 #include <sys/prctl.h>
 #include <sys/wait.h>
@@ -78,7 +79,25 @@ TestDatabase::TestDatabase(const std::string& backend) : backend_(backend) {
     schema_.clear();
     return;
   }
-  url_ = server::postgres_url_with_schema(admin_url_, schema_);
+  // The sessions of this test (its servers', its own) are found by their application name.
+  url_ = server::postgres_url_with_schema(admin_url_, schema_) + "&application_name=" + schema_;
+}
+
+bool TestDatabase::wait_for_sessions_to_end(std::chrono::milliseconds timeout) const {
+  if (schema_.empty()) return true;
+  PGconn* conn = PQconnectdb(admin_url_.c_str());
+  const auto give_up = std::chrono::steady_clock::now() + timeout;
+  bool ended = false;
+  while (PQstatus(conn) == CONNECTION_OK && !ended && std::chrono::steady_clock::now() < give_up) {
+    const char* values[] = {schema_.c_str()};
+    PGresult* result = PQexecParams(conn, "SELECT count(*) FROM pg_stat_activity WHERE application_name = $1",
+                                    1, nullptr, values, nullptr, nullptr, 0);
+    ended = PQresultStatus(result) == PGRES_TUPLES_OK && std::string(PQgetvalue(result, 0, 0)) == "0";
+    PQclear(result);
+    if (!ended) std::this_thread::sleep_for(std::chrono::milliseconds(20));
+  }
+  PQfinish(conn);
+  return ended;
 }
 
 TestDatabase::~TestDatabase() {

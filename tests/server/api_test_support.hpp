@@ -4,6 +4,7 @@
 
 #include <sys/types.h>
 
+#include <chrono>
 #include <map>
 #include <nlohmann/json.hpp>
 #include <optional>
@@ -27,6 +28,10 @@ class TestDatabase {
   const std::string& error() const { return error_; }
   const std::string& url() const { return url_; }  // for --db
   const std::string& dir() const { return dir_; }  // a temp folder for this test
+  // PostgreSQL carries on with a statement whose client was killed, and commits it: this waits
+  // (up to timeout) until no session of this test's database is left, so that what it holds no
+  // longer changes. False on a timeout. SQLite: true at once (a killed process leaves nothing).
+  bool wait_for_sessions_to_end(std::chrono::milliseconds timeout) const;
 
  private:
   std::string backend_;

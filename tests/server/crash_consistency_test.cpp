@@ -49,6 +49,9 @@ class CrashConsistencyTest : public ApiTest {
   // per-day table against the samples summed per day. Returns the number of samples stored.
   std::int64_t expect_consistent(const std::string& when) {
     SCOPED_TRACE(when);
+    // The killed server's last statement may still be running; read once it has ended, else one
+    // read (a run's sums) may come before its commit and the next (its samples) after it.
+    EXPECT_TRUE(database_->wait_for_sessions_to_end(std::chrono::seconds(30)));
     auto opened = server::open_storage(database_->url());
     if (!opened) {
       ADD_FAILURE() << opened.error().message;
