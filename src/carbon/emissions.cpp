@@ -141,7 +141,7 @@ std::vector<Equivalent> equivalents_of(double emissions_g) {
     auto cell = [&](int i) {
       return i >= 0 && static_cast<std::size_t>(i) < row.size() ? row[static_cast<std::size_t>(i)] : "";
     };
-    const double g_per_unit = std::strtod(cell(factor).c_str(), nullptr);
+    const double g_per_unit = parse_finite_number(cell(factor)).value_or(0);
     if (!(g_per_unit > 0)) continue;
     out.push_back(
         {cell(item), cell(unit), emissions_g / g_per_unit, g_per_unit, cell(vintage), cell(source)});

@@ -16,13 +16,6 @@ std::string lower(std::string text) {
   return text;
 }
 
-double number_or(const std::string& text, double fallback) {
-  if (text.empty()) return fallback;
-  char* end = nullptr;
-  const double value = std::strtod(text.c_str(), &end);
-  return end == text.c_str() || !std::isfinite(value) ? fallback : value;
-}
-
 // Reads a table in place and hands each row to `row` as a column-name lookup (a copy of the cell).
 template <class F>
 Status each_row(const std::string& path, const std::vector<std::string>& required, F row) {
@@ -52,9 +45,10 @@ Status each_row(const std::string& path, const std::vector<std::string>& require
 
 template <class Get>
 IntensityFigure figure(const Get& get) {
-  const double year = number_or(get("year"), 0);  // 0: unknown, as is a year no calendar has
-  return {number_or(get("g_per_kwh"), -1.0), year >= 0 && year <= 9999 ? static_cast<int>(year) : 0,
-          get("kind"), get("basis"), get("source")};
+  const double year =
+      parse_finite_number(get("year")).value_or(0);  // 0: unknown, as is a year no calendar has
+  return {parse_finite_number(get("g_per_kwh")).value_or(-1.0),
+          year >= 0 && year <= 9999 ? static_cast<int>(year) : 0, get("kind"), get("basis"), get("source")};
 }
 
 // Edit distance, for suggestions.
@@ -102,11 +96,16 @@ Result<ReferenceData> ReferenceData::load_from(const std::string& dir) {
   }
   auto cloud =
       each_row(dir + "/cloud_regions.csv", {"provider", "region", "g_per_kwh", "pue"}, [&](const auto& get) {
-        CloudRegion region{
-            lower(get("provider")),     lower(get("region")), get("location"),
-            upper(get("iso3")),         upper(get("zone")),   figure(get),
-            number_or(get("pue"), 0.0), get("pue_source"),    number_or(get("wue_l_per_kwh"), -1.0),
-            get("wue_source")};
+        CloudRegion region{lower(get("provider")),
+                           lower(get("region")),
+                           get("location"),
+                           upper(get("iso3")),
+                           upper(get("zone")),
+                           figure(get),
+                           parse_finite_number(get("pue")).value_or(0.0),
+                           get("pue_source"),
+                           parse_finite_number(get("wue_l_per_kwh")).value_or(-1.0),
+                           get("wue_source")};
         region.intensity.basis = region.intensity.basis.empty() ? "average" : region.intensity.basis;
         data.cloud_.push_back(std::move(region));  // without a figure of its own: its zone's or country's
       });

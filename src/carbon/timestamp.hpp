@@ -17,8 +17,8 @@ inline constexpr double kYear10000UnixS = 253402300800.0;
 std::optional<double> parse_timestamp(std::string_view text);
 
 // The system clock's time at unix_s. The clock counts signed 64-bit nanoseconds, which end in 2262:
-// later times (and NaN) are taken as the clock's latest (earliest) time it can hold, instead of a
-// conversion that would be undefined behaviour.
+// a later time is the clock's latest, an earlier one than it holds (or NaN) its earliest, instead of
+// a conversion that would be undefined behaviour.
 std::chrono::system_clock::time_point system_time_of(double unix_s);
 
 }  // namespace carbonmeter

@@ -6,6 +6,8 @@
 #include <unistd.h>
 
 #include <cerrno>
+#include <charconv>
+#include <cmath>
 #include <cstdlib>
 #include <cstring>
 #include <deque>
@@ -184,6 +186,16 @@ Result<CsvTable> read_csv_file(const std::string& path) {
   return parse_csv(text.value(), path);
 }
 
+std::optional<double> parse_finite_number(std::string_view cell) {
+  while (!cell.empty() && cell.front() == ' ') cell.remove_prefix(1);
+  while (!cell.empty() && cell.back() == ' ') cell.remove_suffix(1);
+  double value = 0;
+  const auto [end, error] = std::from_chars(cell.data(), cell.data() + cell.size(), value);
+  if (cell.empty() || error != std::errc() || end != cell.data() + cell.size() || !std::isfinite(value))
+    return std::nullopt;
+  return value;
+}
+
 Result<std::map<std::string, double>> read_metric_file(const std::string& path) {
   auto table = read_csv_file(path);
   if (!table) return table.error();
@@ -191,12 +203,11 @@ Result<std::map<std::string, double>> read_metric_file(const std::string& path) 
   for (std::size_t i = 0; i < table.value().rows.size(); ++i) {
     const auto& row = table.value().rows[i];
     if (row.size() < 2) continue;
-    char* end = nullptr;
-    double value = std::strtod(row[1].c_str(), &end);
-    if (end == row[1].c_str())
+    const auto value = parse_finite_number(row[1]);
+    if (!value)
       return Error{path + ":" + std::to_string(table.value().row_line[i]) + ": '" + row[1] +
                    "' is not a number"};
-    out[row[0]] = value;
+    out[row[0]] = *value;
   }
   return out;
 }

@@ -4,6 +4,7 @@
 
 #include <functional>
 #include <map>
+#include <optional>
 #include <span>
 #include <string>
 #include <string_view>
@@ -32,6 +33,11 @@ using CsvRecordVisitor = std::function<bool(std::span<const std::string_view> fi
 Status visit_csv(std::string_view text, const std::string& source_name, const CsvRecordVisitor& visit);
 // The same for a file, which is mapped rather than copied.
 Status visit_csv_file(const std::string& path, const CsvRecordVisitor& visit);
+
+// A cell that holds a finite number, spaces around it allowed; nothing for "", "12 W", "nan", "inf"
+// or a number beyond double's range. Data cells go through this, so that no NaN or infinity reaches
+// an integer cast.
+std::optional<double> parse_finite_number(std::string_view cell);
 
 // Reads a two-column `metric,value` file into a map.
 Result<std::map<std::string, double>> read_metric_file(const std::string& path);

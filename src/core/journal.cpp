@@ -189,9 +189,8 @@ Result<RunReport> recover_journal(const std::string& path) {
         if (std::isfinite(duration_s) && duration_s >= report.duration_s && duration_s < 1e9)
           report.duration_s = duration_s;
         constexpr auto kIntMin = std::numeric_limits<int>::min(), kIntMax = std::numeric_limits<int>::max();
-        const auto exit_code =
-            json.contains("exit_code") ? json_integer(json["exit_code"], kIntMin, kIntMax) : std::nullopt;
-        if (exit_code) report.exit_code = static_cast<int>(*exit_code);
+        if (const auto exit_code = json_integer_at(json, "exit_code", kIntMin, kIntMax))
+          report.exit_code = static_cast<int>(*exit_code);
       } else {
         ++skipped;
       }

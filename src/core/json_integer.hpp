@@ -21,4 +21,11 @@ inline std::optional<std::int64_t> json_integer(const nlohmann::json& value, std
   return number;
 }
 
+// The same for object[key]; nothing when the key is absent.
+inline std::optional<std::int64_t> json_integer_at(const nlohmann::json& object, const char* key,
+                                                   std::int64_t min, std::int64_t max) {
+  const auto it = object.find(key);
+  return it == object.end() ? std::nullopt : json_integer(*it, min, max);
+}
+
 }  // namespace carbonmeter

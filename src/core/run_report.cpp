@@ -228,10 +228,8 @@ Result<RunHeader> header_from_json(const json& in) {
     if (in.contains("job") && in["job"].is_object()) {
       const json& job = in["job"];
       auto int_or_null = [&](const char* key) -> std::optional<int> {
-        if (!job.contains(key)) return std::nullopt;
-        const auto value = json_integer(job[key], 0, 0x7fffffff);
-        if (!value) return std::nullopt;
-        return static_cast<int>(*value);
+        const auto value = json_integer_at(job, key, 0, 0x7fffffff);
+        return value ? std::optional<int>(static_cast<int>(*value)) : std::nullopt;
       };
       if (job.contains("id") && job["id"].is_string()) header.job.id = job["id"].get<std::string>();
       if (job.contains("source") && job["source"].is_string())

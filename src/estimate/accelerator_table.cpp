@@ -14,14 +14,6 @@ namespace {
 constexpr const char* kColumns[] = {"name",       "vendor",  "kind",   "memory_gb", "power_w",
                                     "power_kind", "aliases", "source", "year"};
 
-std::optional<double> parse_number(const std::string& text) {
-  if (text.empty()) return std::nullopt;
-  char* end = nullptr;
-  const double value = std::strtod(text.c_str(), &end);
-  if (end != text.c_str() + text.size() || !std::isfinite(value)) return std::nullopt;
-  return value;
-}
-
 std::vector<std::string> split_aliases(const std::string& text) {
   std::vector<std::string> out;
   std::size_t start = 0;
@@ -80,11 +72,11 @@ Result<AcceleratorTable> AcceleratorTable::parse(std::string_view text, const st
     row.vendor = get("vendor");
     row.kind = get("kind");
     if (!get("memory_gb").empty()) {
-      row.memory_gb = parse_number(get("memory_gb"));
+      row.memory_gb = parse_finite_number(get("memory_gb"));
       if (!row.memory_gb || *row.memory_gb <= 0 || *row.memory_gb > 1e6)
         return Error{where + "memory_gb '" + get("memory_gb") + "' is not a number of GB from 0 to 1000000"};
     }
-    const auto power = parse_number(get("power_w"));
+    const auto power = parse_finite_number(get("power_w"));
     if (!power || *power <= 0)
       return Error{where + "power_w '" + get("power_w") + "' is not a positive number of watts"};
     row.power_w = *power;
@@ -99,7 +91,7 @@ Result<AcceleratorTable> AcceleratorTable::parse(std::string_view text, const st
     if (row.source.empty()) return Error{where + "no source for '" + row.name + "'"};
     row.reference = get("reference");
     if (!get("year").empty()) {
-      const auto year = parse_number(get("year"));
+      const auto year = parse_finite_number(get("year"));
       if (!year || *year != std::floor(*year) || *year < 1990 || *year > 2100)
         return Error{where + "year '" + get("year") + "' is not a year"};
       row.year = static_cast<int>(*year);

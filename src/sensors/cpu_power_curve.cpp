@@ -1,7 +1,6 @@
 #include "sensors/cpu_power_curve.hpp"
 
 #include <algorithm>
-#include <cerrno>
 #include <cmath>
 #include <cstdlib>
 #include <map>
@@ -9,17 +8,7 @@
 #include "core/csv.hpp"
 
 namespace carbonmeter {
-namespace {
-
-bool parse_number(const std::string& text, double& value) {
-  if (text.empty()) return false;
-  char* end = nullptr;
-  errno = 0;
-  value = std::strtod(text.c_str(), &end);
-  return end == text.c_str() + text.size() && errno == 0 && std::isfinite(value);
-}
-
-}  // namespace
+namespace {}  // namespace
 
 Result<PowerCurve> PowerCurve::load(const std::string& path, const std::string& vendor_id) {
   auto table = read_csv_file(path);
@@ -46,8 +35,10 @@ Result<PowerCurve> PowerCurve::load(const std::string& path, const std::string& 
     Point p{};
     for (auto [column, value] : {std::pair{u, &p.utilization}, std::pair{spread, &p.spread},
                                  std::pair{concentrated, &p.concentrated}}) {
-      if (!parse_number(row[column], *value))
+      const auto number = parse_finite_number(row[column]);
+      if (!number)
         return Error{where + "'" + row[column] + "' is not a number (column " + csv.header[column] + ")"};
+      *value = *number;
     }
     if (p.utilization < 0 || p.utilization > 100)
       return Error{where + "utilization_pct " + row[u] + " is outside 0..100"};

@@ -29,17 +29,10 @@ std::vector<std::string> split_words(std::string_view text) {
   return words;
 }
 
-double parse_double_or(std::string_view text, double fallback) {
-  const std::string copy(text);  // strtod wants a terminated string; the numbers are short (SSO)
-  char* end = nullptr;
-  double value = std::strtod(copy.c_str(), &end);
-  return end == copy.c_str() || !std::isfinite(value) ? fallback : value;
-}
-
 // A count of cores or threads: 0 (unknown) unless it is a number an int holds (casting NaN or
 // 1e20 to int is undefined behaviour).
 int count_or_zero(std::string_view text) {
-  const double value = parse_double_or(text, 0);
+  const double value = parse_finite_number(text).value_or(0);
   return value >= 0 && value <= 1e6 ? static_cast<int>(value) : 0;
 }
 
@@ -201,7 +194,7 @@ Result<CpuTdpTable> CpuTdpTable::load(const std::string& path) {
   auto read = for_each_row(path, [&](std::span<const std::string_view> row, const Columns& columns) {
     if (rows_seen++ < kRowsCheckedForNormalisedNames)
       normalized_names = normalized_names && is_normalized_name(row, columns);
-    const double tdp_w = parse_double_or(cell(row, columns.tdp), 0.0);
+    const double tdp_w = parse_finite_number(cell(row, columns.tdp)).value_or(0.0);
     if (!cell(row, columns.name).empty() && tdp_w > 0) out.specs_.push_back(make_spec(row, columns, tdp_w));
     return true;
   });
@@ -246,7 +239,7 @@ Result<std::optional<CpuSpec>> CpuTdpTable::find(const std::string& path, const 
     std::string_view normalized = name;
     if (!*normalized_names) normalized = normalized_copy = normalize_cpu_name(std::string(name));
     // A row without a positive TDP is not in the table: it is looked at only when it would match.
-    auto tdp_w = [&] { return parse_double_or(cell(row, columns.tdp), 0.0); };
+    auto tdp_w = [&] { return parse_finite_number(cell(row, columns.tdp)).value_or(0.0); };
     if (matcher.is_exact(normalized)) {
       if (tdp_w() <= 0) return true;
       exact = make_spec(row, columns, tdp_w());

@@ -30,6 +30,15 @@ TEST(Csv, UnclosedQuoteIsAnErrorNamingTheLine) {
   EXPECT_NE(table.error().message.find("bad.csv:2"), std::string::npos);
 }
 
+// The one reader of numeric cells: whole cells only, finite only (nan or 1e400 never reach a cast).
+TEST(Csv, FiniteNumbersOnlyFromWholeCells) {
+  EXPECT_EQ(parse_finite_number("95"), 95.0);
+  EXPECT_EQ(parse_finite_number(" 1.5e2 "), 150.0);
+  EXPECT_EQ(parse_finite_number("-0.25"), -0.25);
+  for (const char* bad : {"", " ", "12 W", "nan", "inf", "-inf", "1e400", "0x10", "1,5", "abc"})
+    EXPECT_FALSE(parse_finite_number(bad)) << bad;
+}
+
 TEST(Csv, EmptyFileIsAnError) { EXPECT_FALSE(parse_csv("", "empty.csv").ok()); }
 
 using Records = std::vector<std::pair<int, std::vector<std::string>>>;

@@ -83,21 +83,27 @@ TestDatabase::TestDatabase(const std::string& backend) : backend_(backend) {
   url_ = server::postgres_url_with_schema(admin_url_, schema_) + "&application_name=" + schema_;
 }
 
-bool TestDatabase::wait_for_sessions_to_end(std::chrono::milliseconds timeout) const {
-  if (schema_.empty()) return true;
+std::string TestDatabase::wait_for_sessions_to_end(std::chrono::milliseconds timeout) const {
+  if (schema_.empty()) return "";
   PGconn* conn = PQconnectdb(admin_url_.c_str());
   const auto give_up = std::chrono::steady_clock::now() + timeout;
-  bool ended = false;
-  while (PQstatus(conn) == CONNECTION_OK && !ended && std::chrono::steady_clock::now() < give_up) {
+  std::string left = "cannot connect: ";
+  while (PQstatus(conn) == CONNECTION_OK) {
     const char* values[] = {schema_.c_str()};
     PGresult* result = PQexecParams(conn, "SELECT count(*) FROM pg_stat_activity WHERE application_name = $1",
                                     1, nullptr, values, nullptr, nullptr, 0);
-    ended = PQresultStatus(result) == PGRES_TUPLES_OK && std::string(PQgetvalue(result, 0, 0)) == "0";
+    const bool answered = PQresultStatus(result) == PGRES_TUPLES_OK;
+    const std::string count = answered ? PQgetvalue(result, 0, 0) : "";
+    left = !answered      ? std::string("cannot query pg_stat_activity: ") + PQresultErrorMessage(result)
+           : count == "0" ? ""
+                          : count + " sessions of " + schema_ + " still open";
     PQclear(result);
-    if (!ended) std::this_thread::sleep_for(std::chrono::milliseconds(20));
+    if (left.empty() || std::chrono::steady_clock::now() >= give_up) break;
+    std::this_thread::sleep_for(std::chrono::milliseconds(20));
   }
+  if (PQstatus(conn) != CONNECTION_OK) left += PQerrorMessage(conn);
   PQfinish(conn);
-  return ended;
+  return left;
 }
 
 TestDatabase::~TestDatabase() {

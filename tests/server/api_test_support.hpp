@@ -30,8 +30,9 @@ class TestDatabase {
   const std::string& dir() const { return dir_; }  // a temp folder for this test
   // PostgreSQL carries on with a statement whose client was killed, and commits it: this waits
   // (up to timeout) until no session of this test's database is left, so that what it holds no
-  // longer changes. False on a timeout. SQLite: true at once (a killed process leaves nothing).
-  bool wait_for_sessions_to_end(std::chrono::milliseconds timeout) const;
+  // longer changes. Empty when none is left; otherwise why not. SQLite: empty at once (a killed
+  // process leaves nothing running).
+  std::string wait_for_sessions_to_end(std::chrono::milliseconds timeout) const;
 
  private:
   std::string backend_;

@@ -51,7 +51,7 @@ class CrashConsistencyTest : public ApiTest {
     SCOPED_TRACE(when);
     // The killed server's last statement may still be running; read once it has ended, else one
     // read (a run's sums) may come before its commit and the next (its samples) after it.
-    EXPECT_TRUE(database_->wait_for_sessions_to_end(std::chrono::seconds(30)));
+    EXPECT_EQ(database_->wait_for_sessions_to_end(std::chrono::seconds(30)), "");
     auto opened = server::open_storage(database_->url());
     if (!opened) {
       ADD_FAILURE() << opened.error().message;
